@@ -1,0 +1,219 @@
+"""`config.yml`: read our settings and map Rasa's components and policies onto ours."""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+from typing import Any
+
+from agent.bot.schema import Reader, item_line, key_line
+
+CONFIG_KEYS = ("version", "recipe", "assistant_id", "language", "pipeline", "policies", "importers",
+               "base_model", "data")
+
+# What each Rasa component becomes here. None: covered by our fine-tuned encoder, nothing to do.
+COVERED_BY_ENCODER = {
+    "WhitespaceTokenizer", "JiebaTokenizer", "SpacyTokenizer", "MitieTokenizer", "RegexFeaturizer",
+    "LexicalSyntacticFeaturizer", "CountVectorsFeaturizer", "SpacyFeaturizer", "LanguageModelFeaturizer",
+    "ConveRTFeaturizer", "MitieFeaturizer", "LanguageModelTokenizer", "HFTransformersNLP",
+}
+INTENT_CLASSIFIERS = {"DIETClassifier", "LogisticRegressionClassifier", "SklearnIntentClassifier",
+                      "KeywordIntentClassifier", "MitieIntentClassifier", "BertIntentClassifier"}
+ENTITY_COMPONENTS = {"RegexEntityExtractor", "CRFEntityExtractor", "EntitySynonymMapper",
+                     "SpacyEntityExtractor", "MitieEntityExtractor", "DucklingEntityExtractor"}
+LATER_COMPONENTS = {"ResponseSelector"}
+POLICIES = {"RulePolicy", "MemoizationPolicy", "AugmentedMemoizationPolicy", "TEDPolicy",
+            "UnexpecTEDIntentPolicy"}
+
+
+@dataclass
+class IntentTrainingConfig:
+    base_model: str | None = None  # None: the packaged all-MiniLM-L6-v2
+    max_epochs: int = 12
+    patience: int = 3  # epochs without validation improvement before stopping
+    batch_size: int = 16
+    learning_rate: float = 1e-4
+    head_learning_rate: float = 3e-3
+    max_length: int = 64
+    frozen_layers: int = 2  # bottom transformer layers kept frozen (the word embeddings always are)
+    validation_fraction: float = 0.1
+    min_examples_for_validation: int = 60
+    random_seed: int = 42
+
+
+@dataclass
+class FallbackConfig:
+    threshold: float = 0.3
+    ambiguity_threshold: float = 0.1
+
+
+@dataclass
+class PolicyConfig:
+    core_fallback_threshold: float = 0.3
+    core_fallback_action_name: str = "action_default_fallback"
+    enable_fallback_prediction: bool = True
+    max_history: int = 5
+    policies: list[str] = field(default_factory=lambda: ["RulePolicy"])
+
+
+@dataclass
+class AgentConfig:
+    language: str = "en"
+    assistant_id: str | None = None
+    intent: IntentTrainingConfig = field(default_factory=IntentTrainingConfig)
+    fallback: FallbackConfig = field(default_factory=FallbackConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    notes: list[str] = field(default_factory=list)  # how each Rasa component was mapped
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AgentConfig":
+        return cls(
+            language=data.get("language", "en"),
+            assistant_id=data.get("assistant_id"),
+            intent=IntentTrainingConfig(**data.get("intent", {})),
+            fallback=FallbackConfig(**data.get("fallback", {})),
+            policy=PolicyConfig(**data.get("policy", {})),
+            notes=list(data.get("notes", [])),
+        )
+
+
+def parse_config(raw: Any, r: Reader, bot_dir: Path | None = None) -> AgentConfig:
+    config = AgentConfig()
+    if raw is None:
+        return config
+    data = r.mapping(raw, "config.yml")
+    if data is None:
+        return config
+    r.check_keys(data, CONFIG_KEYS, "config.yml")
+    config.language = str(data.get("language") or "en")
+    config.assistant_id = None if data.get("assistant_id") is None else str(data.get("assistant_id"))
+    if config.language not in ("en",):
+        r.warning(key_line(data, "language"), f"language '{config.language}': the default encoder is English-only",
+                  "set `base_model:` to a Hugging Face directory of a model trained for this language")
+    if data.get("base_model"):
+        config.intent.base_model = _resolve_path(str(data["base_model"]), bot_dir)
+    pipeline = data.get("pipeline")
+    if pipeline is not None:
+        items = r.sequence(pipeline, "pipeline", key_line(data, "pipeline"))
+        for i, comp in enumerate(items or []):
+            _apply_component(comp, config, r, item_line(items, i), bot_dir)
+    policies = data.get("policies")
+    if policies is not None:
+        items = r.sequence(policies, "policies", key_line(data, "policies"))
+        config.policy.policies = []
+        for i, pol in enumerate(items or []):
+            _apply_policy(pol, config, r, item_line(items, i))
+        if "RulePolicy" not in config.policy.policies:
+            config.policy.policies.append("RulePolicy")
+    return config
+
+
+def _name_and_settings(item: Any, r: Reader, line: int | None, what: str) -> tuple[str, dict] | None:
+    item = r.mapping(item, f"a {what}", line)
+    if item is None:
+        return None
+    if "name" not in item:
+        r.error(line, f"a {what} has no `name`")
+        return None
+    return str(item["name"]), item
+
+
+def _number(settings: dict, key: str, default: Any, r: Reader, line: int | None, cast=float) -> Any:
+    if key not in settings:
+        return default
+    try:
+        return cast(settings[key])
+    except (TypeError, ValueError):
+        r.error(key_line(settings, key, line), f"'{key}' must be a number, got {settings[key]!r}")
+        return default
+
+
+def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None, bot_dir: Path | None) -> None:
+    parsed = _name_and_settings(item, r, line, "pipeline component")
+    if parsed is None:
+        return
+    name, s = parsed
+    short = name.rsplit(".", 1)[-1]
+    if short in COVERED_BY_ENCODER:
+        if short == "LanguageModelFeaturizer" and s.get("model_weights"):
+            weights = _resolve_path(str(s["model_weights"]), bot_dir)
+            if Path(weights).is_dir():
+                config.intent.base_model = weights
+            else:
+                r.warning(line, f"LanguageModelFeaturizer model_weights '{s['model_weights']}' is not a local "
+                                "directory and nothing loads from a model hub here; using the default encoder",
+                          "point model_weights (or base_model) at a local Hugging Face-format directory")
+        config.notes.append(f"{name}: covered by the fine-tuned transformer encoder")
+    elif short in INTENT_CLASSIFIERS:
+        ic = config.intent
+        ic.random_seed = _number(s, "random_seed", ic.random_seed, r, line, int)
+        if short == "BertIntentClassifier":
+            ic.max_epochs = _number(s, "epochs", ic.max_epochs, r, line, int)
+            ic.batch_size = _number(s, "batch_size", ic.batch_size, r, line, int)
+            ic.learning_rate = _number(s, "learning_rate", ic.learning_rate, r, line)
+            ic.frozen_layers = _number(s, "frozen_layers", ic.frozen_layers, r, line, int)
+            ic.patience = _number(s, "patience", ic.patience, r, line, int)
+            if s.get("base_model"):
+                ic.base_model = _resolve_path(str(s["base_model"]), bot_dir)
+            config.notes.append(f"{name}: fine-tuned transformer intent classifier")
+        else:
+            note = f"{name}: replaced by the fine-tuned transformer intent classifier"
+            if "epochs" in s:
+                note += (f" (its epochs: {s['epochs']} are for training from scratch; fine-tuning stops early on "
+                         f"validation accuracy, at most {ic.max_epochs} epochs)")
+            config.notes.append(note)
+    elif short == "FallbackClassifier":
+        config.fallback.threshold = _number(s, "threshold", config.fallback.threshold, r, line)
+        config.fallback.ambiguity_threshold = _number(s, "ambiguity_threshold",
+                                                      config.fallback.ambiguity_threshold, r, line)
+        config.notes.append(f"{name}: nlu_fallback below {config.fallback.threshold} or a top-two gap "
+                            f"below {config.fallback.ambiguity_threshold}")
+    elif short == "SpacyNLP":
+        model = str(s.get("model", "en_core_web_sm"))
+        if importlib.util.find_spec(model) is None:
+            r.warning(line, f"SpacyNLP: the spaCy model '{model}' is not installed; carrying on without it",
+                      "the transformer encoder covers its features")
+        config.notes.append(f"{name}: not needed (the transformer encoder provides the features)")
+    elif short == "DucklingEntityExtractor":
+        r.warning(line, "DucklingEntityExtractor needs a Duckling server, which is not available offline; "
+                        "carrying on without it", "built-in number/date/amount extractors replace it")
+        config.notes.append(f"{name}: skipped (no Duckling server offline)")
+    elif short in ENTITY_COMPONENTS:
+        config.notes.append(f"{name}: entity extraction")
+    elif short in LATER_COMPONENTS:
+        config.notes.append(f"{name}: retrieval intents are answered from their responses")
+    else:
+        r.warning(line, f"unknown pipeline component '{name}'; carrying on without it",
+                  "custom Rasa components are not loaded")
+
+
+def _apply_policy(item: Any, config: AgentConfig, r: Reader, line: int | None) -> None:
+    parsed = _name_and_settings(item, r, line, "policy")
+    if parsed is None:
+        return
+    name, s = parsed
+    short = name.rsplit(".", 1)[-1]
+    pc = config.policy
+    if short == "RulePolicy":
+        pc.core_fallback_threshold = _number(s, "core_fallback_threshold", pc.core_fallback_threshold, r, line)
+        pc.core_fallback_action_name = str(s.get("core_fallback_action_name", pc.core_fallback_action_name))
+        pc.enable_fallback_prediction = bool(s.get("enable_fallback_prediction", pc.enable_fallback_prediction))
+    elif short in ("MemoizationPolicy", "AugmentedMemoizationPolicy", "TEDPolicy", "UnexpecTEDIntentPolicy"):
+        pc.max_history = _number(s, "max_history", pc.max_history, r, line, int)
+        config.notes.append(f"{name}: max_history {pc.max_history} (stories are executed by the dialogue policies "
+                            "of a later release; rules run now)")
+    else:
+        r.warning(line, f"unknown policy '{name}'; carrying on without it")
+        return
+    if short not in pc.policies:
+        pc.policies.append(short)
+
+
+def _resolve_path(value: str, bot_dir: Path | None) -> str:
+    path = Path(value).expanduser()
+    if not path.is_absolute() and bot_dir is not None and (bot_dir / path).exists():
+        path = bot_dir / path
+    return str(path)

@@ -1,0 +1,98 @@
+"""Small helpers shared by the bot-file parsers: key checks and typed reads that report file:line."""
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterable
+
+from agent.bot.yaml_source import LineDict, LineList, line_of
+from agent.errors import Problems
+
+
+class Reader:
+    """Wraps one file's Problems so parsers can say `r.error(node, ...)` and keep going."""
+
+    def __init__(self, file: str, problems: Problems):
+        self.file = file
+        self.problems = problems
+
+    def error(self, line: int | None, message: str, hint: str = "") -> None:
+        self.problems.error(self.file, line, message, hint)
+
+    def warning(self, line: int | None, message: str, hint: str = "") -> None:
+        self.problems.warning(self.file, line, message, hint)
+
+    def check_keys(self, mapping: dict, allowed: Iterable[str], what: str) -> None:
+        allowed = list(allowed)
+        for key in mapping:
+            if key not in allowed:
+                line = mapping.line_of(key) if isinstance(mapping, LineDict) else None
+                self.error(line, f"unknown key '{key}' in {what}", _suggest(str(key), allowed))
+
+    def mapping(self, value: Any, what: str, line: int | None = None) -> dict | None:
+        if isinstance(value, dict):
+            return value
+        self.error(line_of(value, line), f"{what} must be a mapping (key: value), got {_kind(value)}")
+        return None
+
+    def sequence(self, value: Any, what: str, line: int | None = None) -> list | None:
+        if isinstance(value, list):
+            return value
+        self.error(line_of(value, line), f"{what} must be a list, got {_kind(value)}")
+        return None
+
+    def string_list(self, value: Any, what: str, line: int | None = None) -> list[str]:
+        """A list of names; a single string is accepted as a one-item list (Rasa does the same)."""
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [str(value)]
+        if isinstance(value, list):
+            out = []
+            for i, item in enumerate(value):
+                if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                    out.append(str(item))
+                else:
+                    self.error(_item_line(value, i, line), f"{what} must be a list of names, got {_kind(item)}")
+            return out
+        self.error(line_of(value, line), f"{what} must be a list of names, got {_kind(value)}")
+        return []
+
+
+def _item_line(seq: list, index: int, default: int | None) -> int | None:
+    return seq.line_of(index) if isinstance(seq, LineList) else default
+
+
+def item_line(seq: Any, index: int, default: int | None = None) -> int | None:
+    return _item_line(seq, index, default) if isinstance(seq, list) else default
+
+
+def key_line(mapping: Any, key: Any, default: int | None = None) -> int | None:
+    if isinstance(mapping, LineDict):
+        return mapping.line_of(key)
+    return default
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return f"the text '{value}'"
+
+
+def _suggest(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"did you mean '{close[0]}'? Allowed keys: {', '.join(allowed)}"
+    return f"allowed keys: {', '.join(allowed)}"
+
+
+def suggest_name(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""

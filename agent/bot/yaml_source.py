@@ -1,0 +1,165 @@
+"""YAML reading that remembers where every value came from, so errors can name file:line."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.errors import BotFileError, Problem
+
+
+class LineDict(dict):
+    """A mapping that knows its own line and the line of each key."""
+
+    line: int | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key_lines: dict[Any, int] = {}
+
+    def line_of(self, key: Any) -> int | None:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    """A sequence that knows its own line and the line of each item."""
+
+    line: int | None = None
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.item_lines: list[int] = []
+
+    def line_of(self, index: int) -> int | None:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+
+class LineStr(str):
+    """A string scalar with its line and style (block scalars start one line below the '|')."""
+
+    line: int | None = None
+    style: str | None = None
+
+
+def line_of(value: Any, default: int | None = None) -> int | None:
+    return getattr(value, "line", None) or default
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (Rasa reads `yes`/`no` as strings) and line tracking."""
+
+
+# YAML 1.1 turns yes/no/on/off into booleans; Rasa (ruamel, YAML 1.2) keeps them as strings.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+class DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int, first_line: int):
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> LineDict:
+    loader.flatten_mapping(node)
+    mapping = LineDict()
+    mapping.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, LineStr):
+            key = str(key)
+        key_line = key_node.start_mark.line + 1
+        if key in mapping:
+            raise DuplicateKey(key, key_line, mapping.key_lines[key])
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = key_line
+    return mapping
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode, deep: bool = False) -> LineList:
+    seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    seq.line = node.start_mark.line + 1
+    seq.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return seq
+
+
+def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> LineStr:
+    value = LineStr(loader.construct_scalar(node))
+    value.style = node.style
+    value.line = node.start_mark.line + (2 if node.style in ("|", ">") else 1)
+    return value
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
+def parse_yaml(text: str, file: str | Path) -> Any:
+    """Parse YAML text; a syntax error becomes a BotFileError with file:line:column and the line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except DuplicateKey as dup:
+        raise BotFileError(
+            Problem(
+                str(file),
+                dup.line,
+                f"key '{dup.key}' appears twice in the same mapping (first at line {dup.first_line})",
+                "merge the two blocks into one",
+            )
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        lines = text.splitlines()
+        excerpt = lines[line - 1] if line and line <= len(lines) else ""
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.context and exc.problem:
+            message += f" ({exc.context})"
+        raise BotFileError(
+            Problem(
+                str(file),
+                line,
+                message,
+                "check indentation and quoting on this line; values containing ': ' or starting "
+                "with '{', '[', '*' or '&' must be quoted",
+                column=column,
+                excerpt=excerpt,
+            )
+        ) from None
+    except yaml.YAMLError as exc:
+        raise BotFileError(Problem(str(file), None, f"YAML error: {exc}")) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BotFileError(
+            Problem(str(path), None, f"file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
+                    "save the file as UTF-8")
+        ) from None
+    return parse_yaml(text, path)
+
+
+def plain(value: Any) -> Any:
+    """Strip line information: plain dicts, lists and strs (for JSON and comparisons)."""
+    if isinstance(value, dict):
+        return {str(k) if isinstance(k, LineStr) else k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, LineStr):
+        return str(value)
+    return value
