@@ -29,8 +29,8 @@ POLICIES = {"RulePolicy", "MemoizationPolicy", "AugmentedMemoizationPolicy", "TE
 @dataclass
 class IntentTrainingConfig:
     base_model: str | None = None  # None: the packaged all-MiniLM-L6-v2
-    max_epochs: int = 12
-    patience: int = 3  # epochs without validation improvement before stopping
+    max_epochs: int = 6
+    patience: int = 2  # epochs without validation improvement before stopping
     batch_size: int = 16
     learning_rate: float = 1e-4
     head_learning_rate: float = 3e-3

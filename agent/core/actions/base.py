@@ -1,0 +1,36 @@
+"""Actions: what the bot does after the policies choose; each returns the events it caused."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from agent.bot.domain import Domain
+from agent.core.events import BotUttered, Event
+from agent.core.nlg import ResponseGenerator
+from agent.core.tracker import Tracker
+
+
+@dataclass
+class ActionContext:
+    tracker: Tracker
+    domain: Domain
+    nlg: ResponseGenerator
+    channel: str | None = None
+
+
+class Action(ABC):
+    name: str = ""
+
+    @abstractmethod
+    async def run(self, ctx: ActionContext) -> list[Event]:
+        ...
+
+
+def bot_message(message: dict) -> BotUttered:
+    data = {k: v for k, v in message.items() if k not in ("text", "response")}
+    return BotUttered(text=message.get("text"), data=data, metadata={"utter_action": message.get("response")})
+
+
+def utter(ctx: ActionContext, response: str, **kwargs) -> list[Event]:
+    message = ctx.nlg.generate(response, ctx.tracker.slots, ctx.channel, **kwargs)
+    return [bot_message(message)] if message else []

@@ -1,0 +1,64 @@
+"""Turn a response name into a message: pick a variation by channel and condition, fill {slot}s."""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.bot.domain import Domain, ResponseVariation
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w\-]*)\}")
+
+
+def fill_template(text: str, values: dict[str, Any]) -> str:
+    """Replace {name} with the slot value (Rasa writes None for an empty slot); other braces stay."""
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1))) if m.group(1) in values else m.group(0), text)
+
+
+def condition_holds(variation: ResponseVariation, slots: dict[str, Any]) -> bool:
+    for cond in variation.condition:
+        value = slots.get(cond.name)
+        if value != cond.value and str(value).lower() != str(cond.value).lower():
+            return False
+    return True
+
+
+def choose_variation(variations: list[ResponseVariation], slots: dict[str, Any], channel: str | None,
+                     rng: random.Random) -> ResponseVariation | None:
+    """Channel-specific variations beat generic ones; conditioned ones that hold beat unconditioned ones."""
+    usable = [v for v in variations if v.channel in (None, channel)]
+    for_channel = [v for v in usable if v.channel is not None and v.channel == channel]
+    pool = for_channel or [v for v in usable if v.channel is None]
+    conditioned = [v for v in pool if v.condition and condition_holds(v, slots)]
+    plain = [v for v in pool if not v.condition]
+    candidates = conditioned or plain
+    return rng.choice(candidates) if candidates else None
+
+
+@dataclass
+class ResponseGenerator:
+    domain: Domain
+    rng: random.Random = field(default_factory=random.Random)
+
+    def generate(self, name: str, slots: dict[str, Any], channel: str | None = None,
+                 **kwargs: Any) -> dict | None:
+        variations = self.domain.responses.get(name)
+        if not variations:
+            return None
+        var = choose_variation(variations, slots, channel, self.rng)
+        if var is None:
+            return None
+        values = {**slots, **kwargs}
+        message: dict[str, Any] = {"response": name}
+        if var.text is not None:
+            message["text"] = fill_template(var.text, values)
+        if var.buttons:
+            message["buttons"] = [{"title": fill_template(b.title, values), "payload": b.payload} for b in var.buttons]
+        if var.quick_replies:
+            message["quick_replies"] = [{"title": b.title, "payload": b.payload} for b in var.quick_replies]
+        for key in ("image", "attachment", "elements", "custom", "button_type", "id"):
+            value = getattr(var, key)
+            if value is not None:
+                message[key] = value
+        return message

@@ -1,0 +1,41 @@
+"""The policy interface: given the tracker, propose the next action with a confidence."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from agent.bot.domain import Domain
+from agent.bot.stories import StoryBlock
+from agent.core.tracker import Tracker
+
+
+@dataclass
+class PolicyPrediction:
+    action: str
+    confidence: float
+    policy: str
+
+
+@dataclass
+class TrainingStories:
+    stories: list[StoryBlock]
+    rules: list[StoryBlock]
+    domain: Domain
+
+
+class Policy(ABC):
+    name: str = ""
+    priority: int = 0  # breaks confidence ties: rule 6 > memoization 3 > learned 1 (Rasa's order)
+
+    @abstractmethod
+    def train(self, data: TrainingStories) -> None:
+        ...
+
+    @abstractmethod
+    def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
+        ...
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        ...

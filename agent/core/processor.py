@@ -1,0 +1,104 @@
+"""One user turn: start or renew the session, understand the message, then act until listening."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from agent.bot.domain import Domain
+from agent.core.actions.base import ActionContext
+from agent.core.actions.builtin import UnavailableAction
+from agent.core.actions.registry import action_for
+from agent.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
+from agent.core.nlg import ResponseGenerator
+from agent.core.policies.ensemble import PolicyEnsemble
+from agent.core.slot_filling import slots_from_entities
+from agent.core.store import TrackerStore
+from agent.core.tracker import ACTION_LISTEN, Tracker
+
+log = logging.getLogger(__name__)
+MAX_ACTIONS_PER_TURN = 10
+STOP_AFTER = {ACTION_LISTEN, "action_default_fallback", "action_restart", "action_session_start"}
+
+
+@dataclass
+class UserMessage:
+    text: str
+    sender_id: str = "default"
+    input_channel: str | None = None
+    message_id: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class TurnResult:
+    messages: list[dict]  # what to send back: {"text", "buttons", "image", ...}
+    events: list[Event]  # everything this turn appended to the tracker
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MessageProcessor:
+    domain: Domain
+    parse: Callable[[str], dict]
+    policies: PolicyEnsemble
+    store: TrackerStore
+    nlg: ResponseGenerator
+
+    async def handle_message(self, message: UserMessage) -> TurnResult:
+        tracker = await self.store.get_or_create(message.sender_id, self.domain)
+        start = len(tracker.events)
+        warnings: list[str] = []
+        if self._needs_session_start(tracker):
+            await self._run_action("action_session_start", tracker, message.input_channel, None, warnings)
+        parse_data = self.parse(message.text)
+        tracker.append(UserUttered(text=message.text, parse_data=parse_data, input_channel=message.input_channel,
+                                   message_id=message.message_id, metadata=message.metadata))
+        tracker.extend(slots_from_entities(tracker, self.domain))
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            prediction = self.policies.predict(tracker, self.domain)
+            if prediction.action == ACTION_LISTEN:
+                tracker.append(ActionExecuted(name=ACTION_LISTEN, policy=prediction.policy,
+                                              confidence=prediction.confidence))
+                break
+            await self._run_action(prediction.action, tracker, message.input_channel, prediction, warnings)
+            if prediction.action in STOP_AFTER:
+                tracker.append(ActionExecuted(name=ACTION_LISTEN))
+                break
+        else:
+            warnings.append(f"stopped after {MAX_ACTIONS_PER_TURN} actions in one turn; check your rules for loops")
+            tracker.append(ActionExecuted(name=ACTION_LISTEN))
+        new_events = tracker.events[start:]
+        await self.store.save(tracker, new_events)
+        messages = [self._message(e, message.sender_id) for e in new_events if isinstance(e, BotUttered)]
+        return TurnResult(messages, new_events, warnings)
+
+    def _needs_session_start(self, tracker: Tracker) -> bool:
+        if not tracker.has_session():
+            return True
+        minutes = self.domain.session_config.session_expiration_time
+        last_user = next((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None)
+        return bool(minutes > 0 and last_user and time.time() - last_user.timestamp > minutes * 60)
+
+    async def _run_action(self, name: str, tracker: Tracker, channel: str | None, prediction, warnings: list[str]) -> None:
+        action = action_for(name, self.domain)
+        ctx = ActionContext(tracker, self.domain, self.nlg, channel)
+        events = await action.run(ctx)
+        if isinstance(action, UnavailableAction):
+            warnings.append(f"'{name}' was predicted, but {action.reason}")
+            log.warning("action %s not run: %s", name, action.reason)
+        executed = ActionExecuted(name=name, policy=prediction.policy if prediction else None,
+                                  confidence=prediction.confidence if prediction else None)
+        # Rasa's order: the action first, then its events (for a session start: SessionStarted,
+        # carried-over slots, action_listen).
+        tracker.append(executed)
+        tracker.extend(events)
+
+    @staticmethod
+    def _message(event: BotUttered, recipient: str) -> dict:
+        out = {"recipient_id": recipient}
+        if event.text is not None:
+            out["text"] = event.text
+        out.update(event.data)
+        return out

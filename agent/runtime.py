@@ -1,0 +1,49 @@
+"""A trained bot, ready to talk: load an artifact and wire NLU, policies, actions and the store."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.bot.config import AgentConfig
+from agent.bot.domain import Domain, parse_domain
+from agent.bot.schema import Reader
+from agent.core.nlg import ResponseGenerator
+from agent.core.policies.ensemble import PolicyEnsemble
+from agent.core.policies.memoization import MemoizationPolicy
+from agent.core.policies.rule import RulePolicy
+from agent.core.processor import MessageProcessor, TurnResult, UserMessage
+from agent.core.store import InMemoryTrackerStore, TrackerStore
+from agent.errors import Problems
+from agent.model.artifact import Artifact, open_artifact
+from agent.nlu.intent_model import IntentClassifier
+from agent.nlu.interpreter import NLUInterpreter
+
+
+@dataclass
+class Agent:
+    artifact: Artifact
+    domain: Domain
+    config: AgentConfig
+    interpreter: NLUInterpreter
+    processor: MessageProcessor
+
+    @classmethod
+    def load(cls, path: str | Path, store: TrackerStore | None = None, seed: int | None = None) -> "Agent":
+        artifact = open_artifact(path)
+        problems = Problems()
+        domain = parse_domain(artifact.read_json("domain.json"), "domain.json", Reader("model:domain.json", problems))
+        problems.raise_if_errors()
+        config = AgentConfig.from_dict(artifact.read_json("config.json"))
+        classifier = IntentClassifier.load(artifact.folder / "nlu")
+        interpreter = NLUInterpreter(classifier, config.fallback)
+        policies = artifact.read_json("core/policies.json")
+        ensemble = PolicyEnsemble([RulePolicy.from_dict(policies.get("RulePolicy", {})),
+                                   MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))],
+                                  config.policy)
+        processor = MessageProcessor(domain, interpreter.parse, ensemble, store or InMemoryTrackerStore(),
+                                     ResponseGenerator(domain, random.Random(seed)))
+        return cls(artifact, domain, config, interpreter, processor)
+
+    async def handle_text(self, text: str, sender_id: str = "default", channel: str | None = None) -> TurnResult:
+        return await self.processor.handle_message(UserMessage(text, sender_id, channel))

@@ -1,0 +1,78 @@
+"""`agent train`: load the bot, fine-tune the intent model, compile the policies, write the artifact."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.bot.project import BotProject, load_bot
+from agent.bot.yaml_source import plain
+from agent.core.policies.base import TrainingStories
+from agent.core.policies.memoization import MemoizationPolicy
+from agent.core.policies.rule import RulePolicy
+from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
+from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME
+from agent.nlu.trainer import Reporter, TrainingResult, train_intent_classifier
+
+
+@dataclass
+class TrainOutcome:
+    path: Path
+    bot: BotProject
+    result: TrainingResult
+    seconds: float
+
+
+def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: str | None = None,
+              reporter: Reporter | None = None, fixed_name: str | None = None,
+              max_epochs: int | None = None) -> TrainOutcome:
+    started = time.time()
+    bot = load_bot(bot_dir)
+    cfg = bot.config.intent
+    if base_model:
+        cfg.base_model = base_model
+    if max_epochs is not None:
+        cfg.max_epochs = max_epochs
+    texts = [e.text for e in bot.nlu.examples]
+    labels = [e.intent for e in bot.nlu.examples]
+    result = train_intent_classifier(texts, labels, cfg, reporter)
+
+    stories = TrainingStories(bot.stories, bot.rules, bot.domain)
+    rule_policy = RulePolicy()
+    rule_policy.train(stories)
+    memoization = MemoizationPolicy(bot.config.policy.max_history)
+    memoization.train(stories)
+
+    staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
+    try:
+        result.classifier.save(staging / "nlu")
+        _write_json(staging / "domain.json", bot.domain.raw)
+        _write_json(staging / "config.json", bot.config.to_dict())
+        _write_json(staging / "core" / "policies.json", {"RulePolicy": rule_policy.to_dict(),
+                                                              "MemoizationPolicy": memoization.to_dict()})
+        _write_json(staging / "core" / "training_data.json",
+                    {"stories": [plain(s) for s in bot.raw_stories], "rules": [plain(r) for r in bot.raw_rules]})
+        _write_json(staging / "metrics.json", result.summary())
+        _write_json(staging / "manifest.json", {
+            "format_version": FORMAT_VERSION,
+            "bot": bot.name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "training_data_sha256": bot.data_hash(),
+            "training_files": [str(f.relative_to(bot.root)) for f in bot.files],
+            "base_model": cfg.base_model or DEFAULT_BASE_MODEL_NAME,
+            "intents": result.classifier.labels,
+            "versions": library_versions(),
+            "val_accuracy": result.val_accuracy,
+        })
+        path = pack(staging, Path(out_dir), fixed_name or model_name(bot.name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return TrainOutcome(path, bot, result, time.time() - started)
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
