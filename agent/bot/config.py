@@ -201,10 +201,12 @@ def _apply_policy(item: Any, config: AgentConfig, r: Reader, line: int | None) -
         pc.core_fallback_threshold = _number(s, "core_fallback_threshold", pc.core_fallback_threshold, r, line)
         pc.core_fallback_action_name = str(s.get("core_fallback_action_name", pc.core_fallback_action_name))
         pc.enable_fallback_prediction = bool(s.get("enable_fallback_prediction", pc.enable_fallback_prediction))
-    elif short in ("MemoizationPolicy", "AugmentedMemoizationPolicy", "TEDPolicy", "UnexpecTEDIntentPolicy"):
+    elif short in ("MemoizationPolicy", "AugmentedMemoizationPolicy"):
         pc.max_history = _number(s, "max_history", pc.max_history, r, line, int)
-        config.notes.append(f"{name}: max_history {pc.max_history} (stories are executed by the dialogue policies "
-                            "of a later release; rules run now)")
+        config.notes.append(f"{name}: replays stories by intents and actions, max_history {pc.max_history}")
+    elif short in ("TEDPolicy", "UnexpecTEDIntentPolicy"):
+        pc.max_history = _number(s, "max_history", pc.max_history, r, line, int)
+        config.notes.append(f"{name}: no learned dialogue policy in this release; rules and memoization decide")
     else:
         r.warning(line, f"unknown policy '{name}'; carrying on without it")
         return

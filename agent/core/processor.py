@@ -36,6 +36,7 @@ class TurnResult:
     messages: list[dict]  # what to send back: {"text", "buttons", "image", ...}
     events: list[Event]  # everything this turn appended to the tracker
     warnings: list[str] = field(default_factory=list)
+    slots: dict = field(default_factory=dict)  # the conversation's slots after the turn
 
 
 @dataclass
@@ -72,7 +73,7 @@ class MessageProcessor:
         new_events = tracker.events[start:]
         await self.store.save(tracker, new_events)
         messages = [self._message(e, message.sender_id) for e in new_events if isinstance(e, BotUttered)]
-        return TurnResult(messages, new_events, warnings)
+        return TurnResult(messages, new_events, warnings, dict(tracker.slots))
 
     def _needs_session_start(self, tracker: Tracker) -> bool:
         if not tracker.has_session():

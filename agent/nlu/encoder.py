@@ -34,6 +34,14 @@ def resolve_base_model(path: str | Path | None) -> Path:
     return p
 
 
+def quiet_transformers() -> None:
+    """Weight-loading progress bars and hub notices are noise in a CLI."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def load_tokenizer(path: Path):
     from transformers import AutoTokenizer
 
@@ -46,6 +54,7 @@ def load_tokenizer(path: Path):
 def load_encoder(path: Path):
     from transformers import AutoModel
 
+    quiet_transformers()
     try:
         return AutoModel.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as exc:

@@ -74,6 +74,10 @@ class IntentClassifier:
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+        from agent.nlu.encoder import quiet_transformers
+
+        quiet_transformers()
+
         meta = json.loads((folder / "intent_model.json").read_text())
         config = AutoConfig.from_pretrained(str(folder / "encoder"), local_files_only=True)
         encoder = AutoModel.from_config(config)

@@ -1,0 +1,74 @@
+"""The `agent` command line: train, shell, data validate."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from agent.errors import AgentError, BotFileError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agent", description="Rasa-compatible conversational agents.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    train = sub.add_parser("train", help="train a bot and write a model artifact")
+    train.add_argument("bot", help="bot directory (domain.yml, data/, config.yml)")
+    train.add_argument("--out", default="models", help="where to write the model (default: models/)")
+    train.add_argument("--base-model", help="local Hugging Face-format encoder directory")
+    train.add_argument("--fixed-model-name", help="file name of the model, without .tar.gz")
+    train.add_argument("--epochs", type=int, help="maximum fine-tuning epochs")
+
+    shell = sub.add_parser("shell", help="chat with a trained bot in the terminal")
+    shell.add_argument("--model", help="model file (default: newest in models/)")
+    shell.add_argument("--models-dir", default="models", help="where to look for the newest model")
+    shell.add_argument("--debug", action="store_true", help="show intents, entities, slots and actions")
+    shell.add_argument("--sender", default="shell", help="conversation id")
+
+    data = sub.add_parser("data", help="work with bot files")
+    data_sub = data.add_subparsers(dest="data_command")
+    validate = data_sub.add_parser("validate", help="report every problem in a bot's files with file:line")
+    validate.add_argument("bot", help="bot directory")
+    validate.add_argument("--fail-on-warnings", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    from agent.cli.output import console, print_problem
+
+    if args.version:
+        import agent
+
+        print(agent.__version__)
+        return 0
+    try:
+        if args.command == "train":
+            from agent.cli.train import run_train
+
+            return run_train(args)
+        if args.command == "shell":
+            from agent.cli.shell import run_shell
+
+            return run_shell(args)
+        if args.command == "data" and args.data_command == "validate":
+            from agent.cli.validate import run_validate
+
+            return run_validate(args)
+        parser.print_help(sys.stderr)
+        return 2
+    except BotFileError as exc:
+        for p in exc.problems.items:
+            print_problem(p)
+        n = len(exc.problems.errors)
+        console.print(f"[red]{n} error{'s' if n != 1 else ''}[/red]; nothing was written.")
+        return 1
+    except AgentError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130

@@ -1,0 +1,112 @@
+"""`agent shell`: chat with a trained bot; numbered buttons, /restart, and a debug view."""
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from agent.core.events import ActionExecuted, Restarted, SlotSet, UserUttered
+from agent.core.processor import TurnResult
+from agent.model.artifact import latest_model
+
+HELP = "type a message; a number presses a button; /restart starts over; /debug toggles details; /exit quits"
+
+
+class Shell:
+    def __init__(self, agent, console: Console, debug: bool, sender: str):
+        self.agent = agent
+        self.console = console
+        self.debug = debug
+        self.sender = sender
+        self.buttons: list[dict] = []
+
+    async def send(self, text: str) -> TurnResult:
+        if text.isdigit() and self.buttons and 1 <= int(text) <= len(self.buttons):
+            text = self.buttons[int(text) - 1]["payload"]
+        result = await self.agent.handle_text(text, self.sender, channel="cmdline")
+        self.show(result)
+        return result
+
+    def show(self, result: TurnResult) -> None:
+        self.buttons = []
+        for msg in result.messages:
+            if msg.get("text"):
+                self.console.print(f"[bold cyan]bot:[/bold cyan] {escape(msg['text'])}", soft_wrap=True)
+            if msg.get("image"):
+                self.console.print(f"[bold cyan]bot:[/bold cyan] \\[image] {escape(str(msg['image']))}")
+            for button in msg.get("buttons", []):
+                self.buttons.append(button)
+                self.console.print(f"   [bold]{len(self.buttons)}.[/bold] {escape(button['title'])} "
+                                   f"[dim]({escape(button['payload'])})[/dim]")
+        if any(isinstance(e, Restarted) for e in result.events):
+            self.console.print("[dim]conversation restarted[/dim]")
+        for w in result.warnings:
+            self.console.print(f"[yellow]note:[/yellow] {w}")
+        if self.debug:
+            self.show_debug(result)
+
+    def show_debug(self, result: TurnResult) -> None:
+        user = next((e for e in result.events if isinstance(e, UserUttered)), None)
+        if user is not None:
+            table = Table(title=f"NLU: {user.text!r}", show_lines=False)
+            table.add_column("intent")
+            table.add_column("confidence", justify="right")
+            for row in user.parse_data.get("intent_ranking", [])[:5]:
+                table.add_row(str(row["name"]), f"{row['confidence']:.3f}")
+            self.console.print(table)
+            if user.entities:
+                self.console.print("entities: " + ", ".join(
+                    f"{e['entity']}={e.get('value')!r}" for e in user.entities), markup=False)
+        actions = [e for e in result.events if isinstance(e, ActionExecuted)]
+        self.console.print("actions: " + " → ".join(
+            f"{a.name} [{a.policy}{'' if a.confidence is None else f' {a.confidence:.2f}'}]" for a in actions
+            if a.policy), markup=False)
+        slots = {e.name: e.value for e in result.events if isinstance(e, SlotSet)}
+        tracker_slots = {k: v for k, v in result.slots.items() if v is not None}
+        self.console.print(f"slots: {tracker_slots or '{}'}" + (f" (set now: {slots})" if slots else ""),
+                           markup=False)
+
+
+def run_shell(args) -> int:
+    from agent.runtime import Agent
+
+    console = Console(highlight=False)
+    path = args.model or latest_model(args.models_dir)
+    started = time.time()
+    agent = Agent.load(path)
+    shell = Shell(agent, console, args.debug, args.sender)
+    interactive = sys.stdin.isatty()
+    console.print(f"[dim]model {path} loaded in {time.time() - started:.1f}s. {HELP}[/dim]")
+    return asyncio.run(_loop(shell, interactive))
+
+
+async def _loop(shell: Shell, interactive: bool) -> int:
+    while True:
+        try:
+            if interactive:
+                text = shell.console.input("[bold green]you:[/bold green] ")
+            else:
+                line = sys.stdin.readline()
+                if not line:
+                    return 0
+                text = line.rstrip("\n")
+                shell.console.print(f"[bold green]you:[/bold green] {escape(text)}")
+        except EOFError:
+            return 0
+        text = text.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit", "/stop"):
+            return 0
+        if text == "/debug":
+            shell.debug = not shell.debug
+            shell.console.print(f"[dim]debug view {'on' if shell.debug else 'off'}[/dim]")
+            continue
+        if text == "/help":
+            shell.console.print(f"[dim]{HELP}[/dim]")
+            continue
+        await shell.send(text)

@@ -1,0 +1,35 @@
+"""`agent train BOT_DIR`."""
+from __future__ import annotations
+
+from rich.table import Table
+
+from agent.bot.project import load_bot
+from agent.cli.output import RichReporter, console, print_problem
+from agent.errors import Problems
+
+
+def run_train(args) -> int:
+    from agent.train import train_bot
+
+    problems = Problems()
+    bot = load_bot(args.bot, problems)  # raises with every error listed
+    for p in problems.warnings:
+        print_problem(p)
+    console.print(f"training [bold]{bot.name}[/bold]: {len(bot.nlu.examples)} examples, "
+                  f"{len(set(e.intent for e in bot.nlu.examples))} intents, {len(bot.rules)} rules, "
+                  f"{len(bot.stories)} stories")
+    for note in bot.config.notes:
+        console.print(f"  [dim]{note}[/dim]")
+    outcome = train_bot(args.bot, args.out, args.base_model, RichReporter(), args.fixed_model_name, args.epochs)
+    r = outcome.result
+    table = Table(title="training summary", show_header=False)
+    table.add_row("model", str(outcome.path))
+    table.add_row("size", f"{outcome.path.stat().st_size / 1e6:.1f} MB")
+    table.add_row("train / validation examples", f"{r.train_size} / {r.val_size}")
+    if r.val_accuracy is not None:
+        table.add_row("validation accuracy", f"{r.val_accuracy:.3f} (epoch {r.best_epoch}; "
+                                             f"{r.initial_val_accuracy:.3f} before fine-tuning)")
+    table.add_row("epochs run", str(len(r.history)))
+    table.add_row("wall time", f"{outcome.seconds:.1f} s")
+    console.print(table)
+    return 0

@@ -1,0 +1,22 @@
+"""`agent data validate`: every problem in every file, then a verdict."""
+from __future__ import annotations
+
+from agent.bot.project import load_bot
+from agent.cli.output import console, print_problem
+from agent.errors import Problems
+
+
+def run_validate(args) -> int:
+    problems = Problems()
+    bot = load_bot(args.bot, problems, strict=False)
+    for p in problems.items:
+        print_problem(p)
+    errors, warnings = len(problems.errors), len(problems.warnings)
+    summary = (f"{bot.name}: {len(bot.domain.intents)} intents, {len(bot.nlu.examples)} examples, "
+               f"{len(bot.stories)} stories, {len(bot.rules)} rules, {len(bot.domain.responses)} responses")
+    console.print(summary, markup=False)
+    if errors or (warnings and args.fail_on_warnings):
+        console.print(f"[red]{errors} errors, {warnings} warnings[/red]")
+        return 1
+    console.print(f"[green]valid[/green] ({warnings} warnings)")
+    return 0

@@ -1,0 +1,88 @@
+"""Write small bot directories from YAML strings, for parser and validation tests."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from agent.errors import Problem, Problems
+
+MINIMAL_DOMAIN = """
+version: "3.1"
+intents:
+  - greet
+responses:
+  utter_greet:
+    - text: "Hello!"
+"""
+
+MINIMAL_NLU = """
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hello
+    - hi there
+"""
+
+
+def normalize(text: str) -> str:
+    """The exact text write_bot puts in a file: dedented, leading blank lines dropped."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def line_of(text: str, needle: str, occurrence: int = 1) -> int:
+    """1-based line number of the n-th line containing `needle` in the file written from `text`."""
+    seen = 0
+    for number, line in enumerate(normalize(text).splitlines(), start=1):
+        if needle in line:
+            seen += 1
+            if seen == occurrence:
+                return number
+    raise AssertionError(f"{needle!r} not found in the text")
+
+
+def _write(path: Path, text: str | None) -> None:
+    if text is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(normalize(text), encoding="utf-8")
+
+
+def write_bot(
+    root: str | Path,
+    domain: str | dict[str, str] | None = MINIMAL_DOMAIN,
+    nlu: str | None = MINIMAL_NLU,
+    stories: str | None = None,
+    rules: str | None = None,
+    config: str | None = None,
+) -> Path:
+    """Create a bot directory under `root`.
+
+    `domain` is the text of domain.yml, or a {file name: text} dict for a domain/ directory.
+    A None argument leaves that file out.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    if isinstance(domain, dict):
+        for name, text in domain.items():
+            _write(root / "domain" / name, text)
+    else:
+        _write(root / "domain.yml", domain)
+    _write(root / "data" / "nlu.yml", nlu)
+    _write(root / "data" / "stories.yml", stories)
+    _write(root / "data" / "rules.yml", rules)
+    _write(root / "config.yml", config)
+    return root
+
+
+def same_file(reported: str, expected: Path) -> bool:
+    return Path(reported).resolve() == Path(expected).resolve()
+
+
+def only_problem(problems: Problems | list[Problem], contains: str, severity: str = "error") -> Problem:
+    """The single problem of `severity` whose message contains `contains` (fails if none or several)."""
+    items = problems.items if isinstance(problems, Problems) else problems
+    found = [p for p in items if p.severity == severity and contains in p.message]
+    assert len(found) == 1, f"expected one {severity} containing {contains!r}, got:\n" + "\n".join(
+        str(p) for p in items)
+    return found[0]

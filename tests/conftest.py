@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent.bot.project import load_bot
+from tests.tiny_model import make_tiny_bert
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shopbot_dir() -> Path:
+    return FIXTURES / "shopbot"
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory, shopbot_dir) -> Path:
+    bot = load_bot(shopbot_dir)
+    words = [e.text for e in bot.nlu.examples] + ["where is my parcel", "sunday hours"]
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), words)
+
+
+@pytest.fixture(scope="session")
+def trained_shopbot(tmp_path_factory, shopbot_dir, tiny_bert):
+    """Train the fixture bot once on the tiny encoder; tests get the artifact path."""
+    from agent.train import train_bot
+
+    out = tmp_path_factory.mktemp("models")
+    # work on a copy so a test can prove the artifact does not need the sources
+    src = tmp_path_factory.mktemp("src") / "shopbot"
+    shutil.copytree(shopbot_dir, src)
+    config = (src / "config.yml").read_text()
+    (src / "config.yml").write_text(config.replace(
+        "  - name: DIETClassifier\n    epochs: 100\n",
+        "  - name: BertIntentClassifier\n    epochs: 8\n    learning_rate: 0.001\n    frozen_layers: 0\n"))
+    return train_bot(src, out, base_model=str(tiny_bert))

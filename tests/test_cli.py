@@ -1,0 +1,96 @@
+"""The command line as a user runs it: train, shell through stdin, data validate."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_agent(*args: str, stdin: str = "", cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "agent", *args], input=stdin, capture_output=True, text=True,
+                          cwd=cwd or REPO, env=env, timeout=timeout)
+
+
+def test_shell_replies_through_piped_stdin(trained_shopbot):
+    proc = run_agent("shell", "--model", str(trained_shopbot.path),
+                     stdin="hello\n1\nhello\n2\n/restart\nhow much is shipping\n")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "bot: Hello! How can I help?" in out
+    assert "1. Where is my order?" in out and "2. A human, please" in out
+    # "1" pressed the first button (/order_status), "2" the second button of the next greeting
+    assert "bot: Which order do you mean?" in out
+    assert "bot: I am connecting you to a colleague." in out
+    assert "conversation restarted" in out
+    assert "bot: Shipping is free above 50 euros." in out
+
+
+def test_shell_debug_view_shows_intents_actions_and_slots(trained_shopbot):
+    proc = run_agent("shell", "--model", str(trained_shopbot.path), "--debug",
+                     stdin='/order_status{"order_id": "ORD-1"}\n')
+    assert proc.returncode == 0, proc.stderr
+    assert "order_status" in proc.stdout and "1.000" in proc.stdout
+    assert "utter_order_status [RulePolicy 1.00]" in proc.stdout
+    assert "'order_id': 'ORD-1'" in proc.stdout
+
+
+def test_shell_without_model_says_what_to_do(tmp_path):
+    proc = run_agent("shell", "--models-dir", str(tmp_path / "none"), stdin="hi\n")
+    assert proc.returncode == 1
+    assert "agent train" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_train_command_writes_model(tmp_path, shopbot_dir, tiny_bert):
+    proc = run_agent("train", str(shopbot_dir), "--out", str(tmp_path), "--base-model", str(tiny_bert),
+                     "--epochs", "1", "--fixed-model-name", "cli")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "cli.tar.gz").is_file()
+    assert "DIETClassifier: replaced by the fine-tuned transformer intent classifier" in proc.stderr
+
+
+def test_train_rejects_bad_bot_with_file_and_line(tmp_path):
+    bot = tmp_path / "bad"
+    (bot / "data").mkdir(parents=True)
+    (bot / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\nresponses:\n  utter_greet:\n    - text: hi\n')
+    (bot / "data" / "rules.yml").write_text(
+        'rules:\n- rule: r\n  steps:\n  - intent: greet\n  - action: utter_hello\n')
+    proc = run_agent("train", str(bot), "--out", str(tmp_path / "models"))
+    assert proc.returncode == 1
+    assert "data/rules.yml:5" in proc.stderr and "utter_hello" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "models").exists()
+
+
+def test_missing_base_model_is_a_clear_error(tmp_path, shopbot_dir):
+    proc = run_agent("train", str(shopbot_dir), "--out", str(tmp_path), "--base-model", str(tmp_path / "nope"))
+    assert proc.returncode == 1
+    assert "never downloaded" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_data_validate_reports_every_problem(tmp_path):
+    bot = tmp_path / "bad"
+    (bot / "data").mkdir(parents=True)
+    (bot / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\nslotz: {}\n')
+    (bot / "data" / "nlu.yml").write_text('nlu:\n- intent: greet\n  examples: |\n    - hi\n    - hey [Bob](name)\n')
+    (bot / "data" / "stories.yml").write_text('stories:\n- story: s\n  steps:\n  - intent: greeet\n  - action: utter_x\n')
+    proc = run_agent("data", "validate", str(bot))
+    assert proc.returncode == 1
+    err = proc.stderr
+    assert "domain.yml:4" in err and "slotz" in err
+    assert "nlu.yml:5" in err and "'name'" in err
+    assert "stories.yml:4" in err and "greeet" in err and "did you mean 'greet'" in err
+    assert "stories.yml:5" in err and "utter_x" in err
+
+
+def test_data_validate_yaml_syntax_error_shows_line_and_column(tmp_path):
+    bot = tmp_path / "bad"
+    bot.mkdir()
+    (bot / "domain.yml").write_text('intents:\n  - greet\nresponses:\n  utter_greet:\n    - text: a: b\n')
+    proc = run_agent("data", "validate", str(bot))
+    assert proc.returncode == 1
+    assert "domain.yml:5:14" in proc.stderr and "- text: a: b" in proc.stderr

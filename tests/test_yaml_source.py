@@ -1,0 +1,136 @@
+"""Line-aware YAML reading: syntax errors, duplicate keys, YAML 1.2 booleans, encodings."""
+from __future__ import annotations
+
+import pytest
+
+from agent.bot.yaml_source import LineDict, LineList, LineStr, parse_yaml, plain, read_yaml
+from agent.errors import BotFileError
+
+
+def test_syntax_error_names_file_line_column_and_excerpt():
+    text = 'version: "3.1"\nintents:\n  - greet\n  - goodbye: [oops\nslots: {}\n'
+    with pytest.raises(BotFileError) as info:
+        parse_yaml(text, "bots/x/domain.yml")
+    problems = info.value.problems.errors
+    assert len(problems) == 1
+    p = problems[0]
+    assert p.file == "bots/x/domain.yml"
+    assert p.message.startswith("YAML syntax error")
+    # the parser notices the unclosed flow sequence when it reaches `slots:` on line 5
+    assert p.line == 5
+    assert p.column == 1
+    assert p.excerpt == "slots: {}"
+    assert p.hint  # always says what to do
+    rendered = str(info.value)
+    assert "bots/x/domain.yml:5:1: error: YAML syntax error" in rendered
+    assert "    slots: {}\n    ^" in rendered
+
+
+def test_syntax_error_on_bad_indentation_points_at_the_line():
+    text = "nlu:\n- intent: greet\n  examples: |\n    - hi\n - intent: bye\n"
+    with pytest.raises(BotFileError) as info:
+        parse_yaml(text, "nlu.yml")
+    p = info.value.problems.errors[0]
+    assert p.line == 5
+    assert p.excerpt == " - intent: bye"
+    assert p.column is not None and p.column >= 1
+
+
+def test_unquoted_colon_value_error_shows_the_offending_line():
+    text = "responses:\n  utter_x:\n  - text: Note: this breaks: yes\n"
+    with pytest.raises(BotFileError) as info:
+        parse_yaml(text, "domain.yml")
+    p = info.value.problems.errors[0]
+    assert p.line == 3
+    assert p.excerpt == "  - text: Note: this breaks: yes"
+
+
+def test_duplicate_key_error_names_both_lines():
+    text = "intents:\n  - greet\nentities:\n  - city\nintents:\n  - bye\n"
+    with pytest.raises(BotFileError) as info:
+        parse_yaml(text, "domain.yml")
+    p = info.value.problems.errors[0]
+    assert p.file == "domain.yml"
+    assert p.line == 5
+    assert "'intents'" in p.message
+    assert "first at line 1" in p.message
+
+
+def test_duplicate_key_in_nested_mapping():
+    text = "slots:\n  name:\n    type: text\n    type: any\n"
+    with pytest.raises(BotFileError) as info:
+        parse_yaml(text, "domain.yml")
+    p = info.value.problems.errors[0]
+    assert p.line == 4
+    assert "'type'" in p.message and "first at line 3" in p.message
+
+
+def test_yes_no_on_off_stay_strings_true_false_are_bools():
+    data = parse_yaml(
+        "a: yes\nb: no\nc: on\nd: off\ne: Yes\nf: true\ng: false\nh: True\ni: FALSE\nj: y\n", "f.yml")
+    assert data["a"] == "yes" and isinstance(data["a"], str)
+    assert data["b"] == "no" and isinstance(data["b"], str)
+    assert data["c"] == "on" and data["d"] == "off" and data["e"] == "Yes" and data["j"] == "y"
+    assert data["f"] is True and data["g"] is False and data["h"] is True and data["i"] is False
+
+
+def test_yes_as_categorical_value_and_mapping_key_stays_text():
+    data = parse_yaml("values: [yes, no]\nyes: 1\n", "f.yml")
+    assert data["values"] == ["yes", "no"]
+    assert "yes" in data and True not in data
+
+
+def test_other_scalars_keep_their_types():
+    data = parse_yaml("i: 3\nf: 0.5\nn: null\nt: ~\ns: '3'\n", "f.yml")
+    assert data == {"i": 3, "f": 0.5, "n": None, "t": None, "s": "3"}
+    assert isinstance(data["s"], str)
+
+
+def test_values_remember_their_lines():
+    text = "top:\n  a: x\n  list:\n    - one\n    - two\n  block: |\n    line1\n    line2\n"
+    data = parse_yaml(text, "f.yml")
+    assert isinstance(data, LineDict) and data.line_of("top") == 1
+    top = data["top"]
+    assert top.line_of("a") == 2 and top.line_of("list") == 3
+    assert isinstance(top["list"], LineList)
+    assert top["list"].line_of(0) == 4 and top["list"].line_of(1) == 5
+    assert isinstance(top["a"], LineStr) and top["a"].line == 2
+    # a block scalar's text starts on the line below the `|`
+    assert top["block"].style == "|" and top["block"].line == 7
+    clean = plain(data)
+    assert type(clean["top"]) is dict and type(clean["top"]["a"]) is str
+    assert clean == {"top": {"a": "x", "list": ["one", "two"], "block": "line1\nline2\n"}}
+
+
+def test_invalid_utf8_file_is_a_bot_file_error(tmp_path):
+    path = tmp_path / "nlu.yml"
+    path.write_bytes(b"nlu:\n- intent: greet\n  examples: |\n    - caf\xe9\n")
+    with pytest.raises(BotFileError) as info:
+        read_yaml(path)
+    p = info.value.problems.errors[0]
+    assert p.file == str(path)
+    assert "not valid UTF-8" in p.message
+    assert "UTF-8" in p.hint
+
+
+def test_read_yaml_reads_utf8_file(tmp_path):
+    path = tmp_path / "nlu.yml"
+    path.write_text("text: café ☕\n", encoding="utf-8")
+    assert read_yaml(path) == {"text": "café ☕"}
+
+
+def test_read_yaml_syntax_error_names_the_path(tmp_path):
+    path = tmp_path / "domain.yml"
+    path.write_text("intents:\n  - greet\n   - bye\n", encoding="utf-8")
+    with pytest.raises(BotFileError) as info:
+        read_yaml(path)
+    p = info.value.problems.errors[0]
+    assert p.file == str(path)
+    assert p.line == 3
+
+
+@pytest.mark.xfail(strict=True, reason="PyYAML's YAML 1.1 int resolver reads 12:30 as sexagesimal 750; "
+                   "Rasa reads YAML 1.2 (ruamel), where 12:30 is the string '12:30'")
+def test_sexagesimal_looking_values_stay_strings_like_yaml_1_2():
+    data = parse_yaml("slot_was_set:\n  - time: 12:30\n", "stories.yml")
+    assert data["slot_was_set"][0]["time"] == "12:30"
