@@ -8,7 +8,7 @@ from agent.errors import BotFileError
 
 
 def test_syntax_error_names_file_line_column_and_excerpt():
-    text = 'version: "3.1"\nintents:\n  - greet\n  - goodbye: [oops\nslots: {}\n'
+    text = 'version: "3.1"\nresponses:\n  utter_x:\n  - text: Note: this breaks\n'
     with pytest.raises(BotFileError) as info:
         parse_yaml(text, "bots/x/domain.yml")
     problems = info.value.problems.errors
@@ -16,14 +16,24 @@ def test_syntax_error_names_file_line_column_and_excerpt():
     p = problems[0]
     assert p.file == "bots/x/domain.yml"
     assert p.message.startswith("YAML syntax error")
-    # the parser notices the unclosed flow sequence when it reaches `slots:` on line 5
-    assert p.line == 5
-    assert p.column == 1
-    assert p.excerpt == "slots: {}"
-    assert p.hint  # always says what to do
+    assert "mapping values are not allowed" in p.message
+    assert p.line == 4
+    assert p.column == 15  # the second ': '
+    assert p.excerpt == "  - text: Note: this breaks"
+    assert "quoted" in p.hint
     rendered = str(info.value)
-    assert "bots/x/domain.yml:5:1: error: YAML syntax error" in rendered
-    assert "    slots: {}\n    ^" in rendered
+    assert rendered.startswith("bots/x/domain.yml:4:15: error: YAML syntax error")
+    assert "    " + p.excerpt + "\n    " + " " * 14 + "^" in rendered
+
+
+def test_unclosed_flow_sequence_is_reported_where_the_parser_notices_it():
+    text = 'version: "3.1"\nintents:\n  - greet\n  - goodbye: [oops\nslots: {}\n'
+    with pytest.raises(BotFileError) as info:
+        parse_yaml(text, "domain.yml")
+    p = info.value.problems.errors[0]
+    assert p.line == 5
+    assert p.column == 6
+    assert p.excerpt == "slots: {}"
 
 
 def test_syntax_error_on_bad_indentation_points_at_the_line():
@@ -36,13 +46,13 @@ def test_syntax_error_on_bad_indentation_points_at_the_line():
     assert p.column is not None and p.column >= 1
 
 
-def test_unquoted_colon_value_error_shows_the_offending_line():
-    text = "responses:\n  utter_x:\n  - text: Note: this breaks: yes\n"
+def test_tab_indentation_error_shows_the_offending_line():
+    text = "a: 1\n\tb: 2\n"
     with pytest.raises(BotFileError) as info:
         parse_yaml(text, "domain.yml")
     p = info.value.problems.errors[0]
-    assert p.line == 3
-    assert p.excerpt == "  - text: Note: this breaks: yes"
+    assert (p.line, p.column) == (2, 1)
+    assert p.excerpt == "\tb: 2"
 
 
 def test_duplicate_key_error_names_both_lines():
@@ -121,7 +131,7 @@ def test_read_yaml_reads_utf8_file(tmp_path):
 
 def test_read_yaml_syntax_error_names_the_path(tmp_path):
     path = tmp_path / "domain.yml"
-    path.write_text("intents:\n  - greet\n   - bye\n", encoding="utf-8")
+    path.write_text("intents:\n  - greet\n  -bye: [\n", encoding="utf-8")
     with pytest.raises(BotFileError) as info:
         read_yaml(path)
     p = info.value.problems.errors[0]
@@ -129,8 +139,6 @@ def test_read_yaml_syntax_error_names_the_path(tmp_path):
     assert p.line == 3
 
 
-@pytest.mark.xfail(strict=True, reason="PyYAML's YAML 1.1 int resolver reads 12:30 as sexagesimal 750; "
-                   "Rasa reads YAML 1.2 (ruamel), where 12:30 is the string '12:30'")
 def test_sexagesimal_looking_values_stay_strings_like_yaml_1_2():
     data = parse_yaml("slot_was_set:\n  - time: 12:30\n", "stories.yml")
     assert data["slot_was_set"][0]["time"] == "12:30"

@@ -173,7 +173,7 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
                             f"below {config.fallback.ambiguity_threshold}")
     elif short == "SpacyNLP":
         model = str(s.get("model", "en_core_web_sm"))
-        if importlib.util.find_spec(model) is None:
+        if not _spacy_model_available(model, bot_dir):
             r.warning(line, f"SpacyNLP: the spaCy model '{model}' is not installed; carrying on without it",
                       "the transformer encoder covers its features")
         config.notes.append(f"{name}: not needed (the transformer encoder provides the features)")
@@ -212,6 +212,16 @@ def _apply_policy(item: Any, config: AgentConfig, r: Reader, line: int | None) -
         return
     if short not in pc.policies:
         pc.policies.append(short)
+
+
+def _spacy_model_available(model: str, bot_dir: Path | None) -> bool:
+    """spaCy loads a package name or a directory; neither may raise here."""
+    if Path(_resolve_path(model, bot_dir)).is_dir():
+        return True
+    try:
+        return importlib.util.find_spec(model) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _resolve_path(value: str, bot_dir: Path | None) -> str:

@@ -26,14 +26,14 @@ def condition_holds(variation: ResponseVariation, slots: dict[str, Any]) -> bool
 
 def choose_variation(variations: list[ResponseVariation], slots: dict[str, Any], channel: str | None,
                      rng: random.Random) -> ResponseVariation | None:
-    """Channel-specific variations beat generic ones; conditioned ones that hold beat unconditioned ones."""
-    usable = [v for v in variations if v.channel in (None, channel)]
-    for_channel = [v for v in usable if v.channel is not None and v.channel == channel]
-    pool = for_channel or [v for v in usable if v.channel is None]
-    conditioned = [v for v in pool if v.condition and condition_holds(v, slots)]
-    plain = [v for v in pool if not v.condition]
-    candidates = conditioned or plain
-    return rng.choice(candidates) if candidates else None
+    """Rasa's order: conditional+channel, default+channel, conditional+no channel, default+no channel."""
+    for wanted_channel in ([channel] if channel else []) + [None]:
+        pool = [v for v in variations if v.channel == wanted_channel]
+        for candidates in ([v for v in pool if v.condition and condition_holds(v, slots)],
+                           [v for v in pool if not v.condition]):
+            if candidates:
+                return rng.choice(candidates)
+    return None
 
 
 @dataclass
@@ -41,8 +41,9 @@ class ResponseGenerator:
     domain: Domain
     rng: random.Random = field(default_factory=random.Random)
 
-    def generate(self, name: str, slots: dict[str, Any], channel: str | None = None,
+    def generate(self, name: str, slots: dict[str, Any], channel: str | None = None, /,
                  **kwargs: Any) -> dict | None:
+        """kwargs fill templates too (an action server may send {"response": ..., "name": ...})."""
         variations = self.domain.responses.get(name)
         if not variations:
             return None

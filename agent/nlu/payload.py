@@ -17,7 +17,12 @@ def parse_payload(text: str) -> dict | None:
     if not m:
         return None
     intent = m.group("intent").strip()
-    confidence = float(m.group("confidence")[1:]) if m.group("confidence") else 1.0
+    confidence = 1.0
+    if m.group("confidence"):
+        try:
+            confidence = min(1.0, max(0.0, float(m.group("confidence")[1:])))
+        except ValueError:  # Rasa warns and uses 0.0 for an unreadable confidence
+            confidence = 0.0
     entities = []
     if m.group("entities"):
         try:

@@ -31,6 +31,6 @@ def bot_message(message: dict) -> BotUttered:
     return BotUttered(text=message.get("text"), data=data, metadata={"utter_action": message.get("response")})
 
 
-def utter(ctx: ActionContext, response: str, **kwargs) -> list[Event]:
+def utter(ctx: ActionContext, response: str, /, **kwargs) -> list[Event]:
     message = ctx.nlg.generate(response, ctx.tracker.slots, ctx.channel, **kwargs)
     return [bot_message(message)] if message else []

@@ -1,0 +1,228 @@
+"""config.yml: Rasa components and policies mapped onto our settings; warnings versus errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.bot.config import AgentConfig, parse_config
+from agent.bot.project import load_bot
+from agent.bot.schema import Reader
+from agent.bot.yaml_source import parse_yaml
+from agent.errors import BotFileError, Problems
+from tests.bot_factory import line_of, normalize, only_problem, same_file, write_bot
+
+
+def _parse(text: str, bot_dir: Path | None = None) -> tuple[AgentConfig, Problems]:
+    problems = Problems()
+    config = parse_config(parse_yaml(normalize(text), "config.yml"), Reader("config.yml", problems), bot_dir)
+    return config, problems
+
+
+def test_defaults_without_a_config():
+    config, problems = _parse("")
+    assert problems.items == []
+    assert config.language == "en"
+    assert (config.fallback.threshold, config.fallback.ambiguity_threshold) == (0.3, 0.1)
+    assert config.policy.core_fallback_threshold == 0.3
+    assert config.policy.core_fallback_action_name == "action_default_fallback"
+    assert config.policy.max_history == 5
+    assert config.intent.base_model is None
+
+
+def test_fallback_classifier_thresholds_are_honoured():
+    config, problems = _parse("""
+    pipeline:
+    - name: WhitespaceTokenizer
+    - name: FallbackClassifier
+      threshold: 0.55
+      ambiguity_threshold: 0.05
+    """)
+    assert problems.items == []
+    assert config.fallback.threshold == 0.55
+    assert config.fallback.ambiguity_threshold == 0.05
+    assert any("FallbackClassifier" in n and "0.55" in n for n in config.notes)
+
+
+def test_rule_policy_fallback_settings_are_honoured():
+    config, problems = _parse("""
+    policies:
+    - name: RulePolicy
+      core_fallback_threshold: 0.45
+      core_fallback_action_name: action_my_fallback
+      enable_fallback_prediction: false
+    """)
+    assert problems.items == []
+    assert config.policy.core_fallback_threshold == 0.45
+    assert config.policy.core_fallback_action_name == "action_my_fallback"
+    assert config.policy.enable_fallback_prediction is False
+    assert config.policy.policies == ["RulePolicy"]
+
+
+@pytest.mark.parametrize("policy", ["MemoizationPolicy", "TEDPolicy", "AugmentedMemoizationPolicy"])
+def test_max_history_from_memoization_and_ted(policy):
+    config, problems = _parse(f"""
+    policies:
+    - name: {policy}
+      max_history: 3
+    """)
+    assert problems.items == []
+    assert config.policy.max_history == 3
+    assert config.policy.policies == [policy, "RulePolicy"]  # RulePolicy is always there
+
+
+def test_policy_list_order_and_last_max_history_wins():
+    config, _ = _parse("""
+    policies:
+    - name: MemoizationPolicy
+      max_history: 2
+    - name: RulePolicy
+    - name: TEDPolicy
+      max_history: 8
+      epochs: 100
+    """)
+    assert config.policy.policies == ["MemoizationPolicy", "RulePolicy", "TEDPolicy"]
+    assert config.policy.max_history == 8
+
+
+def test_non_numeric_setting_is_an_error_with_line():
+    text = """
+    pipeline:
+    - name: FallbackClassifier
+      threshold: high
+    """
+    config, problems = _parse(text)
+    p = only_problem(problems, "'threshold' must be a number")
+    assert p.line == line_of(text, "threshold: high") == 3
+    assert config.fallback.threshold == 0.3
+
+
+def test_duckling_and_uninstalled_spacy_model_warn_but_do_not_fail():
+    text = """
+    language: en
+    pipeline:
+    - name: SpacyNLP
+      model: xx_surely_not_installed_model
+    - name: SpacyTokenizer
+    - name: DIETClassifier
+      epochs: 100
+    - name: DucklingEntityExtractor
+      url: http://localhost:8000
+      dimensions: [amount-of-money]
+    """
+    config, problems = _parse(text)
+    assert problems.errors == []
+    spacy = only_problem(problems, "spaCy model 'xx_surely_not_installed_model' is not installed", "warning")
+    assert spacy.line == line_of(text, "- name: SpacyNLP") == 3
+    duck = only_problem(problems, "DucklingEntityExtractor needs a Duckling server", "warning")
+    assert duck.line == line_of(text, "- name: DucklingEntityExtractor") == 8
+    assert any("DIETClassifier: replaced by" in n and "epochs: 100" in n for n in config.notes)
+
+
+def test_unknown_component_and_policy_warn():
+    text = """
+    pipeline:
+    - name: my_package.MyTokenizer
+    policies:
+    - name: MyPolicy
+    """
+    config, problems = _parse(text)
+    assert problems.errors == []
+    assert only_problem(problems, "unknown pipeline component 'my_package.MyTokenizer'", "warning").line == 2
+    assert only_problem(problems, "unknown policy 'MyPolicy'", "warning").line == 4
+    assert config.policy.policies == ["RulePolicy"]
+
+
+def test_component_given_by_full_class_path_is_known():
+    config, problems = _parse("""
+    pipeline:
+    - name: rasa.nlu.classifiers.fallback_classifier.FallbackClassifier
+      threshold: 0.7
+    """)
+    assert problems.items == []
+    assert config.fallback.threshold == 0.7
+
+
+def test_component_without_name_is_an_error():
+    _, problems = _parse("pipeline:\n- threshold: 0.4\n")
+    assert only_problem(problems, "a pipeline component has no `name`").line == 2
+
+
+def test_non_english_language_warns():
+    config, problems = _parse("language: de\n")
+    assert config.language == "de"
+    assert only_problem(problems, "language 'de'", "warning").line == 1
+
+
+def test_unknown_top_level_key_is_an_error_naming_the_line(tmp_path):
+    config = """
+    recipe: default.v1
+    language: en
+    pipline:
+    - name: WhitespaceTokenizer
+    policies:
+    - name: RulePolicy
+    """
+    root = write_bot(tmp_path / "bot", config=config)
+    problems = Problems()
+    with pytest.raises(BotFileError):
+        load_bot(root, problems)
+    p = only_problem(problems, "unknown key 'pipline' in config.yml")
+    assert same_file(p.file, root / "config.yml")
+    assert p.line == line_of(config, "pipline:") == 3
+    assert "did you mean 'pipeline'" in p.hint
+
+
+def test_warnings_do_not_stop_a_strict_load(tmp_path):
+    root = write_bot(tmp_path / "bot", config="pipeline:\n- name: DucklingEntityExtractor\n")
+    bot = load_bot(root, strict=True)
+    assert bot.problems.errors == []
+    w = only_problem(bot.problems, "DucklingEntityExtractor", "warning")
+    assert same_file(w.file, root / "config.yml") and w.line == 2
+
+
+def test_base_model_resolves_relative_to_the_bot_dir(tmp_path, monkeypatch):
+    root = write_bot(tmp_path / "bot", config="language: en\nbase_model: models/encoder\n")
+    (root / "models" / "encoder").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not relative to the working directory
+    bot = load_bot(root)
+    assert Path(bot.config.intent.base_model) == root / "models" / "encoder"
+
+
+def test_bert_intent_classifier_settings():
+    config, problems = _parse("""
+    pipeline:
+    - name: BertIntentClassifier
+      epochs: 3
+      batch_size: 8
+      learning_rate: 0.001
+      frozen_layers: 0
+      patience: 1
+      random_seed: 7
+    """)
+    assert problems.items == []
+    ic = config.intent
+    assert (ic.max_epochs, ic.batch_size, ic.learning_rate, ic.frozen_layers, ic.patience, ic.random_seed) == (
+        3, 8, 0.001, 0, 1, 7)
+
+
+def test_config_round_trips_through_dict():
+    config, _ = _parse("""
+    pipeline:
+    - name: FallbackClassifier
+      threshold: 0.6
+    policies:
+    - name: TEDPolicy
+      max_history: 4
+    """)
+    again = AgentConfig.from_dict(config.to_dict())
+    assert again == config
+    assert again.fallback.threshold == 0.6 and again.policy.max_history == 4
+
+
+def test_spacy_model_given_as_a_path_does_not_crash(tmp_path):
+    root = write_bot(tmp_path / "bot", config="pipeline:\n- name: SpacyNLP\n  model: ./spacy_model\n")
+    bot = load_bot(root, strict=False)
+    assert bot.problems.errors == []
