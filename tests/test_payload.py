@@ -1,7 +1,6 @@
 """Button payloads `/intent{...}` bypass NLU, as in Rasa."""
 from __future__ import annotations
 
-import contextlib
 
 import pytest
 
@@ -69,6 +68,7 @@ def test_plain_text_returns_none(text):
     assert parse_payload(text) is None
 
 
-def test_malformed_confidence_does_not_raise_a_bare_value_error():
-    with contextlib.suppress(PayloadError):
-        parse_payload("/greet@1.2.3")
+def test_malformed_confidence_falls_back_to_zero_like_rasa():
+    parsed = parse_payload("/greet@1.2.3")
+    assert parsed["intent"] == {"name": "greet", "confidence": 0.0}
+    assert parse_payload("/greet@5")["intent"]["confidence"] == 1.0

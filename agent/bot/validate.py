@@ -103,7 +103,7 @@ def check_block(block: StoryBlock, bot: "BotProject", problems: Problems,
     def check_user(step: UserStep) -> None:
         if step.intent is not None and not d.knows_intent(step.intent):
             problems.error(block.file, step.line, f"{what} uses intent '{step.intent}', which is not in the domain",
-                           f"add it under `intents:`" + _hint(step.intent, d.intents))
+                           "add it under `intents:`" + _hint(step.intent, d.intents))
         for ent in step.entities:
             if ent["entity"] not in d.entities:
                 problems.error(block.file, step.line, f"{what} uses entity '{ent['entity']}', which is not in the "

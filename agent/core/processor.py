@@ -10,7 +10,7 @@ from agent.bot.domain import Domain
 from agent.core.actions.base import ActionContext
 from agent.core.actions.builtin import UnavailableAction
 from agent.core.actions.registry import action_for
-from agent.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
+from agent.core.events import ActionExecuted, BotUttered, Event, UserUttered
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.slot_filling import slots_from_entities

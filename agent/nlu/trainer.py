@@ -1,7 +1,6 @@
 """Fine-tune an encoder plus intent head: stratified validation split, early stopping, fixed seed."""
 from __future__ import annotations
 
-import copy
 import math
 import random
 import time
