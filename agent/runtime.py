@@ -18,6 +18,7 @@ from agent.errors import Problems
 from agent.model.artifact import Artifact, open_artifact
 from agent.nlu.intent_model import IntentClassifier
 from agent.nlu.interpreter import NLUInterpreter
+from agent.nlu.regex_entities import RegexEntityExtractor
 
 
 @dataclass
@@ -36,7 +37,9 @@ class Agent:
         problems.raise_if_errors()
         config = AgentConfig.from_dict(artifact.read_json("config.json"))
         classifier = IntentClassifier.load(artifact.folder / "nlu")
-        interpreter = NLUInterpreter(classifier, config.fallback)
+        entities = artifact.read_json("nlu/entities.json")
+        extractor = RegexEntityExtractor.from_dict(entities["regex"]) if entities.get("regex") else None
+        interpreter = NLUInterpreter(classifier, config.fallback, extractor, entities.get("synonyms", {}))
         policies = artifact.read_json("core/policies.json")
         ensemble = PolicyEnsemble([RulePolicy.from_dict(policies.get("RulePolicy", {})),
                                    MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))],

@@ -15,6 +15,7 @@ from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
 from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME
+from agent.nlu.regex_entities import RegexEntityExtractor
 from agent.nlu.trainer import Reporter, TrainingResult, train_intent_classifier
 
 
@@ -49,6 +50,11 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
         result.classifier.save(staging / "nlu")
+        extractor = RegexEntityExtractor.from_data(bot.nlu, set(bot.domain.entities))
+        _write_json(staging / "nlu" / "entities.json", {
+            "regex": extractor.to_dict() if bot.config.regex_entities else None,
+            "synonyms": bot.nlu.synonyms if bot.config.synonyms else {},
+        })
         _write_json(staging / "domain.json", bot.domain.raw)
         _write_json(staging / "config.json", bot.config.to_dict())
         _write_json(staging / "core" / "policies.json", {"RulePolicy": rule_policy.to_dict(),

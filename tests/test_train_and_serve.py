@@ -114,3 +114,13 @@ def test_metrics_report_validation_split(trained_shopbot):
     metrics = json.loads((open_artifact(trained_shopbot.path).folder / "metrics.json").read_text())
     assert metrics["train_size"] + metrics["val_size"] == len(trained_shopbot.bot.nlu.examples)
     assert metrics["history"], "at least one epoch ran"
+
+
+def test_regex_entities_fill_slots_from_typed_text(trained_shopbot):
+    agent = Agent.load(trained_shopbot.path, seed=0)
+    (turn,) = _chat(agent, ["where is my order ORD-1"])
+    user = next(e for e in turn.events if isinstance(e, UserUttered))
+    assert user.entities == [{"entity": "order_id", "start": 18, "end": 23, "value": "ORD-1",
+                              "extractor": "RegexEntityExtractor"}]
+    assert turn.slots["order_id"] == "ORD-1"
+    assert turn.messages[0]["text"] == "Order ORD-1 is on its way."

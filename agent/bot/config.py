@@ -63,6 +63,8 @@ class AgentConfig:
     intent: IntentTrainingConfig = field(default_factory=IntentTrainingConfig)
     fallback: FallbackConfig = field(default_factory=FallbackConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    regex_entities: bool = False  # RegexEntityExtractor in the pipeline
+    synonyms: bool = False  # EntitySynonymMapper in the pipeline
     notes: list[str] = field(default_factory=list)  # how each Rasa component was mapped
 
     def to_dict(self) -> dict:
@@ -76,6 +78,8 @@ class AgentConfig:
             intent=IntentTrainingConfig(**data.get("intent", {})),
             fallback=FallbackConfig(**data.get("fallback", {})),
             policy=PolicyConfig(**data.get("policy", {})),
+            regex_entities=data.get("regex_entities", False),
+            synonyms=data.get("synonyms", False),
             notes=list(data.get("notes", [])),
         )
 
@@ -181,8 +185,14 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
         r.warning(line, "DucklingEntityExtractor needs a Duckling server, which is not available offline; "
                         "carrying on without it", "built-in number/date/amount extractors replace it")
         config.notes.append(f"{name}: skipped (no Duckling server offline)")
+    elif short == "RegexEntityExtractor":
+        config.regex_entities = True
+        config.notes.append(f"{name}: regexes and lookup tables named after entities extract them")
+    elif short == "EntitySynonymMapper":
+        config.synonyms = True
+        config.notes.append(f"{name}: synonyms map extracted values")
     elif short in ENTITY_COMPONENTS:
-        config.notes.append(f"{name}: entity extraction")
+        config.notes.append(f"{name}: not available yet (trained entity extraction comes with the NLU release)")
     elif short in LATER_COMPONENTS:
         config.notes.append(f"{name}: retrieval intents are answered from their responses")
     else:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.bot.config import FallbackConfig
 from agent.nlu.intent_model import IntentClassifier
 from agent.nlu.payload import PayloadError, parse_payload
+from agent.nlu.regex_entities import RegexEntityExtractor, map_synonyms
 
 NLU_FALLBACK = "nlu_fallback"
 RANKING_LENGTH = 10
@@ -16,6 +17,8 @@ RANKING_LENGTH = 10
 class NLUInterpreter:
     classifier: IntentClassifier
     fallback: FallbackConfig
+    extractor: RegexEntityExtractor | None = None
+    synonyms: dict[str, str] = field(default_factory=dict)
 
     def parse(self, text: str) -> dict:
         text = text or ""
@@ -28,7 +31,10 @@ class NLUInterpreter:
                 return payload
         if not text.strip():
             return {"text": text, "intent": {"name": None, "confidence": 0.0}, "intent_ranking": [], "entities": []}
-        return self.parse_ranking(text, self.classifier.rank(text))
+        parsed = self.parse_ranking(text, self.classifier.rank(text))
+        if self.extractor is not None:
+            parsed["entities"] = map_synonyms(self.extractor.extract(text), self.synonyms)
+        return parsed
 
     def parse_ranking(self, text: str, ranking: list[tuple[str, float]]) -> dict:
         """Group retrieval sub-intents (faq/ask_x) under their parent and apply the fallback rule."""
