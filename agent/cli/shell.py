@@ -85,6 +85,11 @@ def run_shell(args) -> int:
 
 
 async def _loop(shell: Shell, interactive: bool) -> int:
+    if interactive:
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:
+            pass
     while True:
         try:
             if interactive:
