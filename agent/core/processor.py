@@ -10,10 +10,10 @@ from agent.bot.domain import Domain
 from agent.core.actions.base import ActionContext
 from agent.core.actions.builtin import UnavailableAction
 from agent.core.actions.registry import action_for
-from agent.core.events import ActionExecuted, BotUttered, Event, UserUttered
+from agent.core.events import ActionExecuted, ActionExecutionRejected, BotUttered, Event, UserUttered
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
-from agent.core.slot_filling import slots_from_entities
+from agent.core.slot_filling import extract_slots
 from agent.core.store import TrackerStore
 from agent.core.tracker import ACTION_LISTEN, Tracker
 
@@ -56,7 +56,7 @@ class MessageProcessor:
         parse_data = self.parse(message.text)
         tracker.append(UserUttered(text=message.text, parse_data=parse_data, input_channel=message.input_channel,
                                    message_id=message.message_id, metadata=message.metadata))
-        tracker.extend(slots_from_entities(tracker, self.domain))
+        tracker.extend(extract_slots(tracker, self.domain))
         for _ in range(MAX_ACTIONS_PER_TURN):
             prediction = self.policies.predict(tracker, self.domain)
             if prediction.action == ACTION_LISTEN:
@@ -86,6 +86,9 @@ class MessageProcessor:
         action = action_for(name, self.domain)
         ctx = ActionContext(tracker, self.domain, self.nlg, channel)
         events = await action.run(ctx)
+        if any(isinstance(e, ActionExecutionRejected) for e in events):
+            tracker.extend(events)  # a rejected action did not happen: no ActionExecuted
+            return
         if isinstance(action, UnavailableAction):
             warnings.append(f"'{name}' was predicted, but {action.reason}")
             log.warning("action %s not run: %s", name, action.reason)

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from agent.bot.domain import Domain
 from agent.core.events import (
-    ActionExecuted, ActionReverted, ActiveLoop, AllSlotsReset, BotUttered, ConversationPaused,
+    ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AllSlotsReset, BotUttered, ConversationPaused,
     ConversationResumed, Event, FollowupAction, LoopInterrupted, Restarted, SessionStarted, SlotSet,
     UserUtteranceReverted, UserUttered,
 )
@@ -27,6 +27,7 @@ class DialogueState:
     followup_action: str | None = None
     paused: bool = False
     loop_interrupted: bool = False
+    loop_rejected: bool = False  # the active form could not use the latest user message
     # Events that still count for the conversation (after restarts, sessions and reverts).
     applied: list[Event] = field(default_factory=list)
 
@@ -59,12 +60,18 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
     if isinstance(event, UserUttered):
         state.latest_message = event
         state.followup_action = None
+        state.loop_rejected = False
     elif isinstance(event, BotUttered):
         state.latest_bot_utterance = event
     elif isinstance(event, ActionExecuted):
         state.latest_action = event.name
+        if event.name == state.active_loop:
+            state.loop_rejected = False
         if state.followup_action == event.name:
             state.followup_action = None
+    elif isinstance(event, ActionExecutionRejected):
+        if event.name == state.active_loop:
+            state.loop_rejected = True
     elif isinstance(event, SlotSet):
         state.slots[event.name] = event.value
     elif isinstance(event, AllSlotsReset):
@@ -72,6 +79,7 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
     elif isinstance(event, ActiveLoop):
         state.active_loop = event.name
         state.loop_interrupted = False
+        state.loop_rejected = False
     elif isinstance(event, LoopInterrupted):
         state.loop_interrupted = event.is_interrupted
     elif isinstance(event, FollowupAction):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from agent.bot.domain import Domain
 from agent.core.actions.base import Action
+from agent.core.actions.form import FormAction
 from agent.core.actions.builtin import BUILTIN_ACTIONS, UnavailableAction, UtterAction
 
 
@@ -12,5 +13,5 @@ def action_for(name: str, domain: Domain) -> Action:
     if name.startswith("utter_") and domain.knows_action(name):
         return UtterAction(name)
     if name in domain.forms:
-        return UnavailableAction(name, "forms run in a later release")
+        return FormAction(name)
     return UnavailableAction(name, "custom actions (in-process or an action server) run in a later release")

@@ -64,7 +64,7 @@ class MemoizationPolicy(Policy):
                     self.memory.setdefault(self._key(items[start:k], from_start and start == 0), ACTION_LISTEN)
 
     def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
-        history = turn_items(tracker.applied_events())
+        history = [i for i in turn_items(tracker.applied_events())[0] if i[0] != "loop"]
         candidates = [self._key(history[-self.window:], len(history) <= self.window)]
         if len(history) <= self.window:
             candidates.append(self._key(history, False))

@@ -1,4 +1,11 @@
-"""Rules: short conversation snippets that must always be followed, plus Rasa's default rules."""
+"""Rules: short conversation snippets that must always be followed, active forms, default rules.
+
+A rule compiles to a pattern of items (user intents, actions, active-loop changes). Slot steps and
+the rule's `condition` constrain the dialogue state where they stand. A rule predicts the action
+that follows the longest prefix matching the end of the conversation; after its last step it
+predicts action_listen (unless `wait_for_user_input: false`). An active form takes precedence, as
+in Rasa; when the form rejects a message, rules answer it and the form then resumes.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,51 +13,84 @@ from typing import Any
 
 from agent.bot.domain import Domain
 from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, OrStep, SlotStep, StoryBlock, UserStep
-from agent.core.events import ActionExecuted, Event, UserUttered
+from agent.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
 from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
 from agent.core.tracker import ACTION_LISTEN, Tracker
 
-# A turn item: ("intent", name) or ("action", name). Slots and loops are checked as conditions.
+# ("intent", name) | ("action", name) | ("loop", name or "null")
 Item = tuple[str, str]
+NULL_LOOP = "null"
+
+
+@dataclass
+class StateView:
+    """The part of the dialogue state a rule can constrain, as it was before an item happened."""
+
+    slots: dict[str, Any]
+    active_loop: str | None
 
 
 @dataclass
 class CompiledRule:
     name: str
     items: list[Item]
-    conditions: dict[str, Any] = field(default_factory=dict)  # slot -> value (ANY_VALUE: any non-null)
+    slot_checks: list[dict[str, Any]] = field(default_factory=list)  # per item, and one past the end
+    conditions: dict[str, Any] = field(default_factory=dict)  # slot -> value (ANY_VALUE: not null)
     active_loop: str | None | bool = False  # False: no condition; None: no loop may be active
     conversation_start: bool = False
     wait_for_user_input: bool = True
 
+    def __post_init__(self) -> None:
+        if not self.slot_checks:
+            self.slot_checks = [{} for _ in range(len(self.items) + 1)]
+
+    @property
+    def uses_loops(self) -> bool:
+        return any(kind == "loop" for kind, _ in self.items)
+
     def to_dict(self) -> dict:
-        return {"name": self.name, "items": [list(i) for i in self.items], "conditions": self.conditions,
-                "active_loop": self.active_loop, "conversation_start": self.conversation_start,
-                "wait_for_user_input": self.wait_for_user_input}
+        return {"name": self.name, "items": [list(i) for i in self.items], "slot_checks": self.slot_checks,
+                "conditions": self.conditions, "active_loop": self.active_loop,
+                "conversation_start": self.conversation_start, "wait_for_user_input": self.wait_for_user_input}
 
     @classmethod
     def from_dict(cls, d: dict) -> "CompiledRule":
-        return cls(d["name"], [tuple(i) for i in d["items"]], d.get("conditions", {}), d.get("active_loop", False),
-                   d.get("conversation_start", False), d.get("wait_for_user_input", True))
+        return cls(d["name"], [tuple(i) for i in d["items"]], d.get("slot_checks", []), d.get("conditions", {}),
+                   d.get("active_loop", False), d.get("conversation_start", False), d.get("wait_for_user_input", True))
 
 
 DEFAULT_RULES = [
-    CompiledRule("default: restart", [("intent", "restart"), ("action", "action_restart")]),
-    CompiledRule("default: session start", [("intent", "session_start"), ("action", "action_session_start")]),
+    CompiledRule("default: restart", [("action", ACTION_LISTEN), ("intent", "restart"), ("action", "action_restart")]),
+    CompiledRule("default: session start", [("action", ACTION_LISTEN), ("intent", "session_start"),
+                                            ("action", "action_session_start")]),
 ]
 
 
 def compile_rule(block: StoryBlock) -> list[CompiledRule]:
-    """One compiled rule per alternative of its `or` steps."""
-    variants: list[list[Item]] = [[]]
+    """One compiled rule per alternative of its `or` steps; user turns get their implicit action_listen."""
+    variants: list[tuple[list[Item], list[dict]]] = [([], [{}])]
+
+    def add(vs, item: Item):
+        out = []
+        for items, checks in vs:
+            if item[0] == "intent" and (not items or items[-1] != ("action", ACTION_LISTEN)):
+                items, checks = items + [("action", ACTION_LISTEN)], checks + [{}]
+            out.append((items + [item], checks + [{}]))
+        return out
+
     for step in block.steps:
         if isinstance(step, UserStep) and step.intent:
-            variants = [v + [("intent", step.intent)] for v in variants]
+            variants = add(variants, ("intent", step.intent))
         elif isinstance(step, ActionStep) and step.action:
-            variants = [v + [("action", step.action)] for v in variants]
+            variants = add(variants, ("action", step.action))
+        elif isinstance(step, ActiveLoopStep):
+            variants = add(variants, ("loop", step.name or NULL_LOOP))
+        elif isinstance(step, SlotStep):
+            for _, checks in variants:
+                checks[-1].update(step.slots)
         elif isinstance(step, OrStep):
             alts = [a.intent for a in step.alternatives if isinstance(a, UserStep) and a.intent]
-            variants = [v + [("intent", a)] for v in variants for a in alts] or variants
+            variants = [v for a in alts for v in add(variants, ("intent", a))] or variants
     conditions: dict[str, Any] = {}
     active_loop: str | None | bool = False
     for cond in block.condition:
@@ -58,31 +98,48 @@ def compile_rule(block: StoryBlock) -> list[CompiledRule]:
             conditions.update(cond.slots)
         elif isinstance(cond, ActiveLoopStep):
             active_loop = cond.name
-    return [CompiledRule(block.name, items, conditions, active_loop, block.conversation_start,
-                         block.wait_for_user_input) for items in variants]
+    return [CompiledRule(block.name, items, checks, conditions, active_loop, block.conversation_start,
+                         block.wait_for_user_input) for items, checks in variants]
 
 
-def turn_items(events: list[Event]) -> list[Item]:
-    """The conversation as intents and actions since the session (re)started."""
+def turn_items(events: list[Event]) -> tuple[list[Item], list[StateView]]:
+    """The conversation since the session (re)started as items, and the state before each."""
     items: list[Item] = []
+    states: list[StateView] = []
+    slots: dict[str, Any] = {}
+    loop: str | None = None
+
+    def push(item: Item) -> None:
+        items.append(item)
+        states.append(StateView(slots, loop))
+
     for e in events:
         if isinstance(e, UserUttered):
             if not items or items[-1] != ("action", ACTION_LISTEN):
-                items.append(("action", ACTION_LISTEN))
-            items.append(("intent", e.intent_name or ""))
-        elif isinstance(e, ActionExecuted) and e.name not in ("action_session_start",):
-            items.append(("action", e.name))
-    return items
+                push(("action", ACTION_LISTEN))
+            push(("intent", e.intent_name or ""))
+        elif isinstance(e, ActionExecuted) and e.name != "action_session_start":
+            push(("action", e.name))
+        elif isinstance(e, ActiveLoop):
+            item = ("loop", e.name or NULL_LOOP)
+            if items and items[-1][0] == "loop":  # a form that starts and ends at once: keep the outcome
+                items[-1] = item
+            else:
+                push(item)
+            loop = e.name
+        elif isinstance(e, SlotSet):
+            slots = {**slots, e.name: e.value}  # copy on write: earlier StateViews keep their values
+    return items, states
 
 
-def _expand(items: list[Item]) -> list[Item]:
-    """Each user turn in a rule is implicitly preceded by action_listen."""
-    out: list[Item] = []
-    for item in items:
-        if item[0] == "intent" and (not out or out[-1] != ("action", ACTION_LISTEN)):
-            out.append(("action", ACTION_LISTEN))
-        out.append(item)
-    return out
+def _value_matches(expected: Any, actual: Any) -> bool:
+    if expected == ANY_VALUE:
+        return actual is not None
+    return actual == expected or (actual is not None and str(actual).lower() == str(expected).lower())
+
+
+def _slots_match(checks: dict[str, Any], state: StateView) -> bool:
+    return all(_value_matches(v, state.slots.get(k)) for k, v in checks.items())
 
 
 class RulePolicy(Policy):
@@ -103,48 +160,69 @@ class RulePolicy(Policy):
         return cls([CompiledRule.from_dict(r) for r in data.get("rules", [])])
 
     def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
-        history = turn_items(tracker.applied_events())
-        best: tuple[tuple[int, int], str, str] | None = None
+        loop_action = self._active_loop_prediction(tracker)
+        if loop_action is not None:
+            return PolicyPrediction(loop_action, 1.0, self.name)
+        items, states = turn_items(tracker.applied_events())
+        # the current state comes from the tracker: initial values and carried-over slots count too
+        now = StateView(tracker.slots, tracker.active_loop)
+        best: tuple[tuple, str] | None = None
         for rule in [*self.rules, *DEFAULT_RULES]:
-            if not self._conditions_hold(rule, tracker):
-                continue
-            expanded = _expand(rule.items)
-            for k, item in enumerate(expanded):
+            h_items, h_states = items, states
+            if not rule.uses_loops:
+                kept = [i for i, it in enumerate(items) if it[0] != "loop"]
+                h_items, h_states = [items[i] for i in kept], [states[i] for i in kept]
+            # more checks win; checks on the current state (slot steps) beat conditions on the rule's start
+            specificity = (sum(len(c) for c in rule.slot_checks), len(rule.conditions) + (rule.active_loop is not False))
+            for k, item in enumerate(rule.items):
                 if item[0] != "action" or item[1] == ACTION_LISTEN:
                     continue
-                prefix = expanded[:k]
-                if self._matches(prefix, history, rule.conversation_start):
-                    if not prefix and history and history[-1] == item:
-                        continue  # an unconditional first action must not repeat itself forever
-                    key = (len(prefix), len(rule.conditions) + (rule.active_loop is not False))
+                if not rule.items[:k] and h_items and h_items[-1] == item:
+                    continue  # a rule that starts with an action must not repeat it forever
+                if self._matches(rule, k, h_items, h_states, now):
+                    key = (k, specificity)
                     if best is None or key > best[0]:
-                        best = (key, item[1], rule.name)
-            if rule.wait_for_user_input and self._matches(expanded, history, rule.conversation_start):
-                key = (len(expanded), len(rule.conditions) + (rule.active_loop is not False))
+                        best = (key, item[1])
+            end = len(rule.items)
+            if rule.wait_for_user_input and self._matches(rule, end, h_items, h_states, now):
+                key = (end, specificity)
                 if best is None or key > best[0]:
-                    best = (key, ACTION_LISTEN, rule.name)
-        if best is None:
+                    best = (key, ACTION_LISTEN)
+        return PolicyPrediction(best[1], 1.0, self.name) if best else None
+
+    @staticmethod
+    def _active_loop_prediction(tracker: Tracker) -> str | None:
+        """Rasa's loop happy path, plus resuming the form once a digression has been answered."""
+        state = tracker.state
+        loop = state.active_loop
+        if not loop:
             return None
-        return PolicyPrediction(best[1], 1.0, self.name)
+        if not state.loop_rejected:
+            return ACTION_LISTEN if state.latest_action == loop else loop
+        if state.latest_action not in (ACTION_LISTEN, loop):
+            return loop
+        return None
 
     @staticmethod
-    def _matches(prefix: list[Item], history: list[Item], conversation_start: bool) -> bool:
-        if len(prefix) > len(history):
+    def _matches(rule: CompiledRule, k: int, items: list[Item], states: list[StateView], now: StateView) -> bool:
+        """Do the rule's first k items end the conversation, with its slot checks and conditions holding?"""
+        prefix = rule.items[:k]
+        if k > len(items):
             return False
-        if conversation_start:
-            body = history[1:] if history[:1] == [("action", ACTION_LISTEN)] and prefix[:1] != history[:1] else history
-            return body == prefix
-        return not prefix or history[-len(prefix):] == prefix
-
-    @staticmethod
-    def _conditions_hold(rule: CompiledRule, tracker: Tracker) -> bool:
-        for slot, value in rule.conditions.items():
-            actual = tracker.slots.get(slot)
-            if value == ANY_VALUE:
-                if actual is None:
-                    return False
-            elif actual != value and str(actual).lower() != str(value).lower():
+        offset = len(items) - k
+        if rule.conversation_start:
+            body = items[1:] if items[:1] == [("action", ACTION_LISTEN)] and prefix[:1] != items[:1] else items
+            if len(body) != k:
                 return False
-        if rule.active_loop is not False and tracker.active_loop != rule.active_loop:
+            offset = len(items) - len(body)
+        if items[offset:] != prefix:
             return False
-        return True
+        for i in range(k):
+            if rule.slot_checks[i] and not _slots_match(rule.slot_checks[i], states[offset + i]):
+                return False
+        if rule.slot_checks[k] and not _slots_match(rule.slot_checks[k], now):
+            return False
+        start = states[offset] if k else now
+        if not _slots_match(rule.conditions, start):
+            return False
+        return rule.active_loop is False or start.active_loop == rule.active_loop
