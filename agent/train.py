@@ -44,7 +44,8 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     stories = TrainingStories(bot.stories, bot.rules, bot.domain)
     rule_policy = RulePolicy()
     rule_policy.train(stories)
-    memoization = MemoizationPolicy(bot.config.policy.max_history)
+    memoization = MemoizationPolicy(bot.config.policy.max_history,
+                                    augmented="AugmentedMemoizationPolicy" in bot.config.policy.policies)
     memoization.train(stories)
 
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))

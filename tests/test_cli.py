@@ -94,3 +94,50 @@ def test_data_validate_yaml_syntax_error_shows_line_and_column(tmp_path):
     proc = run_agent("data", "validate", str(bot))
     assert proc.returncode == 1
     assert "domain.yml:5:14" in proc.stderr and "- text: a: b" in proc.stderr
+
+
+SHOP_TESTS = """
+stories:
+- story: greet and ask
+  steps:
+  - user: |
+      hello
+    intent: greet
+  - action: utter_greet
+  - intent: order_status
+    entities:
+    - order_id: ORD-1
+  - action: utter_order_status
+- story: wrong on purpose
+  steps:
+  - intent: goodbye
+  - action: utter_greet
+"""
+
+
+def test_agent_test_writes_rasa_reports_and_annotates_failures(trained_shopbot, tmp_path):
+    stories = tmp_path / "tests.yml"
+    stories.write_text(SHOP_TESTS)
+    out = tmp_path / "results"
+    proc = run_agent("test", "core", str(trained_shopbot.bot.root), "--model", str(trained_shopbot.path),
+                     "--stories", str(stories), "--out", str(out), "--fail-on-prediction-errors")
+    assert proc.returncode == 1, proc.stderr  # one story fails on purpose
+    import json
+
+    report = json.loads((out / "story_report.json").read_text())
+    assert report["conversation_accuracy"] == {"accuracy": 0.5, "correct": 1, "with_warnings": 0, "total": 2}
+    assert report["utter_goodbye"]["support"] == 0 and report["utter_greet"]["support"] == 2
+    failed = (out / "failed_test_stories.yml").read_text()
+    assert "wrong on purpose" in failed and "greet and ask" not in failed
+    assert "- action: utter_greet  # predicted: utter_goodbye" in failed
+    assert (out / "story_confusion_matrix.png").stat().st_size > 1000
+    assert "1 / 2" in proc.stderr
+
+
+def test_agent_test_e2e_passes_the_shop_conversations(trained_shopbot, tmp_path):
+    stories = tmp_path / "tests.yml"
+    stories.write_text(SHOP_TESTS.split("- story: wrong on purpose")[0])
+    proc = run_agent("test", str(trained_shopbot.bot.root), "--model", str(trained_shopbot.path),
+                     "--stories", str(stories), "--out", str(tmp_path / "r"), "--fail-on-prediction-errors")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 / 1" in proc.stderr and "intent accuracy" in proc.stderr

@@ -26,6 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--debug", action="store_true", help="show intents, entities, slots and actions")
     shell.add_argument("--sender", default="shell", help="conversation id")
 
+    test = sub.add_parser("test", help="run test conversations and write Rasa's report files")
+    test.add_argument("mode", nargs="?", choices=("core", "e2e"), default="e2e",
+                      help="e2e (default): NLU reads the user text; core: the stories' intents are given")
+    test.add_argument("bot", help="bot directory")
+    test.add_argument("--model", help="model file (default: newest model of this bot in models/)")
+    test.add_argument("--models-dir", default="models")
+    test.add_argument("--stories", help="test stories file or folder (default: BOT/tests or stories/<bot>/)")
+    test.add_argument("--out", default="results", help="report folder (default: results/)")
+    test.add_argument("--successes", action="store_true", help="also write successful_test_stories.yml")
+    test.add_argument("--fail-on-prediction-errors", action="store_true", help="exit 1 if any story fails")
+
     data = sub.add_parser("data", help="work with bot files")
     data_sub = data.add_subparsers(dest="data_command")
     validate = data_sub.add_parser("validate", help="report every problem in a bot's files with file:line")
@@ -54,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             from agent.cli.shell import run_shell
 
             return run_shell(args)
+        if args.command == "test":
+            from agent.cli.test import run_test
+
+            return run_test(args)
         if args.command == "data" and args.data_command == "validate":
             from agent.cli.validate import run_validate
 

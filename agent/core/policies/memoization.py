@@ -1,12 +1,12 @@
 """Memoization: replay the training stories exactly, looking back `max_history` turns.
 
-This first version keys on intents and actions only; slots, entities and active loops join the
-key with the full dialogue engine.
+A turn is an intent or an action, tagged with the form active at that moment (as Rasa's states
+carry `active_loop`). Slots and entities are not part of the key yet.
 """
 from __future__ import annotations
 
 from agent.bot.domain import Domain
-from agent.bot.stories import ActionStep, CheckpointStep, OrStep, StoryBlock, UserStep
+from agent.bot.stories import ActionStep, ActiveLoopStep, CheckpointStep, OrStep, StoryBlock, UserStep
 from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
 from agent.core.policies.rule import Item, turn_items
 from agent.core.tracker import ACTION_LISTEN, Tracker
@@ -14,28 +14,45 @@ from agent.core.tracker import ACTION_LISTEN, Tracker
 AMBIGUOUS = "__ambiguous__"
 
 
+def _tag(name: str, loop: str | None) -> str:
+    return f"{name}@{loop}" if loop else name
+
+
 def story_sequences(block: StoryBlock) -> list[tuple[list[Item], bool]]:
     """Item sequences of a story (one per `or` alternative) and whether it starts a conversation."""
     from_start = not (block.steps and isinstance(block.steps[0], CheckpointStep))
     variants: list[list[Item]] = [[]]
+    loop: str | None = None
     for step in block.steps:
         if isinstance(step, UserStep) and step.intent:
-            variants = [v + [("action", ACTION_LISTEN), ("intent", step.intent)] for v in variants]
+            variants = [v + [("action", _tag(ACTION_LISTEN, loop)), ("intent", _tag(step.intent, loop))]
+                        for v in variants]
         elif isinstance(step, OrStep):
             alts = [a.intent for a in step.alternatives if isinstance(a, UserStep) and a.intent]
-            variants = [v + [("action", ACTION_LISTEN), ("intent", a)] for v in variants for a in alts] or variants
+            variants = [v + [("action", _tag(ACTION_LISTEN, loop)), ("intent", _tag(a, loop))]
+                        for v in variants for a in alts] or variants
         elif isinstance(step, ActionStep) and step.action:
-            variants = [v + [("action", step.action)] for v in variants]
+            variants = [v + [("action", _tag(step.action, loop))] for v in variants]
+        elif isinstance(step, ActiveLoopStep):
+            loop = step.name
     return [(v, from_start) for v in variants]
+
+
+def history_items(tracker: Tracker) -> list[Item]:
+    items, states = turn_items(tracker.applied_events())
+    return [(kind, _tag(name, state.active_loop)) for (kind, name), state in zip(items, states) if kind != "loop"]
 
 
 class MemoizationPolicy(Policy):
     name = "MemoizationPolicy"
     priority = 3
 
-    def __init__(self, max_history: int = 5, memory: dict | None = None):
+    def __init__(self, max_history: int = 5, memory: dict | None = None, augmented: bool = False):
         self.max_history = max_history
         self.memory: dict[str, str] = memory or {}
+        # AugmentedMemoizationPolicy: also match the end of the conversation as if it had started
+        # later, so stories that begin mid-conversation (e.g. with an action) still apply.
+        self.augmented = augmented
 
     @property
     def window(self) -> int:
@@ -54,20 +71,22 @@ class MemoizationPolicy(Policy):
                         continue
                     start = max(0, k - self.window)
                     key = self._key(items[start:k], from_start and start == 0)
-                    target = name
+                    target = name.split("@")[0]
                     if self.memory.get(key, target) != target:
                         target = AMBIGUOUS
                     self.memory[key] = target
-                if items and items[-1][0] == "action" and items[-1][1] != ACTION_LISTEN:
+                if items and items[-1][0] == "action" and not items[-1][1].startswith(ACTION_LISTEN):
                     k = len(items)
                     start = max(0, k - self.window)
                     self.memory.setdefault(self._key(items[start:k], from_start and start == 0), ACTION_LISTEN)
 
     def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
-        history = [i for i in turn_items(tracker.applied_events())[0] if i[0] != "loop"]
+        history = history_items(tracker)
         candidates = [self._key(history[-self.window:], len(history) <= self.window)]
         if len(history) <= self.window:
             candidates.append(self._key(history, False))
+        if self.augmented:
+            candidates += [self._key(history[-n:], True) for n in range(min(len(history), self.window) - 1, 0, -1)]
         for key in candidates:
             action = self.memory.get(key)
             if action and action != AMBIGUOUS:
@@ -75,8 +94,8 @@ class MemoizationPolicy(Policy):
         return None
 
     def to_dict(self) -> dict:
-        return {"max_history": self.max_history, "memory": self.memory}
+        return {"max_history": self.max_history, "memory": self.memory, "augmented": self.augmented}
 
     @classmethod
     def from_dict(cls, data: dict) -> "MemoizationPolicy":
-        return cls(data.get("max_history", 5), data.get("memory", {}))
+        return cls(data.get("max_history", 5), data.get("memory", {}), data.get("augmented", False))

@@ -20,6 +20,7 @@ from agent.core.tracker import ACTION_LISTEN, Tracker
 # ("intent", name) | ("action", name) | ("loop", name or "null")
 Item = tuple[str, str]
 NULL_LOOP = "null"
+RESUME_CONFIDENCE = 0.5  # resuming a form after a digression yields to stories that say otherwise
 
 
 @dataclass
@@ -122,8 +123,9 @@ def turn_items(events: list[Event]) -> tuple[list[Item], list[StateView]]:
             push(("action", e.name))
         elif isinstance(e, ActiveLoop):
             item = ("loop", e.name or NULL_LOOP)
-            if items and items[-1][0] == "loop":  # a form that starts and ends at once: keep the outcome
-                items[-1] = item
+            if items and items[-1][0] == "loop":
+                # a form that starts and ends in one run: keep the outcome, seen from the running form
+                items[-1], states[-1] = item, StateView(slots, loop)
             else:
                 push(item)
             loop = e.name
@@ -160,13 +162,25 @@ class RulePolicy(Policy):
         return cls([CompiledRule.from_dict(r) for r in data.get("rules", [])])
 
     def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
-        loop_action = self._active_loop_prediction(tracker)
-        if loop_action is not None:
-            return PolicyPrediction(loop_action, 1.0, self.name)
+        state = tracker.state
+        loop = state.active_loop
+        if loop and not state.loop_rejected:  # Rasa's loop happy path comes before any rule
+            return PolicyPrediction(ACTION_LISTEN if state.latest_action == loop else loop, 1.0, self.name)
+        found = self._predict_from_rules(tracker)
+        if loop and state.latest_action not in (ACTION_LISTEN, loop):
+            # The form rejected the message and something answered it. Rules written for this form
+            # (or stories, which outrank a guess) say what happens next; otherwise the form resumes.
+            if found and (found[0] != ACTION_LISTEN or found[1]):
+                return PolicyPrediction(found[0], 1.0, self.name)
+            return PolicyPrediction(loop, 1.0 if found else RESUME_CONFIDENCE, self.name)
+        return PolicyPrediction(found[0], 1.0, self.name) if found else None
+
+    def _predict_from_rules(self, tracker: Tracker) -> tuple[str, bool] | None:
+        """The action of the most specific matching rule, and whether that rule is about a loop."""
         items, states = turn_items(tracker.applied_events())
         # the current state comes from the tracker: initial values and carried-over slots count too
         now = StateView(tracker.slots, tracker.active_loop)
-        best: tuple[tuple, str] | None = None
+        best: tuple[tuple, str, bool] | None = None
         for rule in [*self.rules, *DEFAULT_RULES]:
             h_items, h_states = items, states
             if not rule.uses_loops:
@@ -174,34 +188,22 @@ class RulePolicy(Policy):
                 h_items, h_states = [items[i] for i in kept], [states[i] for i in kept]
             # more checks win; checks on the current state (slot steps) beat conditions on the rule's start
             specificity = (sum(len(c) for c in rule.slot_checks), len(rule.conditions) + (rule.active_loop is not False))
+            about_loop = rule.uses_loops or bool(rule.active_loop)
             for k, item in enumerate(rule.items):
                 if item[0] != "action" or item[1] == ACTION_LISTEN:
                     continue
-                if not rule.items[:k] and h_items and h_items[-1] == item:
-                    continue  # a rule that starts with an action must not repeat it forever
+                if k == 0:
+                    continue  # a rule's leading action is where it applies (e.g. after a form), not a prediction
                 if self._matches(rule, k, h_items, h_states, now):
                     key = (k, specificity)
                     if best is None or key > best[0]:
-                        best = (key, item[1])
+                        best = (key, item[1], about_loop)
             end = len(rule.items)
             if rule.wait_for_user_input and self._matches(rule, end, h_items, h_states, now):
                 key = (end, specificity)
                 if best is None or key > best[0]:
-                    best = (key, ACTION_LISTEN)
-        return PolicyPrediction(best[1], 1.0, self.name) if best else None
-
-    @staticmethod
-    def _active_loop_prediction(tracker: Tracker) -> str | None:
-        """Rasa's loop happy path, plus resuming the form once a digression has been answered."""
-        state = tracker.state
-        loop = state.active_loop
-        if not loop:
-            return None
-        if not state.loop_rejected:
-            return ACTION_LISTEN if state.latest_action == loop else loop
-        if state.latest_action not in (ACTION_LISTEN, loop):
-            return loop
-        return None
+                    best = (key, ACTION_LISTEN, about_loop)
+        return (best[1], best[2]) if best else None
 
     @staticmethod
     def _matches(rule: CompiledRule, k: int, items: list[Item], states: list[StateView], now: StateView) -> bool:
@@ -222,7 +224,8 @@ class RulePolicy(Policy):
                 return False
         if rule.slot_checks[k] and not _slots_match(rule.slot_checks[k], now):
             return False
-        start = states[offset] if k else now
+        # conditions hold where the rule starts: the state once its first step has happened
+        start = states[offset + 1] if k >= 2 else now
         if not _slots_match(rule.conditions, start):
             return False
         return rule.active_loop is False or start.active_loop == rule.active_loop
