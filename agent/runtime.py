@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.bot.config import AgentConfig
+from agent.bot.endpoints import Endpoints
 from agent.bot.domain import Domain, parse_domain
 from agent.bot.schema import Reader
+from agent.core.actions.custom import (ActionServerUnavailable, HttpActionServer, InProcessActionServer,
+                                      find_actions_code)
+from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.memoization import MemoizationPolicy
@@ -21,6 +25,19 @@ from agent.nlu.interpreter import NLUInterpreter
 from agent.nlu.regex_entities import RegexEntityExtractor
 
 
+def action_registry(domain: Domain, artifact: Artifact, endpoints: Endpoints) -> ActionRegistry:
+    """An action server from endpoints.yml wins; else the bot's own actions code, run in process."""
+    if endpoints.action_url:
+        return ActionRegistry(domain, HttpActionServer(endpoints.action_url, endpoints.action_timeout))
+    code = find_actions_code(artifact.folder)
+    if code is None:
+        return ActionRegistry(domain)
+    try:
+        return ActionRegistry(domain, InProcessActionServer(code))
+    except ActionServerUnavailable as exc:
+        return ActionRegistry(domain, server_error=str(exc))
+
+
 @dataclass
 class Agent:
     artifact: Artifact
@@ -30,7 +47,8 @@ class Agent:
     processor: MessageProcessor
 
     @classmethod
-    def load(cls, path: str | Path, store: TrackerStore | None = None, seed: int | None = None) -> "Agent":
+    def load(cls, path: str | Path, store: TrackerStore | None = None, seed: int | None = None,
+             endpoints: Endpoints | None = None) -> "Agent":
         artifact = open_artifact(path)
         problems = Problems()
         domain = parse_domain(artifact.read_json("domain.json"), "domain.json", Reader("model:domain.json", problems))
@@ -45,7 +63,8 @@ class Agent:
                                    MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))],
                                   config.policy)
         processor = MessageProcessor(domain, interpreter.parse, ensemble, store or InMemoryTrackerStore(),
-                                     ResponseGenerator(domain, random.Random(seed)))
+                                     ResponseGenerator(domain, random.Random(seed)),
+                                     action_registry(domain, artifact, endpoints or Endpoints()))
         return cls(artifact, domain, config, interpreter, processor)
 
     async def handle_text(self, text: str, sender_id: str = "default", channel: str | None = None) -> TurnResult:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from agent.bot.project import BotProject, load_bot
 from agent.bot.yaml_source import plain
+from agent.core.actions.custom import find_actions_code
 from agent.core.policies.base import TrainingStories
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
@@ -74,6 +75,12 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
             "versions": library_versions(),
             "val_accuracy": result.val_accuracy,
         })
+        code = find_actions_code(bot.root)
+        if code is not None:  # in-process custom actions travel with the model
+            if code.is_dir():
+                shutil.copytree(code, staging / "actions", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy(code, staging / "actions.py")
         path = pack(staging, Path(out_dir), fixed_name or model_name(bot.name))
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -9,6 +9,7 @@ import pytest
 
 from agent.bot.project import load_bot
 from agent.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.base import TrainingStories
 from agent.core.policies.ensemble import PolicyEnsemble
@@ -174,7 +175,7 @@ def processor(tmp_path):
     memo.train(data)
     ensemble = PolicyEnsemble([rule, memo], bot.config.policy)
     return MessageProcessor(bot.domain, scripted_parse, ensemble, InMemoryTrackerStore(),
-                            ResponseGenerator(bot.domain, random.Random(0)))
+                            ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain))
 
 
 def chat(processor, texts, sender="u"):

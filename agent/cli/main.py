@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--models-dir", default="models", help="where to look for the newest model")
     shell.add_argument("--debug", action="store_true", help="show intents, entities, slots and actions")
     shell.add_argument("--sender", default="shell", help="conversation id")
+    shell.add_argument("--endpoints", default="endpoints.yml",
+                       help="Rasa's endpoints.yml (action_endpoint); default: endpoints.yml if present")
 
     test = sub.add_parser("test", help="run test conversations and write Rasa's report files")
     test.add_argument("mode", nargs="?", choices=("core", "e2e"), default="e2e",

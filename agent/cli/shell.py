@@ -11,6 +11,7 @@ from rich.table import Table
 
 from agent.core.events import ActionExecuted, Restarted, SlotSet, UserUttered
 from agent.core.processor import TurnResult
+from agent.bot.endpoints import load_endpoints
 from agent.model.artifact import latest_model
 
 HELP = "type a message; a number presses a button; /restart starts over; /debug toggles details; /exit quits"
@@ -77,7 +78,7 @@ def run_shell(args) -> int:
     console = Console(highlight=False)
     path = args.model or latest_model(args.models_dir)
     started = time.time()
-    agent = Agent.load(path)
+    agent = Agent.load(path, endpoints=load_endpoints(args.endpoints))
     shell = Shell(agent, console, args.debug, args.sender)
     interactive = sys.stdin.isatty()
     console.print(f"[dim]model {path} loaded in {time.time() - started:.1f}s. {HELP}[/dim]")

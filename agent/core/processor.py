@@ -9,7 +9,7 @@ from typing import Callable
 from agent.bot.domain import Domain
 from agent.core.actions.base import ActionContext
 from agent.core.actions.builtin import UnavailableAction
-from agent.core.actions.registry import action_for
+from agent.core.actions.registry import ActionRegistry
 from agent.core.events import ActionExecuted, ActionExecutionRejected, BotUttered, Event, UserUttered
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
@@ -46,6 +46,7 @@ class MessageProcessor:
     policies: PolicyEnsemble
     store: TrackerStore
     nlg: ResponseGenerator
+    actions: ActionRegistry
 
     async def handle_message(self, message: UserMessage) -> TurnResult:
         tracker = await self.store.get_or_create(message.sender_id, self.domain)
@@ -57,13 +58,17 @@ class MessageProcessor:
         tracker.append(UserUttered(text=message.text, parse_data=parse_data, input_channel=message.input_channel,
                                    message_id=message.message_id, metadata=message.metadata))
         tracker.extend(extract_slots(tracker, self.domain))
+        rejected: set[str] = set()
         for _ in range(MAX_ACTIONS_PER_TURN):
-            prediction = self.policies.predict(tracker, self.domain)
+            prediction = self.policies.predict(tracker, self.domain, frozenset(rejected))
             if prediction.action == ACTION_LISTEN:
                 tracker.append(ActionExecuted(name=ACTION_LISTEN, policy=prediction.policy,
                                               confidence=prediction.confidence))
                 break
-            await self._run_action(prediction.action, tracker, message.input_channel, prediction, warnings)
+            if not await self._run_action(prediction.action, tracker, message.input_channel, prediction, warnings):
+                rejected.add(prediction.action)
+                continue
+            rejected.clear()
             if prediction.action in STOP_AFTER:
                 tracker.append(ActionExecuted(name=ACTION_LISTEN))
                 break
@@ -82,13 +87,16 @@ class MessageProcessor:
         last_user = next((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None)
         return bool(minutes > 0 and last_user and time.time() - last_user.timestamp > minutes * 60)
 
-    async def _run_action(self, name: str, tracker: Tracker, channel: str | None, prediction, warnings: list[str]) -> None:
-        action = action_for(name, self.domain)
-        ctx = ActionContext(tracker, self.domain, self.nlg, channel)
+    async def _run_action(self, name: str, tracker: Tracker, channel: str | None, prediction,
+                          warnings: list[str]) -> bool:
+        """Run an action and record its events; False when it rejected execution."""
+        action = self.actions.get(name)
+        ctx = ActionContext(tracker, self.domain, self.nlg, channel, self.actions)
         events = await action.run(ctx)
+        warnings += ctx.warnings
         if any(isinstance(e, ActionExecutionRejected) for e in events):
             tracker.extend(events)  # a rejected action did not happen: no ActionExecuted
-            return
+            return False
         if isinstance(action, UnavailableAction):
             warnings.append(f"'{name}' was predicted, but {action.reason}")
             log.warning("action %s not run: %s", name, action.reason)
@@ -98,6 +106,7 @@ class MessageProcessor:
         # carried-over slots, action_listen).
         tracker.append(executed)
         tracker.extend(events)
+        return True
 
     @staticmethod
     def _message(event: BotUttered, recipient: str) -> dict:

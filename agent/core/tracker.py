@@ -144,6 +144,16 @@ class Tracker:
     def active_loop(self) -> str | None:
         return self.state.active_loop
 
+    def copy_with(self, events: Iterable[Event]) -> "Tracker":
+        """A copy with extra events applied, for asking an action about a state not yet committed."""
+        view = Tracker(self.sender_id, self.domain)
+        view.events = list(self.events)
+        view.state = copy.copy(self.state)
+        view.state.slots = dict(self.state.slots)
+        view.state.applied = list(self.state.applied)
+        view.extend(events)
+        return view
+
     def has_session(self) -> bool:
         return any(isinstance(e, SessionStarted) for e in self.events)
 

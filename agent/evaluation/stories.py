@@ -15,7 +15,7 @@ from agent.bot.stories import (ANY_VALUE, ActionStep, ActiveLoopStep, Checkpoint
                                UserStep)
 from agent.core.actions.base import ActionContext
 from agent.core.actions.builtin import ActionSessionStart, UnavailableAction
-from agent.core.actions.registry import action_for
+from agent.core.actions.registry import ActionRegistry
 from agent.core.events import ActionExecuted, ActionExecutionRejected, ActiveLoop, SlotSet, UserUttered
 from agent.core.slot_filling import extract_slots
 from agent.core.tracker import ACTION_LISTEN, Tracker
@@ -47,7 +47,8 @@ async def evaluate_story(agent, story: StoryBlock, e2e: bool) -> StoryResult:
     result = StoryResult(story)
     domain = agent.domain
     tracker = Tracker(f"test: {story.name}", domain)
-    ctx = ActionContext(tracker, domain, agent.processor.nlg, "test")
+    registry = ActionRegistry(domain)  # as in `rasa test`, custom actions are not executed
+    ctx = ActionContext(tracker, domain, agent.processor.nlg, "test", registry)
     tracker.append(ActionExecuted(name="action_session_start"))
     tracker.extend(await ActionSessionStart().run(ctx))
 
@@ -61,7 +62,7 @@ async def evaluate_story(agent, story: StoryBlock, e2e: bool) -> StoryResult:
         if expected == ACTION_LISTEN:
             tracker.append(ActionExecuted(name=ACTION_LISTEN))
             return
-        action = action_for(expected, domain)
+        action = registry.get(expected)
         events = [] if isinstance(action, UnavailableAction) else await action.run(ctx)
         tracker.append(ActionExecuted(name=expected))
         tracker.extend(e for e in events if not isinstance(e, ActionExecutionRejected))

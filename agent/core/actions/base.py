@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agent.bot.domain import Domain
 from agent.core.events import BotUttered, Event
 from agent.core.nlg import ResponseGenerator
 from agent.core.tracker import Tracker
+
+
+if TYPE_CHECKING:
+    from agent.core.actions.registry import ActionRegistry
 
 
 @dataclass
@@ -16,6 +21,8 @@ class ActionContext:
     domain: Domain
     nlg: ResponseGenerator
     channel: str | None = None
+    registry: "ActionRegistry | None" = None  # lets a form call its validate_<form> action
+    warnings: list[str] = field(default_factory=list)  # shown in the shell's debug view and logs
 
 
 class Action(ABC):

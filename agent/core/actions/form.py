@@ -32,6 +32,11 @@ class FormAction(Action):
         for e in events:
             if isinstance(e, SlotSet):
                 slots[e.name] = e.value
+        if tracker.state.latest_action == ACTION_LISTEN:
+            events += await self._validate(ctx, events)
+            for e in events:
+                if isinstance(e, SlotSet):
+                    slots[e.name] = e.value
         missing = next((s for s in form.required_slots if slots.get(s) is None), None)
         if missing is None:
             return events + [ActiveLoop(name=None), SlotSet(name=REQUESTED_SLOT, value=None)]
@@ -42,6 +47,15 @@ class FormAction(Action):
             if message is not None:
                 return events + [bot_message(message)]
         return events
+
+    async def _validate(self, ctx: ActionContext, events: list[Event]) -> list[Event]:
+        """Run `validate_<form>` (e.g. a rasa-sdk FormValidationAction) on what the user just gave."""
+        name = f"validate_{self.name}"
+        if ctx.registry is None or not ctx.registry.has_custom(name):
+            return []
+        view = ActionContext(ctx.tracker.copy_with(events), ctx.domain, ctx.nlg, ctx.channel, ctx.registry,
+                             ctx.warnings)
+        return [e for e in await ctx.registry.get(name).run(view) if not isinstance(e, ActionExecutionRejected)]
 
     def _trigger_intent_slots(self, ctx: ActionContext) -> list[SlotSet]:
         latest = ctx.tracker.latest_message

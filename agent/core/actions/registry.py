@@ -3,15 +3,28 @@ from __future__ import annotations
 
 from agent.bot.domain import Domain
 from agent.core.actions.base import Action
-from agent.core.actions.form import FormAction
 from agent.core.actions.builtin import BUILTIN_ACTIONS, UnavailableAction, UtterAction
+from agent.core.actions.custom import ActionServer, CustomAction
+from agent.core.actions.form import FormAction
 
 
-def action_for(name: str, domain: Domain) -> Action:
-    if name in BUILTIN_ACTIONS:
-        return BUILTIN_ACTIONS[name]()
-    if name.startswith("utter_") and domain.knows_action(name):
-        return UtterAction(name)
-    if name in domain.forms:
-        return FormAction(name)
-    return UnavailableAction(name, "custom actions (in-process or an action server) run in a later release")
+class ActionRegistry:
+    def __init__(self, domain: Domain, server: ActionServer | None = None, server_error: str | None = None):
+        self.domain = domain
+        self.server = server
+        self.server_error = server_error
+
+    def get(self, name: str) -> Action:
+        if name in BUILTIN_ACTIONS:
+            return BUILTIN_ACTIONS[name]()
+        if name.startswith("utter_") and self.domain.knows_action(name):
+            return UtterAction(name)
+        if name in self.domain.forms:
+            return FormAction(name)
+        if self.server is not None:
+            return CustomAction(name, self.server)
+        return UnavailableAction(name, self.server_error or "no action server is configured (set action_endpoint "
+                                 "in endpoints.yml) and the bot has no actions/ code")
+
+    def has_custom(self, name: str) -> bool:
+        return self.server is not None and name in self.domain.actions

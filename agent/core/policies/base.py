@@ -33,8 +33,9 @@ class Policy(ABC):
         ...
 
     @abstractmethod
-    def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
-        ...
+    def predict(self, tracker: Tracker, domain: Domain,
+                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
+        """`excluded`: actions that rejected this turn and must not be proposed again."""
 
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:

@@ -14,11 +14,11 @@ class PolicyEnsemble:
     policies: list[Policy]
     config: PolicyConfig
 
-    def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction:
+    def predict(self, tracker: Tracker, domain: Domain, excluded: frozenset[str] = frozenset()) -> PolicyPrediction:
         best: PolicyPrediction | None = None
         best_priority = -1
         for policy in self.policies:
-            pred = policy.predict(tracker, domain)
+            pred = policy.predict(tracker, domain, excluded)
             if pred is None:
                 continue
             if best is None or (pred.confidence, policy.priority) > (best.confidence, best_priority):

@@ -80,7 +80,8 @@ class MemoizationPolicy(Policy):
                     start = max(0, k - self.window)
                     self.memory.setdefault(self._key(items[start:k], from_start and start == 0), ACTION_LISTEN)
 
-    def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
+    def predict(self, tracker: Tracker, domain: Domain,
+                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
         history = history_items(tracker)
         candidates = [self._key(history[-self.window:], len(history) <= self.window)]
         if len(history) <= self.window:
@@ -89,7 +90,7 @@ class MemoizationPolicy(Policy):
             candidates += [self._key(history[-n:], True) for n in range(min(len(history), self.window) - 1, 0, -1)]
         for key in candidates:
             action = self.memory.get(key)
-            if action and action != AMBIGUOUS:
+            if action and action != AMBIGUOUS and action not in excluded:
                 return PolicyPrediction(action, 1.0, self.name)
         return None
 

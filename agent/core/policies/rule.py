@@ -161,12 +161,13 @@ class RulePolicy(Policy):
     def from_dict(cls, data: dict) -> "RulePolicy":
         return cls([CompiledRule.from_dict(r) for r in data.get("rules", [])])
 
-    def predict(self, tracker: Tracker, domain: Domain) -> PolicyPrediction | None:
+    def predict(self, tracker: Tracker, domain: Domain,
+                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
         state = tracker.state
         loop = state.active_loop
-        if loop and not state.loop_rejected:  # Rasa's loop happy path comes before any rule
+        if loop and not state.loop_rejected and loop not in excluded:  # Rasa's loop happy path comes before any rule
             return PolicyPrediction(ACTION_LISTEN if state.latest_action == loop else loop, 1.0, self.name)
-        found = self._predict_from_rules(tracker)
+        found = self._predict_from_rules(tracker, excluded)
         if loop and state.latest_action not in (ACTION_LISTEN, loop):
             # The form rejected the message and something answered it. Rules written for this form
             # (or stories, which outrank a guess) say what happens next; otherwise the form resumes.
@@ -175,7 +176,7 @@ class RulePolicy(Policy):
             return PolicyPrediction(loop, 1.0 if found else RESUME_CONFIDENCE, self.name)
         return PolicyPrediction(found[0], 1.0, self.name) if found else None
 
-    def _predict_from_rules(self, tracker: Tracker) -> tuple[str, bool] | None:
+    def _predict_from_rules(self, tracker: Tracker, excluded: frozenset[str]) -> tuple[str, bool] | None:
         """The action of the most specific matching rule, and whether that rule is about a loop."""
         items, states = turn_items(tracker.applied_events())
         # the current state comes from the tracker: initial values and carried-over slots count too
@@ -192,7 +193,7 @@ class RulePolicy(Policy):
             for k, item in enumerate(rule.items):
                 if item[0] != "action" or item[1] == ACTION_LISTEN:
                     continue
-                if k == 0:
+                if k == 0 or item[1] in excluded:
                     continue  # a rule's leading action is where it applies (e.g. after a form), not a prediction
                 if self._matches(rule, k, h_items, h_states, now):
                     key = (k, specificity)

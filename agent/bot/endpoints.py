@@ -1,0 +1,42 @@
+"""`endpoints.yml` (Rasa's file): where the action server lives; stores come with the server issues."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.bot.schema import Reader, key_line
+from agent.bot.yaml_source import read_yaml
+from agent.errors import Problems
+
+KNOWN = ("action_endpoint", "tracker_store", "lock_store", "event_broker", "models", "nlg")
+
+
+@dataclass
+class Endpoints:
+    action_url: str | None = None
+    action_timeout: float = 10.0
+
+
+def load_endpoints(path: str | Path | None) -> Endpoints:
+    if path is None or not Path(path).is_file():
+        return Endpoints()
+    problems = Problems()
+    r = Reader(str(path), problems)
+    raw = read_yaml(path) or {}
+    data = r.mapping(raw, "endpoints.yml") or {}
+    r.check_keys(data, KNOWN, "endpoints.yml")
+    out = Endpoints()
+    action = data.get("action_endpoint")
+    if action is not None:
+        action = r.mapping(action, "action_endpoint", key_line(data, "action_endpoint")) or {}
+        r.check_keys(action, ("url", "timeout", "token", "cafile"), "action_endpoint")
+        if not action.get("url"):
+            r.error(key_line(data, "action_endpoint"), "action_endpoint needs a url",
+                    "e.g. url: http://localhost:5055/webhook")
+        out.action_url = str(action.get("url") or "") or None
+        try:
+            out.action_timeout = float(action.get("timeout", out.action_timeout))
+        except (TypeError, ValueError):
+            r.error(key_line(action, "timeout"), "action_endpoint timeout must be seconds (a number)")
+    problems.raise_if_errors()
+    return out

@@ -1,0 +1,202 @@
+"""Custom actions over Rasa's action-server protocol: an HTTP action server or rasa-sdk in process.
+
+Both speak the same JSON (`next_action`, `sender_id`, `tracker`, `domain`, `version` in; `events`
+and `responses` out), so an existing rasa-sdk action server or actions package works unchanged.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent.core.actions.base import Action, ActionContext, bot_message
+from agent.core.events import ActionExecutionRejected, Event, EventFormatError, event_from_dict
+
+log = logging.getLogger(__name__)
+RASA_VERSION = "3.6.21"  # the protocol version we speak; rasa-sdk only warns on a mismatch
+FAILED_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+@dataclass
+class ServerReply:
+    status: int
+    body: Any
+
+
+class ActionServer(Protocol):
+    async def call(self, payload: dict) -> ServerReply: ...
+
+    def describe(self) -> str: ...
+
+
+class ActionServerUnavailable(Exception):
+    pass
+
+
+class HttpActionServer:
+    """A rasa-sdk (or compatible) server at `action_endpoint.url`; a short timeout protects channels."""
+
+    def __init__(self, url: str, timeout: float = 10.0):
+        self.url = url
+        self.timeout = timeout
+
+    def describe(self) -> str:
+        return f"action server {self.url}"
+
+    async def call(self, payload: dict) -> ServerReply:
+        import aiohttp
+
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
+                async with session.post(self.url, json=payload) as resp:
+                    try:
+                        body = await resp.json(content_type=None)
+                    except (json.JSONDecodeError, aiohttp.ContentTypeError):
+                        body = {"error": (await resp.text())[:200]}
+                    return ServerReply(resp.status, body)
+        except asyncio.TimeoutError:
+            raise ActionServerUnavailable(f"no answer from {self.url} within {self.timeout:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise ActionServerUnavailable(f"cannot reach {self.url}: {exc}") from None
+
+
+class InProcessActionServer:
+    """Runs a bot's rasa-sdk actions package inside this process, through rasa-sdk's own executor."""
+
+    def __init__(self, folder: Path):
+        try:
+            from rasa_sdk.executor import ActionExecutor
+        except ImportError:
+            raise ActionServerUnavailable(
+                "this bot has custom actions; install rasa-sdk to run them in process "
+                "(pip install 'agent[actions]') or set action_endpoint in endpoints.yml") from None
+        self.folder = folder
+        self.executor = ActionExecutor()
+        self.executor.register_package(_import_actions(folder))
+
+    def describe(self) -> str:
+        return f"in-process actions from {self.folder}"
+
+    async def call(self, payload: dict) -> ServerReply:
+        from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
+
+        try:
+            result = await self.executor.run(payload)
+        except ActionExecutionRejection as exc:
+            return ServerReply(400, {"error": exc.message, "action_name": exc.action_name})
+        except ActionNotFoundException as exc:
+            return ServerReply(404, {"error": exc.message, "action_name": exc.action_name})
+        except Exception as exc:  # the user's action crashed: report it, keep the conversation alive
+            log.exception("custom action %s failed", payload.get("next_action"))
+            return ServerReply(500, {"error": f"{type(exc).__name__}: {exc}"})
+        return ServerReply(200, result.model_dump() if result else {"events": [], "responses": []})
+
+    def action_names(self) -> list[str]:
+        return list(self.executor.actions)
+
+
+def find_actions_code(bot_dir: Path) -> Path | None:
+    """Rasa's layouts: actions/ (a package) or actions.py beside domain.yml."""
+    for candidate in (bot_dir / "actions", bot_dir / "actions.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _import_actions(path: Path):
+    """Import the actions under a private module name (two bots never collide), without writing
+    anything into the user's folder."""
+    import types
+
+    name = f"agent_bot_actions_{abs(hash(str(path.resolve())))}"
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        if path.is_dir():
+            init = path / "__init__.py"
+            if init.exists():
+                spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)])
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            else:
+                module = types.ModuleType(name)
+                module.__path__ = [str(path)]
+                sys.modules[name] = module
+            for file in sorted(path.glob("*.py")):
+                if file.stem != "__init__":
+                    importlib.import_module(f"{name}.{file.stem}")
+        else:
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ActionServerUnavailable(f"could not import the custom actions in {path}: {exc}") from exc
+    return module
+
+
+def domain_for_action_server(ctx: ActionContext) -> dict:
+    raw = dict(ctx.domain.raw)
+    for key, empty in (("intents", []), ("entities", []), ("slots", {}), ("responses", {}), ("actions", []),
+                       ("forms", {}), ("config", {"store_entities_as_slots": True}), ("session_config", {})):
+        raw.setdefault(key, empty)
+    raw.setdefault("e2e_actions", [])
+    return raw
+
+
+class CustomAction(Action):
+    def __init__(self, name: str, server: ActionServer):
+        self.name = name
+        self.server = server
+
+    async def run(self, ctx: ActionContext) -> list[Event]:
+        payload = {"next_action": self.name, "sender_id": ctx.tracker.sender_id, "tracker": ctx.tracker.as_dict(),
+                   "domain": domain_for_action_server(ctx), "version": RASA_VERSION}
+        try:
+            reply = await self.server.call(payload)
+        except ActionServerUnavailable as exc:
+            return self._failed(ctx, str(exc))
+        if reply.status == 400:
+            return [ActionExecutionRejected(name=self.name)]
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            error = reply.body.get("error") if isinstance(reply.body, dict) else reply.body
+            return self._failed(ctx, f"{self.server.describe()} answered {reply.status}: {error}")
+        return self._events(ctx, reply.body)
+
+    def _events(self, ctx: ActionContext, body: dict) -> list[Event]:
+        events: list[Event] = []
+        for item in body.get("responses") or []:
+            events += self._response(ctx, item)
+        for item in body.get("events") or []:
+            try:
+                events.append(event_from_dict(item))
+            except (EventFormatError, TypeError) as exc:
+                ctx.warnings.append(f"{self.name} returned an event we cannot read ({exc}); ignored")
+        return events
+
+    def _response(self, ctx: ActionContext, item: dict) -> list[Event]:
+        name = item.get("response") or item.get("template")
+        extra = {k: v for k, v in item.items() if v not in (None, [], {}, "") and k not in ("response", "template")}
+        if name:
+            kwargs = {k: v for k, v in extra.items() if k not in ("text", "buttons", "image", "elements",
+                                                                  "custom", "attachment")}
+            message = ctx.nlg.generate(name, ctx.tracker.slots, ctx.channel, **kwargs)
+            if message is None:
+                ctx.warnings.append(f"{self.name} asked for response '{name}', which the domain does not have")
+                return []
+            message.update({k: v for k, v in extra.items() if k not in kwargs})
+            return [bot_message(message)]
+        return [bot_message(extra)] if extra else []
+
+    def _failed(self, ctx: ActionContext, reason: str) -> list[Event]:
+        log.error("custom action %s failed: %s", self.name, reason)
+        ctx.warnings.append(f"custom action '{self.name}' failed: {reason}")
+        message = ctx.nlg.generate("utter_action_failed", ctx.tracker.slots, ctx.channel) or {"text": FAILED_TEXT}
+        return [bot_message(message)]
