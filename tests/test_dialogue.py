@@ -17,6 +17,7 @@ from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
 from agent.core.store import InMemoryTrackerStore
+from agent.nlu.payload import parse_payload
 from tests.bot_factory import write_bot
 
 DOMAIN = """
@@ -80,6 +81,11 @@ responses:
 RULES = """
 version: "3.1"
 rules:
+- rule: two-stage fallback
+  steps:
+  - intent: nlu_fallback
+  - action: action_two_stage_fallback
+  - active_loop: action_two_stage_fallback
 - rule: first greeting
   conversation_start: true
   steps:
@@ -157,9 +163,16 @@ INTENTS = {"hi": "greet", "i want to return something": "request_return", "how l
 
 def scripted_parse(text: str) -> dict:
     """Known phrases (or their start) get their intent; anything else is `inform`; ORD-... is an entity."""
+    payload = parse_payload(text)
+    if payload is not None:
+        return payload
     words = text.split()
     known = " ".join(w for w in words if not w.startswith("ORD-")).lower()
     intent = INTENTS.get(known, "inform") if known else "inform"
+    if text.startswith("hmm"):  # unclear: the fallback classifier's output, with check_order second
+        return {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3},
+                "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3},
+                                   {"name": "check_order", "confidence": 0.25}], "entities": []}
     entities = [{"entity": "order_id", "value": w, "start": text.find(w), "end": text.find(w) + len(w)}
                 for w in words if w.startswith("ORD-")]
     return {"text": text, "intent": {"name": intent, "confidence": 1.0},
@@ -269,3 +282,29 @@ def test_expired_session_starts_again_and_carries_slots(processor):
     assert actions(turn)[:2] == ["action_session_start", "action_listen"]
     assert any(isinstance(e, SlotSet) and e.name == "order_id" and e.value == "ORD-5" for e in turn.events)
     assert said(turn) == ["Hello!"]  # a new session is a conversation start again
+
+
+def test_two_stage_fallback_affirmed_intent_is_answered(processor):
+    unclear, yes = chat(processor, ["hmm where is it", "/check_order"])
+    assert said(unclear) == ["Did you mean 'check_order'?"]
+    assert [b["payload"] for b in unclear.messages[0]["buttons"]] == ["/check_order", "/out_of_scope"]
+    assert said(yes) == ["Which order do you mean?"]
+    assert yes.events[-1].name == "action_listen"
+    assert processor.store._trackers["u"].active_loop is None
+
+
+def test_two_stage_fallback_rephrase_then_clear_message(processor):
+    unclear, no, rephrased = chat(processor, ["hmm where is it", "/out_of_scope", "where is my order ORD-3"])
+    assert said(no) == ["I'm sorry, I didn't quite understand that. Could you rephrase?"]
+    assert said(rephrased) == ["Order ORD-3 is on its way."]
+
+
+def test_two_stage_fallback_gives_up_after_two_unclear_messages(processor):
+    turns = chat(processor, ["hmm where is it", "hmm hmm"])
+    assert said(turns[1]) == ["Sorry, I didn't get that. Could you rephrase?"]
+    tracker = processor.store._trackers["u"]
+    assert tracker.active_loop is None
+    assert actions(turns[1])[-1] == "action_listen"
+    turns = chat(processor, ["hmm again", "/out_of_scope", "hmm still", "/out_of_scope"], sender="v")
+    assert said(turns[3]) == ["Sorry, I didn't get that. Could you rephrase?"]
+    assert processor.store._trackers["v"].active_loop is None

@@ -10,7 +10,8 @@ from agent.bot.domain import Domain
 from agent.core.actions.base import ActionContext
 from agent.core.actions.builtin import UnavailableAction
 from agent.core.actions.registry import ActionRegistry
-from agent.core.events import ActionExecuted, ActionExecutionRejected, BotUttered, Event, UserUttered
+from agent.core.events import (ActionExecuted, ActionExecutionRejected, BotUttered, Event, UserUtteranceReverted,
+                               UserUttered)
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.slot_filling import extract_slots
@@ -61,6 +62,7 @@ class MessageProcessor:
         rejected: set[str] = set()
         for _ in range(MAX_ACTIONS_PER_TURN):
             prediction = self.policies.predict(tracker, self.domain, frozenset(rejected))
+            before = len(tracker.events)
             if prediction.action == ACTION_LISTEN:
                 tracker.append(ActionExecuted(name=ACTION_LISTEN, policy=prediction.policy,
                                               confidence=prediction.confidence))
@@ -69,7 +71,8 @@ class MessageProcessor:
                 rejected.add(prediction.action)
                 continue
             rejected.clear()
-            if prediction.action in STOP_AFTER:
+            rewound = any(isinstance(e, UserUtteranceReverted) for e in tracker.events[before:])
+            if prediction.action in STOP_AFTER or rewound:
                 tracker.append(ActionExecuted(name=ACTION_LISTEN))
                 break
         else:

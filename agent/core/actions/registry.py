@@ -6,6 +6,10 @@ from agent.core.actions.base import Action
 from agent.core.actions.builtin import BUILTIN_ACTIONS, UnavailableAction, UtterAction
 from agent.core.actions.custom import ActionServer, CustomAction
 from agent.core.actions.form import FormAction
+from agent.core.actions.two_stage import ActionDefaultAskAffirmation, ActionDefaultAskRephrase, TwoStageFallback
+
+LOOP_AND_ASK_ACTIONS = {cls.name: cls for cls in (TwoStageFallback, ActionDefaultAskAffirmation,
+                                                  ActionDefaultAskRephrase)}
 
 
 class ActionRegistry:
@@ -17,6 +21,8 @@ class ActionRegistry:
     def get(self, name: str) -> Action:
         if name in BUILTIN_ACTIONS:
             return BUILTIN_ACTIONS[name]()
+        if name in LOOP_AND_ASK_ACTIONS:
+            return LOOP_AND_ASK_ACTIONS[name]()
         if name.startswith("utter_") and self.domain.knows_action(name):
             return UtterAction(name)
         if name in self.domain.forms:
