@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from agent.bot.domain import Domain
+from agent.core.turns import StateView, Turns
 from agent.core.events import (
     ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AllSlotsReset, BotUttered, ConversationPaused,
     ConversationResumed, Event, FollowupAction, LoopInterrupted, Restarted, SessionStarted, SlotSet,
@@ -30,6 +31,7 @@ class DialogueState:
     loop_rejected: bool = False  # the active form could not use the latest user message
     # Events that still count for the conversation (after restarts, sessions and reverts).
     applied: list[Event] = field(default_factory=list)
+    turns: Turns = field(default_factory=lambda: Turns([], []))
 
 
 def initial_slots(domain: Domain) -> dict[str, Any]:
@@ -57,13 +59,16 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
         _undo_last_action(state, domain)
         return
     state.applied.append(event)
+    view = StateView(state.slots, state.active_loop)
     if isinstance(event, UserUttered):
+        state.turns.add_user(event.intent_name, view)
         state.latest_message = event
         state.followup_action = None
         state.loop_rejected = False
     elif isinstance(event, BotUttered):
         state.latest_bot_utterance = event
     elif isinstance(event, ActionExecuted):
+        state.turns.add_action(event.name, view)
         state.latest_action = event.name
         if event.name == state.active_loop:
             state.loop_rejected = False
@@ -73,10 +78,11 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
         if event.name == state.active_loop:
             state.loop_rejected = True
     elif isinstance(event, SlotSet):
-        state.slots[event.name] = event.value
+        state.slots = {**state.slots, event.name: event.value}  # copy on write: StateViews keep theirs
     elif isinstance(event, AllSlotsReset):
         state.slots = initial_slots(domain)
     elif isinstance(event, ActiveLoop):
+        state.turns.add_loop(event.name, view)
         state.active_loop = event.name
         state.loop_interrupted = False
         state.loop_rejected = False
@@ -149,8 +155,8 @@ class Tracker:
         view = Tracker(self.sender_id, self.domain)
         view.events = list(self.events)
         view.state = copy.copy(self.state)
-        view.state.slots = dict(self.state.slots)
         view.state.applied = list(self.state.applied)
+        view.state.turns = Turns(list(self.state.turns.items), list(self.state.turns.states))
         view.extend(events)
         return view
 

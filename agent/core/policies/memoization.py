@@ -8,7 +8,7 @@ from __future__ import annotations
 from agent.bot.domain import Domain
 from agent.bot.stories import ActionStep, ActiveLoopStep, CheckpointStep, OrStep, StoryBlock, UserStep
 from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
-from agent.core.policies.rule import Item, turn_items
+from agent.core.turns import Item
 from agent.core.tracker import ACTION_LISTEN, Tracker
 
 AMBIGUOUS = "__ambiguous__"
@@ -38,9 +38,13 @@ def story_sequences(block: StoryBlock) -> list[tuple[list[Item], bool]]:
     return [(v, from_start) for v in variants]
 
 
-def history_items(tracker: Tracker) -> list[Item]:
-    items, states = turn_items(tracker.applied_events())
-    return [(kind, _tag(name, state.active_loop)) for (kind, name), state in zip(items, states) if kind != "loop"]
+def history_items(tracker: Tracker, window: int) -> tuple[list[Item], bool]:
+    """The last `window` non-loop items, tagged with the active loop, and whether that is all of them."""
+    turns = tracker.state.turns
+    items, states = turns.tail(2 * window + 2)
+    tagged = [(kind, _tag(name, state.active_loop)) for (kind, name), state in zip(items, states) if kind != "loop"]
+    complete = len(turns.items) == len(items)
+    return tagged[-window:], complete and len(tagged) <= window
 
 
 class MemoizationPolicy(Policy):
@@ -82,9 +86,9 @@ class MemoizationPolicy(Policy):
 
     def predict(self, tracker: Tracker, domain: Domain,
                 excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
-        history = history_items(tracker)
-        candidates = [self._key(history[-self.window:], len(history) <= self.window)]
-        if len(history) <= self.window:
+        history, from_start = history_items(tracker, self.window)
+        candidates = [self._key(history, from_start)]
+        if from_start:
             candidates.append(self._key(history, False))
         if self.augmented:
             candidates += [self._key(history[-n:], True) for n in range(min(len(history), self.window) - 1, 0, -1)]

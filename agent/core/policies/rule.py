@@ -13,22 +13,11 @@ from typing import Any
 
 from agent.bot.domain import Domain
 from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, OrStep, SlotStep, StoryBlock, UserStep
-from agent.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
 from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
 from agent.core.tracker import ACTION_LISTEN, Tracker
+from agent.core.turns import NULL_LOOP, Item, StateView
 
-# ("intent", name) | ("action", name) | ("loop", name or "null")
-Item = tuple[str, str]
-NULL_LOOP = "null"
 RESUME_CONFIDENCE = 0.5  # resuming a form after a digression yields to stories that say otherwise
-
-
-@dataclass
-class StateView:
-    """The part of the dialogue state a rule can constrain, as it was before an item happened."""
-
-    slots: dict[str, Any]
-    active_loop: str | None
 
 
 @dataclass
@@ -103,37 +92,6 @@ def compile_rule(block: StoryBlock) -> list[CompiledRule]:
                          block.wait_for_user_input) for items, checks in variants]
 
 
-def turn_items(events: list[Event]) -> tuple[list[Item], list[StateView]]:
-    """The conversation since the session (re)started as items, and the state before each."""
-    items: list[Item] = []
-    states: list[StateView] = []
-    slots: dict[str, Any] = {}
-    loop: str | None = None
-
-    def push(item: Item) -> None:
-        items.append(item)
-        states.append(StateView(slots, loop))
-
-    for e in events:
-        if isinstance(e, UserUttered):
-            if not items or items[-1] != ("action", ACTION_LISTEN):
-                push(("action", ACTION_LISTEN))
-            push(("intent", e.intent_name or ""))
-        elif isinstance(e, ActionExecuted) and e.name != "action_session_start":
-            push(("action", e.name))
-        elif isinstance(e, ActiveLoop):
-            item = ("loop", e.name or NULL_LOOP)
-            if items and items[-1][0] == "loop":
-                # a form that starts and ends in one run: keep the outcome, seen from the running form
-                items[-1], states[-1] = item, StateView(slots, loop)
-            else:
-                push(item)
-            loop = e.name
-        elif isinstance(e, SlotSet):
-            slots = {**slots, e.name: e.value}  # copy on write: earlier StateViews keep their values
-    return items, states
-
-
 def _value_matches(expected: Any, actual: Any) -> bool:
     if expected == ANY_VALUE:
         return actual is not None
@@ -150,9 +108,16 @@ class RulePolicy(Policy):
 
     def __init__(self, rules: list[CompiledRule] | None = None):
         self.rules = rules or []
+        self._tail = self._tail_length()
+
+    def _tail_length(self) -> int:
+        """How far back any rule can look (loop items may sit between a rule's steps: room for them)."""
+        longest = max((len(r.items) for r in [*self.rules, *DEFAULT_RULES]), default=0)
+        return 2 * longest + 2
 
     def train(self, data: TrainingStories) -> None:
         self.rules = [r for block in data.rules for r in compile_rule(block)]
+        self._tail = self._tail_length()
 
     def to_dict(self) -> dict:
         return {"rules": [r.to_dict() for r in self.rules]}
@@ -178,11 +143,15 @@ class RulePolicy(Policy):
 
     def _predict_from_rules(self, tracker: Tracker, excluded: frozenset[str]) -> tuple[str, bool] | None:
         """The action of the most specific matching rule, and whether that rule is about a loop."""
-        items, states = turn_items(tracker.applied_events())
+        turns = tracker.state.turns
+        items, states = turns.tail(self._tail)
+        whole = len(turns.items) <= self._tail  # conversation_start rules need the whole conversation
         # the current state comes from the tracker: initial values and carried-over slots count too
         now = StateView(tracker.slots, tracker.active_loop)
         best: tuple[tuple, str, bool] | None = None
         for rule in [*self.rules, *DEFAULT_RULES]:
+            if rule.conversation_start and not whole:
+                continue
             h_items, h_states = items, states
             if not rule.uses_loops:
                 kept = [i for i, it in enumerate(items) if it[0] != "loop"]

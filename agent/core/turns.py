@@ -1,0 +1,52 @@
+"""The conversation as the policies see it: a list of turn items, each with the state before it.
+
+Items are ("intent", name), ("action", name) and ("loop", form or "null"). The tracker extends this
+list as events arrive, so a policy reads the last few items in constant time however long the
+conversation has grown.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Item = tuple[str, str]
+NULL_LOOP = "null"
+LISTEN = ("action", "action_listen")
+
+
+@dataclass(frozen=True)
+class StateView:
+    """Slots and active loop as they were before an item happened (slot dicts are never mutated)."""
+
+    slots: dict[str, Any]
+    active_loop: str | None
+
+
+@dataclass
+class Turns:
+    items: list[Item]
+    states: list[StateView]
+
+    def tail(self, n: int) -> tuple[list[Item], list[StateView]]:
+        return self.items[-n:], self.states[-n:]
+
+    def add_user(self, intent: str | None, view: StateView) -> None:
+        if not self.items or self.items[-1] != LISTEN:
+            self.items.append(LISTEN)
+            self.states.append(view)
+        self.items.append(("intent", intent or ""))
+        self.states.append(view)
+
+    def add_action(self, name: str, view: StateView) -> None:
+        if name != "action_session_start":
+            self.items.append(("action", name))
+            self.states.append(view)
+
+    def add_loop(self, name: str | None, view: StateView) -> None:
+        item = ("loop", name or NULL_LOOP)
+        if self.items and self.items[-1][0] == "loop":
+            # a form that starts and ends in one run: keep the outcome, seen from the running form
+            self.items[-1], self.states[-1] = item, view
+        else:
+            self.items.append(item)
+            self.states.append(view)

@@ -1,0 +1,110 @@
+"""Dialogue figures: policy training time, decision latency vs conversation length, peer test suites.
+
+    python benchmarks/dialogue.py                 # timing only (seconds)
+    python benchmarks/dialogue.py --suites        # also train each bot and run `agent test` (minutes)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+EXAMPLES = REPO.parent / "shared" / "benchmarks" / "rasa_examples"
+
+
+def policy_timing(bot_dir: Path) -> dict:
+    from agent.bot.project import load_bot
+    from agent.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from agent.core.policies.base import TrainingStories
+    from agent.core.policies.ensemble import PolicyEnsemble
+    from agent.core.policies.memoization import MemoizationPolicy
+    from agent.core.policies.rule import RulePolicy
+    from agent.core.tracker import Tracker
+
+    bot = load_bot(bot_dir)
+    started = time.perf_counter()
+    data = TrainingStories(bot.stories, bot.rules, bot.domain)
+    rule, memo = RulePolicy(), MemoizationPolicy(bot.config.policy.max_history, augmented=True)
+    rule.train(data)
+    memo.train(data)
+    train_seconds = time.perf_counter() - started
+    ensemble = PolicyEnsemble([rule, memo], bot.config.policy)
+
+    def tracker_with(turns: int) -> Tracker:
+        t = Tracker("bench", bot.domain, [ActionExecuted(name="action_session_start"), SessionStarted(),
+                                          ActionExecuted(name="action_listen")])
+        intents = ["greet", "check_balance", "thankyou"]
+        actions = ["utter_greet", "action_show_balance", "utter_noworries"]
+        for i in range(turns):
+            k = i % 3
+            t.extend([UserUttered(text="x", parse_data={"intent": {"name": intents[k], "confidence": 1.0},
+                                                      "entities": []}),
+                      SlotSet(name="account_type", value="credit" if i % 2 else "bank"),
+                      ActionExecuted(name=actions[k]), ActionExecuted(name="action_listen")])
+        t.append(UserUttered(text="x", parse_data={"intent": {"name": "check_balance", "confidence": 1.0},
+                                                 "entities": []}))
+        return t
+
+    def median_ms(t: Tracker) -> float:
+        for _ in range(20):
+            ensemble.predict(t, bot.domain)
+        samples = []
+        for _ in range(300):
+            s = time.perf_counter()
+            ensemble.predict(t, bot.domain)
+            samples.append((time.perf_counter() - s) * 1000)
+        return statistics.median(samples)
+
+    short, long_ = median_ms(tracker_with(1)), median_ms(tracker_with(500))
+    return {"bot": bot.name, "rules": len(rule.rules), "memorized_states": len(memo.memory),
+            "policy_training_seconds": round(train_seconds, 3), "decision_ms_turn_1": round(short, 3),
+            "decision_ms_turn_500": round(long_, 3), "ratio_500_vs_1": round(long_ / short, 2)}
+
+
+def train(name: str, bot_dir: Path, out: Path) -> float:
+    t = time.time()
+    subprocess.run([sys.executable, "-m", "agent", "train", str(bot_dir), "--out", str(out / "models"),
+                    "--fixed-model-name", name], check=True, capture_output=True, cwd=REPO)
+    return time.time() - t
+
+
+def run_suite(name: str, bot_dir: Path, stories: Path, mode: str, out: Path, train_s: float) -> dict:
+    model_dir = out / "models"
+    results = out / f"results-{name}-{mode}"
+    subprocess.run([sys.executable, "-m", "agent", "test", mode, str(bot_dir), "--model",
+                    str(model_dir / f"{name}.tar.gz"), "--stories", str(stories), "--out", str(results)],
+                   check=True, capture_output=True, cwd=REPO)
+    report = json.loads((results / "story_report.json").read_text())
+    conv = report["conversation_accuracy"]
+    return {"bot": name, "mode": mode, "stories": f"{conv['correct']}/{conv['total']}",
+            "action_accuracy": round(report["accuracy"], 4) if "accuracy" in report else
+            round(report["micro avg"]["f1-score"], 4), "train_seconds": round(train_s, 1),
+            "intent_accuracy": report.get("intent_accuracy", {}).get("accuracy")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--suites", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(policy_timing(EXAMPLES / "financial-demo")))
+    if args.suites:
+        suites = [("moodbot", EXAMPLES / "moodbot", EXAMPLES / "moodbot" / "tests"),
+                  ("financial-demo", EXAMPLES / "financial-demo", EXAMPLES / "financial-demo" / "tests"),
+                  ("helpdesk-assistant", EXAMPLES / "helpdesk-assistant", EXAMPLES / "helpdesk-assistant" / "tests"),
+                  ("ecommerce", REPO / "domains" / "ecommerce", REPO / "stories" / "ecommerce")]
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, bot, stories in suites:
+                seconds = train(name, bot, Path(tmp))
+                for mode in ("core", "e2e"):
+                    print(json.dumps(run_suite(name, bot, stories, mode, Path(tmp), seconds)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
