@@ -14,6 +14,7 @@ from agent.core.actions.custom import (ActionServerUnavailable, HttpActionServer
 from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
+from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, TurnResult, UserMessage
@@ -59,9 +60,12 @@ class Agent:
         extractor = RegexEntityExtractor.from_dict(entities["regex"]) if entities.get("regex") else None
         interpreter = NLUInterpreter(classifier, config.fallback, extractor, entities.get("synonyms", {}))
         policies = artifact.read_json("core/policies.json")
-        ensemble = PolicyEnsemble([RulePolicy.from_dict(policies.get("RulePolicy", {})),
-                                   MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))],
-                                  config.policy)
+        chosen = [RulePolicy.from_dict(policies.get("RulePolicy", {})),
+                  MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))]
+        learned = LearnedPolicy.load(artifact.folder / "core")
+        if learned is not None and learned.model is not None:
+            chosen.append(learned)
+        ensemble = PolicyEnsemble(chosen, config.policy)
         processor = MessageProcessor(domain, interpreter.parse, ensemble, store or InMemoryTrackerStore(),
                                      ResponseGenerator(domain, random.Random(seed)),
                                      action_registry(domain, artifact, endpoints or Endpoints()))

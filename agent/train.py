@@ -12,6 +12,7 @@ from agent.bot.project import BotProject, load_bot
 from agent.bot.yaml_source import plain
 from agent.core.actions.custom import find_actions_code
 from agent.core.policies.base import TrainingStories
+from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
@@ -48,6 +49,11 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     memoization = MemoizationPolicy(bot.config.policy.max_history,
                                     augmented="AugmentedMemoizationPolicy" in bot.config.policy.policies)
     memoization.train(stories)
+    learned = None
+    if "TEDPolicy" in bot.config.policy.policies and bot.stories:
+        learned = LearnedPolicy(bot.config.policy.max_history, bot.config.policy.ted_epochs,
+                                seed=bot.config.intent.random_seed)
+        learned.train(stories)
 
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
@@ -61,6 +67,8 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         _write_json(staging / "config.json", bot.config.to_dict())
         _write_json(staging / "core" / "policies.json", {"RulePolicy": rule_policy.to_dict(),
                                                               "MemoizationPolicy": memoization.to_dict()})
+        if learned is not None:
+            learned.save(staging / "core")
         _write_json(staging / "core" / "training_data.json",
                     {"stories": [plain(s) for s in bot.raw_stories], "rules": [plain(r) for r in bot.raw_rules]})
         _write_json(staging / "metrics.json", result.summary())

@@ -53,7 +53,9 @@ class PolicyConfig:
     core_fallback_action_name: str = "action_default_fallback"
     enable_fallback_prediction: bool = True
     max_history: int = 5
-    policies: list[str] = field(default_factory=lambda: ["RulePolicy"])
+    ted_epochs: int = 60
+    # Rasa's defaults when config.yml names no policies
+    policies: list[str] = field(default_factory=lambda: ["RulePolicy", "MemoizationPolicy", "TEDPolicy"])
 
 
 @dataclass
@@ -214,9 +216,15 @@ def _apply_policy(item: Any, config: AgentConfig, r: Reader, line: int | None) -
     elif short in ("MemoizationPolicy", "AugmentedMemoizationPolicy"):
         pc.max_history = _number(s, "max_history", pc.max_history, r, line, int)
         config.notes.append(f"{name}: replays stories by intents and actions, max_history {pc.max_history}")
-    elif short in ("TEDPolicy", "UnexpecTEDIntentPolicy"):
+    elif short == "TEDPolicy":
         pc.max_history = _number(s, "max_history", pc.max_history, r, line, int)
-        config.notes.append(f"{name}: no learned dialogue policy in this release; rules and memoization decide")
+        epochs = _number(s, "epochs", pc.ted_epochs, r, line, int)
+        pc.ted_epochs = min(epochs, 60)
+        config.notes.append(f"{name}: learned dialogue policy (MLP over the last {pc.max_history} turns), "
+                            f"{pc.ted_epochs} epochs" + (f" (asked {epochs}; 60 already converge)" if epochs > 60 else ""))
+    elif short == "UnexpecTEDIntentPolicy":
+        config.notes.append(f"{name}: not available; skipped")
+        return
     else:
         r.warning(line, f"unknown policy '{name}'; carrying on without it")
         return

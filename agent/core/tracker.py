@@ -31,7 +31,7 @@ class DialogueState:
     loop_rejected: bool = False  # the active form could not use the latest user message
     # Events that still count for the conversation (after restarts, sessions and reverts).
     applied: list[Event] = field(default_factory=list)
-    turns: Turns = field(default_factory=lambda: Turns([], []))
+    turns: Turns = field(default_factory=lambda: Turns([], [], []))
 
 
 def initial_slots(domain: Domain) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
     state.applied.append(event)
     view = StateView(state.slots, state.active_loop)
     if isinstance(event, UserUttered):
-        state.turns.add_user(event.intent_name, view)
+        state.turns.add_user(event.intent_name, frozenset(e.get("entity") for e in event.entities), view)
         state.latest_message = event
         state.followup_action = None
         state.loop_rejected = False
@@ -156,7 +156,7 @@ class Tracker:
         view.events = list(self.events)
         view.state = copy.copy(self.state)
         view.state.applied = list(self.state.applied)
-        view.state.turns = Turns(list(self.state.turns.items), list(self.state.turns.states))
+        view.state.turns = self.state.turns.copy()
         view.extend(events)
         return view
 

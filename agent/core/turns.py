@@ -26,21 +26,24 @@ class StateView:
 class Turns:
     items: list[Item]
     states: list[StateView]
+    entities: list[frozenset[str]]  # entity names of each user turn (empty for other items)
 
     def tail(self, n: int) -> tuple[list[Item], list[StateView]]:
         return self.items[-n:], self.states[-n:]
 
-    def add_user(self, intent: str | None, view: StateView) -> None:
-        if not self.items or self.items[-1] != LISTEN:
-            self.items.append(LISTEN)
-            self.states.append(view)
-        self.items.append(("intent", intent or ""))
+    def _push(self, item: Item, view: StateView, entities: frozenset[str] = frozenset()) -> None:
+        self.items.append(item)
         self.states.append(view)
+        self.entities.append(entities)
+
+    def add_user(self, intent: str | None, entities: frozenset[str], view: StateView) -> None:
+        if not self.items or self.items[-1] != LISTEN:
+            self._push(LISTEN, view)
+        self._push(("intent", intent or ""), view, entities)
 
     def add_action(self, name: str, view: StateView) -> None:
         if name != "action_session_start":
-            self.items.append(("action", name))
-            self.states.append(view)
+            self._push(("action", name), view)
 
     def add_loop(self, name: str | None, view: StateView) -> None:
         item = ("loop", name or NULL_LOOP)
@@ -48,5 +51,7 @@ class Turns:
             # a form that starts and ends in one run: keep the outcome, seen from the running form
             self.items[-1], self.states[-1] = item, view
         else:
-            self.items.append(item)
-            self.states.append(view)
+            self._push(item, view)
+
+    def copy(self) -> "Turns":
+        return Turns(list(self.items), list(self.states), list(self.entities))

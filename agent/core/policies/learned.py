@@ -1,0 +1,296 @@
+"""A learned dialogue policy (our TEDPolicy): generalises to turn sequences no story contains.
+
+Each prediction point is described by its last `max_history` states; a state is the previous
+action, the user's intent and entities (right after a user message), the slots that influence
+the conversation, and the active loop (Rasa's state features). A small MLP maps the stacked states
+to the next action. Stories are glued together at random (Rasa's augmentation) so the policy
+learns that a new topic can start after any finished one.
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from agent.bot.domain import Domain, Slot
+from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, UserStep
+from agent.core.events import UserUttered
+from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
+from agent.core.tracker import ACTION_LISTEN, Tracker
+
+
+@dataclass
+class State:
+    prev_action: str | None
+    intent: str | None
+    entities: frozenset[str]
+    slots: dict[str, Any]
+    loop: str | None
+
+
+@dataclass
+class Featurizer:
+    actions: list[str]
+    intents: list[str]
+    entities: list[str]
+    slots: list[dict]  # {"name", "type", "values"}
+    forms: list[str]
+    max_history: int
+
+    @classmethod
+    def for_domain(cls, domain: Domain, max_history: int) -> "Featurizer":
+        slots = [{"name": s.name, "type": s.type, "values": s.values} for s in domain.slots.values()
+                 if s.influence_conversation and s.type != "any"]
+        return cls(domain.action_names, sorted(domain.intents), sorted(domain.entities), slots,
+                   sorted(domain.forms), max_history)
+
+    @property
+    def state_size(self) -> int:
+        return (len(self.actions) + len(self.intents) + len(self.entities) + len(self.forms) + 1
+                + sum(_slot_width(s) for s in self.slots))
+
+    def state_vector(self, state: State | None) -> torch.Tensor:
+        v = torch.zeros(self.state_size)
+        if state is None:
+            return v
+        o = 0
+        if state.prev_action in self.actions:
+            v[o + self.actions.index(state.prev_action)] = 1
+        o += len(self.actions)
+        if state.intent in self.intents:
+            v[o + self.intents.index(state.intent)] = 1
+        o += len(self.intents)
+        for e in state.entities:
+            if e in self.entities:
+                v[o + self.entities.index(e)] = 1
+        o += len(self.entities)
+        v[o + (self.forms.index(state.loop) + 1 if state.loop in self.forms else 0)] = 1
+        o += len(self.forms) + 1
+        for spec in self.slots:
+            width = _slot_width(spec)
+            v[o:o + width] = _slot_features(spec, state.slots.get(spec["name"]))
+            o += width
+        return v
+
+    def window(self, states: list[State]) -> torch.Tensor:
+        recent: list[State | None] = list(states[-self.max_history:])
+        recent = [None] * (self.max_history - len(recent)) + recent
+        return torch.cat([self.state_vector(s) for s in recent])
+
+    def to_dict(self) -> dict:
+        return {"actions": self.actions, "intents": self.intents, "entities": self.entities, "slots": self.slots,
+                "forms": self.forms, "max_history": self.max_history}
+
+
+def _slot_width(spec: dict) -> int:
+    if spec["type"] == "categorical":
+        return len(spec["values"]) + 1
+    if spec["type"] == "bool":
+        return 2
+    return 1
+
+
+def _slot_features(spec: dict, value: Any) -> torch.Tensor:
+    width = _slot_width(spec)
+    out = torch.zeros(width)
+    if value is None:
+        return out
+    kind = spec["type"]
+    if kind == "categorical":
+        values = [v.lower() for v in spec["values"]]
+        out[values.index(str(value).lower()) if str(value).lower() in values else width - 1] = 1
+    elif kind == "bool":
+        out[0] = 1
+        out[1] = float(str(value).lower() in ("true", "1", "yes"))
+    elif kind == "float":
+        try:
+            out[0] = float(value)
+        except (TypeError, ValueError):
+            out[0] = 1
+    else:
+        out[0] = 1
+    return out
+
+
+def story_states(steps: list, slot_types: dict[str, Slot]) -> list[tuple[list[State], str]]:
+    """(states so far, next action) for every action in a story; `or` takes its first alternative."""
+    examples: list[tuple[list[State], str]] = []
+    states: list[State] = []
+    slots: dict[str, Any] = {}
+    loop: str | None = None
+    prev: str | None = ACTION_LISTEN
+    pending_user: tuple[str, frozenset[str]] | None = None
+
+    def push() -> None:
+        intent, entities = pending_user if pending_user else (None, frozenset())
+        states.append(State(prev, intent, entities, dict(slots), loop))
+
+    for step in steps:
+        if isinstance(step, OrStep):
+            step = next((a for a in step.alternatives if isinstance(a, UserStep)), None) or step
+        if isinstance(step, UserStep) and step.intent:
+            if prev != ACTION_LISTEN:
+                push()
+                examples.append((list(states), ACTION_LISTEN))
+                prev = ACTION_LISTEN
+            pending_user = (step.intent.split("/")[0], frozenset(e["entity"] for e in step.entities))
+            for e in step.entities:
+                if e.get("entity") in slot_types and "value" in e:
+                    slots[e["entity"]] = e["value"]
+        elif isinstance(step, ActionStep) and step.action:
+            push()
+            examples.append((list(states), step.action))
+            prev, pending_user = step.action, None
+        elif isinstance(step, SlotStep):
+            for k, v in step.slots.items():
+                slots[k] = "filled" if v == ANY_VALUE else v
+        elif isinstance(step, ActiveLoopStep):
+            loop = step.name
+    if prev not in (None, ACTION_LISTEN):
+        push()
+        examples.append((list(states), ACTION_LISTEN))
+    return examples
+
+
+def _forget_early_turns(x: torch.Tensor, history: int, size: int) -> torch.Tensor:
+    """Hide a random number of the oldest turns from half the examples, so the policy also learns
+    to decide from the last turns alone when the earlier ones are unlike any story."""
+    windows = x.view(len(x), history, size).clone()
+    keep = torch.randint(1, history + 1, (len(x),))
+    forget = torch.rand(len(x)) < 0.5
+    for row in torch.nonzero(forget).flatten().tolist():
+        windows[row, : history - int(keep[row])] = 0
+    return windows.view(len(x), -1)
+
+
+class MLP(nn.Module):
+    """Stacked turns through two hidden layers, plus a direct path from the latest turn, which
+    carries most of the decision when the earlier turns are unfamiliar."""
+
+    def __init__(self, inputs: int, outputs: int, hidden: int = 128, state_size: int | None = None):
+        super().__init__()
+        self.state_size = state_size or inputs
+        self.net = nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Dropout(0.1),
+                                 nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
+        self.latest = nn.Linear(self.state_size, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) + self.latest(x[:, -self.state_size:])
+
+
+@dataclass
+class LearnedPolicy(Policy):
+    max_history: int = 5
+    epochs: int = 60
+    augmentation_factor: int = 20
+    seed: int = 42
+    featurizer: Featurizer | None = None
+    model: MLP | None = None
+    name: str = field(default="TEDPolicy", init=False)
+    priority: int = field(default=1, init=False)
+
+    def train(self, data: TrainingStories) -> None:
+        rng = random.Random(self.seed)
+        torch.manual_seed(self.seed)
+        domain = data.domain
+        self.featurizer = Featurizer.for_domain(domain, self.max_history)
+        stories = [s.steps for s in data.stories]
+        # a continuation may start at any user turn of a story whose earlier steps set no slot or
+        # loop (those would be missing context), so topics follow each other freely
+        tails = [steps[i:] for steps in stories for i, step in enumerate(steps)
+                 if isinstance(step, (UserStep, OrStep)) and not any(
+                     isinstance(s, (SlotStep, ActiveLoopStep, CheckpointStep)) for s in steps[:i])]
+        glued = [rng.choice(stories) + rng.choice(tails)
+                 for _ in range(min(self.augmentation_factor * len(stories), 500))] if tails else []
+        examples = [ex for steps in stories + glued for ex in story_states(steps, domain.slots)]
+        examples = [(s, a) for s, a in examples if a in self.featurizer.actions]
+        if not examples:
+            self.model = None
+            return
+        unique = {}
+        for states, action in examples:  # identical windows add nothing but time
+            window = self.featurizer.window(states)
+            unique[(window.numpy().tobytes(), action)] = (window, action)
+        x = torch.stack([w for w, _ in unique.values()])
+        y = torch.tensor([self.featurizer.actions.index(a) for _, a in unique.values()])
+        self.model = MLP(x.shape[1], len(self.featurizer.actions), state_size=self.featurizer.state_size)
+        opt = torch.optim.Adam(self.model.parameters(), lr=2e-3, weight_decay=1e-5)
+        self.model.train()
+        h, size = self.max_history, self.featurizer.state_size
+        for _ in range(self.epochs):
+            order = torch.randperm(len(x))
+            for i in range(0, len(x), 32):
+                idx = order[i:i + 32]
+                loss = nn.functional.cross_entropy(self.model(_forget_early_turns(x[idx], h, size)), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        self.model.eval()
+
+    def tracker_states(self, tracker: Tracker) -> list[State]:
+        """The same states story_states builds, read from the tracker's recent turns."""
+        turns = tracker.state.turns
+        n = 4 * self.max_history + 4
+        items, views, entity_sets = turns.items[-n:], turns.states[-n:], turns.entities[-n:]
+        states: list[State] = []
+        prev: str | None = ACTION_LISTEN
+        user: tuple[str, frozenset[str]] | None = None
+        for (kind, name), view, ents in zip(items, views, entity_sets):
+            if kind == "intent":
+                user = (name.split("/")[0], ents)
+            elif kind == "action":
+                if name == ACTION_LISTEN and prev == ACTION_LISTEN:
+                    continue
+                states.append(State(prev, *(user or (None, frozenset())), view.slots, view.active_loop))
+                prev, user = name, None
+        states.append(State(prev, *(user or (None, frozenset())), tracker.slots, tracker.active_loop))
+        return states
+
+    @torch.no_grad()
+    def predict(self, tracker: Tracker, domain: Domain,
+                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
+        if self.model is None or self.featurizer is None:
+            return None
+        x = self.featurizer.window(self.tracker_states(tracker)).unsqueeze(0)
+        probs = torch.softmax(self.model(x)[0], dim=-1)
+        for name in excluded:
+            if name in self.featurizer.actions:
+                probs[self.featurizer.actions.index(name)] = 0
+        best = int(torch.argmax(probs))
+        return PolicyPrediction(self.featurizer.actions[best], float(probs[best]), self.name)
+
+    def to_dict(self) -> dict:
+        return {"max_history": self.max_history, "featurizer": self.featurizer.to_dict() if self.featurizer else None}
+
+    def save(self, folder: Path) -> None:
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "learned_policy.json").write_text(json.dumps(self.to_dict()))
+        if self.model is not None:
+            save_file({k: v.contiguous() for k, v in self.model.state_dict().items()},
+                      str(folder / "learned_policy.safetensors"))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LearnedPolicy | None":
+        from safetensors.torch import load_file
+
+        meta_path = folder / "learned_policy.json"
+        if not meta_path.exists():
+            return None
+        meta = json.loads(meta_path.read_text())
+        policy = cls(max_history=meta["max_history"])
+        if meta.get("featurizer") and (folder / "learned_policy.safetensors").exists():
+            policy.featurizer = Featurizer(**meta["featurizer"])
+            state = load_file(str(folder / "learned_policy.safetensors"))
+            policy.model = MLP(state["net.0.weight"].shape[1], state["net.5.weight"].shape[0],
+                               state["net.0.weight"].shape[0], state["latest.weight"].shape[1])
+            policy.model.load_state_dict(state)
+            policy.model.eval()
+        return policy
+
