@@ -19,7 +19,6 @@ from torch import nn
 
 from agent.bot.domain import Domain, Slot
 from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, UserStep
-from agent.core.events import UserUttered
 from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
 from agent.core.tracker import ACTION_LISTEN, Tracker
 
