@@ -24,6 +24,7 @@ def policy_timing(bot_dir: Path) -> dict:
     from agent.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
     from agent.core.policies.base import TrainingStories
     from agent.core.policies.ensemble import PolicyEnsemble
+    from agent.core.policies.learned import LearnedPolicy
     from agent.core.policies.memoization import MemoizationPolicy
     from agent.core.policies.rule import RulePolicy
     from agent.core.tracker import Tracker
@@ -34,8 +35,10 @@ def policy_timing(bot_dir: Path) -> dict:
     rule, memo = RulePolicy(), MemoizationPolicy(bot.config.policy.max_history, augmented=True)
     rule.train(data)
     memo.train(data)
+    learned = LearnedPolicy(bot.config.policy.max_history, bot.config.policy.ted_epochs)
+    learned.train(data)
     train_seconds = time.perf_counter() - started
-    ensemble = PolicyEnsemble([rule, memo], bot.config.policy)
+    ensemble = PolicyEnsemble([rule, memo, learned], bot.config.policy)
 
     def tracker_with(turns: int) -> Tracker:
         t = Tracker("bench", bot.domain, [ActionExecuted(name="action_session_start"), SessionStarted(),
@@ -52,20 +55,24 @@ def policy_timing(bot_dir: Path) -> dict:
                                                  "entities": []}))
         return t
 
-    def median_ms(t: Tracker) -> float:
-        for _ in range(20):
-            ensemble.predict(t, bot.domain)
-        samples = []
-        for _ in range(300):
-            s = time.perf_counter()
-            ensemble.predict(t, bot.domain)
-            samples.append((time.perf_counter() - s) * 1000)
-        return statistics.median(samples)
+    def timed(t: Tracker) -> float:
+        s = time.perf_counter()
+        ensemble.predict(t, bot.domain)
+        return (time.perf_counter() - s) * 1000
 
-    short, long_ = median_ms(tracker_with(1)), median_ms(tracker_with(500))
+    trackers = tracker_with(1), tracker_with(500), tracker_with(10)
+    for t in trackers:
+        for _ in range(20):
+            timed(t)
+    samples: tuple[list[float], ...] = ([], [], [])
+    for _ in range(500):  # alternate, so drift on a shared machine hits both alike
+        for t, out in zip(trackers, samples):
+            out.append(timed(t))
+    short, long_, ten = (statistics.median(s) for s in samples)
     return {"bot": bot.name, "rules": len(rule.rules), "memorized_states": len(memo.memory),
-            "policy_training_seconds": round(train_seconds, 3), "decision_ms_turn_1": round(short, 3),
-            "decision_ms_turn_500": round(long_, 3), "ratio_500_vs_1": round(long_ / short, 2)}
+            "policy_training_seconds (rules, memoization, learned)": round(train_seconds, 2), "decision_ms_turn_1": round(short, 3),
+            "decision_ms_turn_10": round(ten, 3), "decision_ms_turn_500": round(long_, 3),
+            "ratio_500_vs_1": round(long_ / short, 2), "ratio_500_vs_10": round(long_ / ten, 2)}
 
 
 def train(name: str, bot_dir: Path, out: Path) -> float:
