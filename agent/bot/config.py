@@ -36,6 +36,7 @@ class IntentTrainingConfig:
     head_learning_rate: float = 3e-3
     max_length: int = 64
     frozen_layers: int = 2  # bottom transformer layers kept frozen (the word embeddings always are)
+    typo_rate: float = 0.25  # share of examples misspelt afresh each epoch (robustness to real typing)
     validation_fraction: float = 0.1
     min_examples_for_validation: int = 60
     random_seed: int = 42
@@ -162,6 +163,7 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
             ic.learning_rate = _number(s, "learning_rate", ic.learning_rate, r, line)
             ic.frozen_layers = _number(s, "frozen_layers", ic.frozen_layers, r, line, int)
             ic.patience = _number(s, "patience", ic.patience, r, line, int)
+            ic.typo_rate = _number(s, "typo_rate", ic.typo_rate, r, line)
             if s.get("base_model"):
                 ic.base_model = _resolve_path(str(s["base_model"]), bot_dir)
             config.notes.append(f"{name}: fine-tuned transformer intent classifier")

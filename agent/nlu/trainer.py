@@ -160,14 +160,16 @@ def train_intent_classifier(texts: list[str], labels: list[str], cfg: IntentTrai
         result.initial_val_accuracy = acc
     reporter.start(total_steps, cfg.max_epochs)
     generator = torch.Generator().manual_seed(cfg.random_seed)
+    noise = random.Random(cfg.random_seed)
     for epoch in range(1, cfg.max_epochs + 1):
         t0 = time.time()
         model.train()
-        order = torch.randperm(len(texts), generator=generator).tolist()
         total_loss, correct = 0.0, 0
-        for start in range(0, len(order), cfg.batch_size):
-            idx = order[start:start + cfg.batch_size]
-            batch = _collate(train_batches, idx, tokenizer.pad_token_id or 0)
+        for idx in _length_bucketed_batches(train_batches, cfg.batch_size, generator):
+            rows = [train_batches[i] for i in idx]
+            if cfg.typo_rate > 0:
+                rows = _with_typos(rows, [texts[i] for i in idx], classifier, cfg.typo_rate, noise)
+            batch = _collate(rows, list(range(len(rows))), tokenizer.pad_token_id or 0)
             logits = model(**batch)
             loss = loss_fn(logits, y[idx])
             loss.backward()
@@ -204,6 +206,51 @@ def train_intent_classifier(texts: list[str], labels: list[str], cfg: IntentTrai
     reporter.finish()
     result.seconds = time.time() - started
     return result
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """One realistic slip in one longer word: a dropped, doubled or swapped letter."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not candidates:
+        return text
+    i = rng.choice(candidates)
+    w = words[i]
+    j = rng.randrange(1, len(w) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        w = w[:j] + w[j + 1:]
+    elif kind == 1:
+        w = w[:j] + w[j] + w[j:]
+    else:
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+    words[i] = w
+    return " ".join(words)
+
+
+def _with_typos(rows: list[list[int]], texts: list[str], classifier: IntentClassifier, rate: float,
+                rng: random.Random) -> list[list[int]]:
+    """Swap some examples for a misspelt copy: same number of steps, more robust to real typing."""
+    chosen = [k for k in range(len(rows)) if rng.random() < rate]
+    if not chosen:
+        return rows
+    noisy = _tokenize(classifier, [typo(texts[k], rng) for k in chosen])
+    rows = list(rows)
+    for k, ids in zip(chosen, noisy):
+        rows[k] = ids
+    return rows
+
+
+def _length_bucketed_batches(ids: list[list[int]], size: int, generator: torch.Generator) -> list[list[int]]:
+    """Random batches of similar length: far less padding (CPU time) and still a fresh mix each epoch."""
+    order = torch.randperm(len(ids), generator=generator).tolist()
+    batches = []
+    chunk = size * 8
+    for start in range(0, len(order), chunk):
+        group = sorted(order[start:start + chunk], key=lambda i: len(ids[i]))
+        batches += [group[k:k + size] for k in range(0, len(group), size)]
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffled]
 
 
 def _tokenize(classifier: IntentClassifier, texts: list[str]) -> list[list[int]]:
