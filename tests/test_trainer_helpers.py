@@ -1,0 +1,46 @@
+import random
+
+import torch
+
+from agent.nlu.trainer import _length_bucketed_batches, stratified_split, typo
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def test_typo_changes_one_longer_word_slightly_and_is_seeded():
+    rng = random.Random(3)
+    text = "i want to pay off my emblem card"
+    for _ in range(50):
+        noisy = typo(text, rng)
+        changed = [(a, b) for a, b in zip(text.split(), noisy.split()) if a != b]
+        assert len(noisy.split()) == len(text.split())
+        assert len(changed) <= 1
+        if changed:
+            a, b = changed[0]
+            assert len(a) >= 4 and 1 <= _edit_distance(a, b) <= 2
+    assert typo("hi ok", random.Random(0)) == "hi ok"  # nothing long enough to misspell
+    assert typo(text, random.Random(7)) == typo(text, random.Random(7))
+
+
+def test_length_buckets_cover_every_example_once_with_little_padding():
+    ids = [[0] * n for n in [3, 30, 4, 29, 5, 28, 6, 27] * 8]
+    batches = _length_bucketed_batches(ids, 4, torch.Generator().manual_seed(0))
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(len(ids)))
+    padding = sum(max(len(ids[i]) for i in b) * len(b) - sum(len(ids[i]) for i in b) for b in batches)
+    assert padding < 0.25 * sum(len(x) for x in ids)
+
+
+def test_stratified_split_keeps_small_intents_whole():
+    labels = ["a"] * 20 + ["b"] * 3
+    train, val = stratified_split(["t"] * 23, labels, 0.1, 0, min_total=10)
+    assert sorted(train + val) == list(range(23))
+    assert [labels[i] for i in val] == ["a", "a"]
