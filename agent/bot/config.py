@@ -38,7 +38,7 @@ class IntentTrainingConfig:
     frozen_layers: int = 2  # bottom transformer layers kept frozen (the word embeddings always are)
     typo_rate: float = 0.25  # share of examples misspelt afresh each epoch (robustness to real typing)
     validation_fraction: float = 0.1
-    min_examples_for_validation: int = 60
+    min_examples_for_validation: int = 150  # smaller bots cannot spare examples for validation
     random_seed: int = 42
 
 
