@@ -148,14 +148,13 @@ class RulePolicy(Policy):
         whole = len(turns.items) <= self._tail  # conversation_start rules need the whole conversation
         # the current state comes from the tracker: initial values and carried-over slots count too
         now = StateView(tracker.slots, tracker.active_loop)
+        kept = [i for i, it in enumerate(items) if it[0] != "loop"]  # for rules that never mention loops
+        loopless = [items[i] for i in kept], [states[i] for i in kept]
         best: tuple[tuple, str, bool] | None = None
         for rule in [*self.rules, *DEFAULT_RULES]:
             if rule.conversation_start and not whole:
                 continue
-            h_items, h_states = items, states
-            if not rule.uses_loops:
-                kept = [i for i, it in enumerate(items) if it[0] != "loop"]
-                h_items, h_states = [items[i] for i in kept], [states[i] for i in kept]
+            h_items, h_states = (items, states) if rule.uses_loops else loopless
             # more checks win; checks on the current state (slot steps) beat conditions on the rule's start
             specificity = (sum(len(c) for c in rule.slot_checks), len(rule.conditions) + (rule.active_loop is not False))
             about_loop = rule.uses_loops or bool(rule.active_loop)
