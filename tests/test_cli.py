@@ -141,3 +141,55 @@ def test_agent_test_e2e_passes_the_shop_conversations(trained_shopbot, tmp_path)
                      "--stories", str(stories), "--out", str(tmp_path / "r"), "--fail-on-prediction-errors")
     assert proc.returncode == 0, proc.stderr
     assert "1 / 1" in proc.stderr and "intent accuracy" in proc.stderr
+
+
+def test_agent_test_nlu_writes_rasa_reports(trained_shopbot, tmp_path):
+    import json
+
+    data = tmp_path / "held_out.jsonl"
+    rows = [{"text": "hello", "intent": "greet"},
+            {"text": "where is my order ORD-1", "intent": "order_status",
+             "entities": [{"start": 18, "end": 23, "value": "ORD-1", "entity": "order_id"}]},
+            {"text": "bye", "intent": "goodbye"},
+            {"text": "hello", "intent": "talk_to_human"}]  # deliberately mislabelled: one sure error
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "nlu"
+    proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "intent_report.json").read_text())
+    assert report["greet"]["support"] == 1 and report["talk_to_human"]["support"] == 1
+    assert report["talk_to_human"]["recall"] == 0.0
+    errors = json.loads((out / "intent_errors.json").read_text())
+    assert {"text": "hello", "intent": "talk_to_human"}.items() <= errors[0].items()
+    assert errors[0]["intent_prediction"]["name"] == "greet"
+    regex = json.loads((out / "RegexEntityExtractor_report.json").read_text())
+    assert regex["order_id"] == {"precision": 1.0, "recall": 1.0, "f1-score": 1.0, "support": 1}
+    for png in ("intent_confusion_matrix.png", "intent_histogram.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert "0.750 of 4" in proc.stderr
+
+
+def test_agent_test_nlu_cross_validation(shopbot_dir, tiny_bert, tmp_path):
+    import json
+    import shutil
+
+    bot = tmp_path / "shopbot"
+    shutil.copytree(shopbot_dir, bot)
+    config = (bot / "config.yml").read_text()
+    (bot / "config.yml").write_text(f"base_model: {tiny_bert}\n" + config.replace(
+        "  - name: DIETClassifier\n    epochs: 100\n", "  - name: BertIntentClassifier\n    epochs: 2\n"))
+    out = tmp_path / "cv"
+    proc = run_agent("test", "nlu", str(bot), "--cross-validation", "--folds", "2", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "intent_report.json").read_text())
+    # every example was tested exactly once, by a model that had not seen it
+    assert report["macro avg"]["support"] == 32
+    assert "fold 2/2" in proc.stderr
+
+
+def test_agent_test_nlu_bad_jsonl_names_the_line(tmp_path, trained_shopbot):
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "hi", "intent": "greet"}\n{"text": "no intent"}\n')
+    proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path))
+    assert proc.returncode == 1
+    assert "bad.jsonl:2" in proc.stderr and "Traceback" not in proc.stderr

@@ -35,6 +35,10 @@ def find_model(bot_dir: Path, explicit: str | None, models_dir: str) -> Path:
 
 
 def run_test(args) -> int:
+    if args.mode == "nlu":
+        return run_test_nlu(args)
+    if not args.bot:
+        raise AgentError("agent test core|e2e needs the bot directory")
     from agent.evaluation.reports import write_reports
     from agent.evaluation.stories import evaluate_story
     from agent.runtime import Agent
@@ -71,3 +75,92 @@ def run_test(args) -> int:
     if args.fail_on_prediction_errors and conv["correct"] < conv["total"]:
         return 1
     return 0
+
+
+def _nlu_examples(path: Path):
+    from agent.bot.nlu_data import parse_nlu
+    from agent.bot.schema import Reader
+    from agent.bot.yaml_source import read_yaml
+    from agent.errors import Problems
+    from agent.evaluation.nlu import load_jsonl
+
+    if path.suffix == ".jsonl":
+        return load_jsonl(path)
+    problems = Problems()
+    raw = read_yaml(path) or {}
+    examples = parse_nlu(raw.get("nlu"), Reader(str(path), problems), None).examples
+    problems.raise_if_errors()
+    return examples
+
+
+def run_test_nlu(args) -> int:
+    from agent.evaluation.nlu import predict_all, write_nlu_reports
+
+    out = Path(args.out)
+    if args.cross_validation:
+        if not args.bot:
+            raise AgentError("--cross-validation needs the bot directory")
+        predictions = _cross_validate(Path(args.bot), args.folds)
+        source = f"{args.folds}-fold cross-validation of {args.bot}"
+    else:
+        from agent.runtime import Agent
+
+        if args.data:
+            examples, source = _nlu_examples(Path(args.data)), args.data
+        elif args.bot:
+            from agent.bot.project import load_bot
+
+            examples, source = load_bot(args.bot).nlu.examples, f"{args.bot} (its training data)"
+            console.print("[yellow]note:[/yellow] testing on the training data says little; "
+                          "use --data held_out.yml or --cross-validation")
+        else:
+            raise AgentError("agent test nlu needs --data FILE, a bot directory, or both")
+        model = find_model(Path(args.bot), args.model, args.models_dir) if args.bot else args.model
+        if model is None:
+            raise AgentError("give --model PATH (or the bot directory to use its newest model)")
+        predictions = predict_all(Agent.load(model).interpreter, examples)
+    report = write_nlu_reports(predictions, out)
+    table = Table(title=f"NLU test on {source}", show_header=False)
+    table.add_row("intent accuracy", f"{report['accuracy']:.3f} of {len(predictions)}")
+    table.add_row("macro F1 / weighted F1", f"{report['macro avg']['f1-score']:.3f} / "
+                                            f"{report['weighted avg']['f1-score']:.3f}")
+    table.add_row("errors", f"{sum(p.predicted != p.intent for p in predictions)} (intent_errors.json)")
+    table.add_row("reports", str(out))
+    console.print(table)
+    return 0
+
+
+def _cross_validate(bot_dir: Path, folds: int):
+    """Stratified K folds: each fold trained as `agent train` would, tested on what it did not see."""
+    import random
+    from collections import defaultdict
+
+    from agent.bot.project import load_bot
+    from agent.evaluation.nlu import predict_all
+    from agent.nlu.interpreter import NLUInterpreter
+    from agent.nlu.regex_entities import RegexEntityExtractor
+    from agent.nlu.trainer import train_intent_classifier
+
+    bot = load_bot(bot_dir)
+    by_intent = defaultdict(list)
+    for ex in bot.nlu.examples:
+        by_intent[ex.intent].append(ex)
+    rng = random.Random(bot.config.intent.random_seed)
+    fold_of = {}
+    for intent in sorted(by_intent):
+        items = by_intent[intent][:]
+        rng.shuffle(items)
+        for k, ex in enumerate(items):
+            fold_of[id(ex)] = k % folds
+    extractor = (RegexEntityExtractor.from_data(bot.nlu, set(bot.domain.entities))
+                 if bot.config.regex_entities else None)
+    predictions = []
+    for k in range(folds):
+        train = [e for e in bot.nlu.examples if fold_of[id(e)] != k]
+        test = [e for e in bot.nlu.examples if fold_of[id(e)] == k]
+        console.print(f"fold {k + 1}/{folds}: training on {len(train)}, testing on {len(test)}")
+        result = train_intent_classifier([e.text for e in train], [e.intent for e in train], bot.config.intent)
+        interpreter = NLUInterpreter(result.classifier, bot.config.fallback, extractor,
+                                     bot.nlu.synonyms if bot.config.synonyms else {})
+        predictions += predict_all(interpreter, test)
+    return predictions

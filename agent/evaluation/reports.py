@@ -68,29 +68,28 @@ def _annotated_steps(r: StoryResult) -> list[str]:
     return lines
 
 
-def confusion_matrix_png(results: list[StoryResult], path: Path) -> None:
+def confusion_matrix_png(expected: list[str], predicted: list[str], path: Path, what: str = "action") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import confusion_matrix
 
-    actions = [s for r in results for s in r.steps if s.kind == "action"]
-    labels = sorted({s.expected for s in actions} | {s.predicted for s in actions})
-    matrix = confusion_matrix([s.expected for s in actions], [s.predicted for s in actions], labels=labels)
+    labels = sorted(set(expected) | set(predicted))
+    matrix = confusion_matrix(expected, predicted, labels=labels)
     size = max(6.0, 0.35 * len(labels) + 3)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    ax.set_xlabel("predicted action")
-    ax.set_ylabel("expected action")
+    ax.set_xlabel(f"predicted {what}")
+    ax.set_ylabel(f"expected {what}")
     for i in range(len(labels)):
         for j in range(len(labels)):
             if matrix[i, j]:
                 ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6,
                         color="white" if matrix[i, j] > matrix.max() / 2 else "black")
-    ax.set_title("action confusion matrix")
+    ax.set_title(f"{what} confusion matrix")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -105,6 +104,8 @@ def write_reports(results: list[StoryResult], out: Path, successes: bool = False
         annotated_stories(failed) if failed else "# None of the test stories failed - all good!\n")
     if successes:
         (out / "successful_test_stories.yml").write_text(annotated_stories([r for r in results if r.passed]))
-    if any(r.steps for r in results):
-        confusion_matrix_png(results, out / "story_confusion_matrix.png")
+    actions = [s for r in results for s in r.steps if s.kind == "action"]
+    if actions:
+        confusion_matrix_png([s.expected for s in actions], [s.predicted for s in actions],
+                             out / "story_confusion_matrix.png")
     return report
