@@ -29,10 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Rasa's endpoints.yml (action_endpoint); default: endpoints.yml if present")
 
     test = sub.add_parser("test", help="run test conversations and write Rasa's report files")
-    test.add_argument("mode", nargs="?", choices=("core", "e2e", "nlu"), default="e2e",
+    test.add_argument("target", nargs="*", metavar="[core|e2e|nlu] BOT_DIR",
                       help="e2e (default): NLU reads the user text; core: the stories' intents are given; "
                            "nlu: intent and entity reports on --data or with --cross-validation")
-    test.add_argument("bot", nargs="?", help="bot directory")
     test.add_argument("--data", help="nlu: held-out examples (.jsonl {text,intent,entities} or Rasa nlu .yml)")
     test.add_argument("--cross-validation", action="store_true", help="nlu: train and test on K folds of the bot")
     test.add_argument("--folds", type=int, default=5)

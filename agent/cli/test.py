@@ -34,7 +34,20 @@ def find_model(bot_dir: Path, explicit: str | None, models_dir: str) -> Path:
     return candidates[-1]
 
 
+MODES = ("core", "e2e", "nlu")
+
+
+def _split_target(args) -> None:
+    """`agent test [core|e2e|nlu] [BOT_DIR]`: an optional mode, then an optional bot."""
+    target = list(args.target)
+    args.mode = target.pop(0) if target and target[0] in MODES else "e2e"
+    if len(target) > 1:
+        raise AgentError(f"agent test takes one bot directory, got {' '.join(target)}")
+    args.bot = target[0] if target else None
+
+
 def run_test(args) -> int:
+    _split_target(args)
     if args.mode == "nlu":
         return run_test_nlu(args)
     if not args.bot:
