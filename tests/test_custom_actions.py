@@ -25,7 +25,6 @@ from agent.core.processor import MessageProcessor, UserMessage
 from agent.core.store import InMemoryTrackerStore
 from tests.bot_factory import write_bot
 
-pytest.importorskip("rasa_sdk", reason="pip install rasa-sdk (in the test extras) to run action-server tests")
 
 DOMAIN = """
 version: "3.1"

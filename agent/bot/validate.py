@@ -9,6 +9,7 @@ from agent.bot.domain import DEFAULT_INTENTS
 from agent.bot.schema import suggest_name
 from agent.bot.stories import ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, StoryBlock, UserStep
 from agent.errors import Problems
+from agent.bot.project import _display
 
 if TYPE_CHECKING:
     from agent.bot.project import BotProject
@@ -20,8 +21,8 @@ PAYLOAD = re.compile(r"^/(?P<intent>[^{@]+)")
 
 def validate_bot(bot: "BotProject", problems: Problems) -> None:
     d = bot.domain
-    domain_file = next((str(f) for f in bot.files if "domain" in f.name or "domain" in f.parent.name), "domain.yml")
-    domain_file = _display_name(bot, domain_file)
+    domain_file = next((_display(f) for f in bot.files if "domain" in f.name or "domain" in f.parent.name),
+                       "domain.yml")
 
     examples_per_intent: dict[str, int] = defaultdict(int)
     texts: dict[str, tuple[str, str, int | None]] = {}
@@ -145,9 +146,3 @@ def _hint(name: str, known) -> str:
     s = suggest_name(name, known)
     return f"; {s}" if s else ""
 
-
-def _display_name(bot: "BotProject", file: str) -> str:
-    from agent.bot.project import _display
-    from pathlib import Path
-
-    return _display(Path(file))

@@ -87,7 +87,7 @@ class MessageProcessor:
         if not tracker.has_session():
             return True
         minutes = self.domain.session_config.session_expiration_time
-        last_user = next((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None)
+        last_user = tracker.last_user_event
         return bool(minutes > 0 and last_user and time.time() - last_user.timestamp > minutes * 60)
 
     async def _run_action(self, name: str, tracker: Tracker, channel: str | None, prediction,

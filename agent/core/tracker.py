@@ -127,11 +127,18 @@ class Tracker:
         self.domain = domain
         self.events: list[Event] = []
         self.state = DialogueState(slots=initial_slots(domain))
+        # kept on append so the per-message session check never scans the whole log
+        self._session_started = False
+        self.last_user_event: UserUttered | None = None  # even if later reverted: it was user activity
         for e in events:
             self.append(e)
 
     def append(self, event: Event) -> None:
         self.events.append(event)
+        if isinstance(event, SessionStarted):
+            self._session_started = True
+        elif isinstance(event, UserUttered):
+            self.last_user_event = event
         apply_event(self.state, event, self.domain)
 
     def extend(self, events: Iterable[Event]) -> None:
@@ -154,6 +161,7 @@ class Tracker:
         """A copy with extra events applied, for asking an action about a state not yet committed."""
         view = Tracker(self.sender_id, self.domain)
         view.events = list(self.events)
+        view._session_started, view.last_user_event = self._session_started, self.last_user_event
         view.state = copy.copy(self.state)
         view.state.applied = list(self.state.applied)
         view.state.turns = self.state.turns.copy()
@@ -161,7 +169,7 @@ class Tracker:
         return view
 
     def has_session(self) -> bool:
-        return any(isinstance(e, SessionStarted) for e in self.events)
+        return self._session_started
 
     def last_event_time(self) -> float | None:
         return self.events[-1].timestamp if self.events else None
