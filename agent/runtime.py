@@ -23,7 +23,6 @@ from agent.errors import Problems
 from agent.model.artifact import Artifact, open_artifact
 from agent.nlu.intent_model import IntentClassifier
 from agent.nlu.interpreter import NLUInterpreter
-from agent.nlu.regex_entities import RegexEntityExtractor
 
 
 def action_registry(domain: Domain, artifact: Artifact, endpoints: Endpoints) -> ActionRegistry:
@@ -56,9 +55,7 @@ class Agent:
         problems.raise_if_errors()
         config = AgentConfig.from_dict(artifact.read_json("config.json"))
         classifier = IntentClassifier.load(artifact.folder / "nlu")
-        entities = artifact.read_json("nlu/entities.json")
-        extractor = RegexEntityExtractor.from_dict(entities["regex"]) if entities.get("regex") else None
-        interpreter = NLUInterpreter(classifier, config.fallback, extractor, entities.get("synonyms", {}))
+        interpreter = NLUInterpreter.build(classifier, config, artifact.read_json("nlu/entities.json"))
         policies = artifact.read_json("core/policies.json")
         chosen = [RulePolicy.from_dict(policies.get("RulePolicy", {})),
                   MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))]

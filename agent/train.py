@@ -18,7 +18,7 @@ from agent.core.policies.rule import RulePolicy
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
 from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME
 from agent.nlu.regex_entities import RegexEntityExtractor
-from agent.nlu.trainer import Reporter, TrainingResult, train_intent_classifier
+from agent.nlu.trainer import Reporter, TrainingResult, train_nlu
 
 
 @dataclass
@@ -39,9 +39,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         cfg.base_model = base_model
     if max_epochs is not None:
         cfg.max_epochs = max_epochs
-    texts = [e.text for e in bot.nlu.examples]
-    labels = [e.intent for e in bot.nlu.examples]
-    result = train_intent_classifier(texts, labels, cfg, reporter)
+    result = train_nlu(bot.nlu.examples, cfg, reporter)
 
     stories = TrainingStories(bot.stories, bot.rules, bot.domain)
     rule_policy = RulePolicy()
@@ -58,11 +56,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
         result.classifier.save(staging / "nlu")
-        extractor = RegexEntityExtractor.from_data(bot.nlu, set(bot.domain.entities))
-        _write_json(staging / "nlu" / "entities.json", {
-            "regex": extractor.to_dict() if bot.config.regex_entities else None,
-            "synonyms": bot.nlu.synonyms if bot.config.synonyms else {},
-        })
+        _write_json(staging / "nlu" / "entities.json", entity_settings(bot))
         _write_json(staging / "domain.json", bot.domain.raw)
         _write_json(staging / "config.json", bot.config.to_dict())
         _write_json(staging / "core" / "policies.json", {"RulePolicy": rule_policy.to_dict(),
@@ -93,6 +87,21 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return TrainOutcome(path, bot, result, time.time() - started)
+
+
+def entity_settings(bot: BotProject) -> dict:
+    """What the rule-based extractors need at run time: regexes, synonyms, built-in dimensions."""
+    from agent.nlu.builtin_entities import DIMENSIONS
+
+    extractor = RegexEntityExtractor.from_data(bot.nlu, set(bot.domain.entities))
+    builtin = bot.config.builtin_entities
+    if builtin is None:  # not configured: the dimensions the domain declares as entities
+        builtin = sorted(DIMENSIONS & set(bot.domain.entities))
+    return {
+        "regex": extractor.to_dict() if bot.config.regex_entities else None,
+        "synonyms": bot.nlu.synonyms if bot.config.synonyms else {},
+        "builtin": builtin,
+    }
 
 
 def _write_json(path: Path, data) -> None:

@@ -53,14 +53,13 @@ def heldout_accuracy(bot_dir: str, fraction: float = 0.2, seed: int = 0) -> dict
     """Stratified 20 % of every intent held out; train on the rest exactly as `agent train` does."""
     from agent.bot.project import load_bot
     from agent.nlu.interpreter import NLUInterpreter
-    from agent.nlu.trainer import stratified_split, train_intent_classifier
+    from agent.nlu.trainer import stratified_split, train_nlu
 
     bot = load_bot(bot_dir)
     texts = [e.text for e in bot.nlu.examples]
     labels = [e.intent for e in bot.nlu.examples]
     train_idx, test_idx = stratified_split(texts, labels, fraction, seed, min_total=0)
-    result = train_intent_classifier([texts[i] for i in train_idx], [labels[i] for i in train_idx],
-                                     bot.config.intent)
+    result = train_nlu([bot.nlu.examples[i] for i in train_idx], bot.config.intent)
     interpreter = NLUInterpreter(result.classifier, bot.config.fallback)
     correct = fallback = 0
     started = time.time()

@@ -193,3 +193,31 @@ def test_agent_test_nlu_bad_jsonl_names_the_line(tmp_path, trained_shopbot):
     proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path))
     assert proc.returncode == 1
     assert "bad.jsonl:2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_agent_test_nlu_with_out_of_scope_rows_draws_the_threshold_curve(trained_shopbot, tmp_path):
+    import json
+
+    data = tmp_path / "oos.jsonl"
+    rows = [{"text": "hello", "intent": "greet"}, {"text": "bye", "intent": "goodbye"},
+            {"text": "what is the capital of peru", "intent": "out_of_scope"},
+            {"text": "sing me a song about llamas", "intent": "out_of_scope"}]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "nlu"
+    proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "oos_threshold_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert "out-of-scope recall" in proc.stderr and "of 2" in proc.stderr
+    assert "expected calibration error" in proc.stderr
+
+
+def test_agent_test_nlu_without_out_of_scope_rows_draws_no_curve(trained_shopbot, tmp_path):
+    import json
+
+    data = tmp_path / "in.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in [{"text": "hello", "intent": "greet"},
+                                                       {"text": "bye", "intent": "goodbye"}]))
+    out = tmp_path / "nlu"
+    proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert not (out / "oos_threshold_curve.png").exists() and (out / "intent_report.json").is_file()

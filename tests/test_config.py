@@ -97,7 +97,7 @@ def test_non_numeric_setting_is_an_error_with_line():
     assert config.fallback.threshold == 0.3
 
 
-def test_duckling_and_uninstalled_spacy_model_warn_but_do_not_fail():
+def test_duckling_maps_to_builtin_extractors_and_uninstalled_spacy_model_warns():
     text = """
     language: en
     pipeline:
@@ -108,14 +108,15 @@ def test_duckling_and_uninstalled_spacy_model_warn_but_do_not_fail():
       epochs: 100
     - name: DucklingEntityExtractor
       url: http://localhost:8000
-      dimensions: [amount-of-money]
+      dimensions: [amount-of-money, email, distance]
     """
     config, problems = _parse(text)
     assert problems.errors == []
     spacy = only_problem(problems, "spaCy model 'xx_surely_not_installed_model' is not installed", "warning")
     assert spacy.line == line_of(text, "- name: SpacyNLP") == 3
-    duck = only_problem(problems, "DucklingEntityExtractor needs a Duckling server", "warning")
-    assert duck.line == line_of(text, "- name: DucklingEntityExtractor") == 8
+    assert config.builtin_entities == ["amount-of-money", "email"]
+    unknown = only_problem(problems, "no built-in extractor for 'distance'", "warning")
+    assert unknown.line == line_of(text, "dimensions: [amount-of-money") == 10
     assert any("DIETClassifier: replaced by" in n and "epochs: 100" in n for n in config.notes)
 
 
@@ -174,10 +175,10 @@ def test_unknown_top_level_key_is_an_error_naming_the_line(tmp_path):
 
 
 def test_warnings_do_not_stop_a_strict_load(tmp_path):
-    root = write_bot(tmp_path / "bot", config="pipeline:\n- name: DucklingEntityExtractor\n")
+    root = write_bot(tmp_path / "bot", config="pipeline:\n- name: SpacyEntityExtractor\n")
     bot = load_bot(root, strict=True)
     assert bot.problems.errors == []
-    w = only_problem(bot.problems, "DucklingEntityExtractor", "warning")
+    w = only_problem(bot.problems, "SpacyEntityExtractor", "warning")
     assert same_file(w.file, root / "config.yml") and w.line == 2
 
 

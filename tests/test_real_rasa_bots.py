@@ -49,8 +49,9 @@ def test_financial_demo_counts(bots):
     assert len(bot.domain.forms) == 3
     assert set(bot.domain.forms) >= {"cc_payment_form"}
     assert bot.domain.forms["cc_payment_form"].required_slots[0] == "AA_CONTINUE_FORM"
-    # the Duckling extractor and the spaCy model are mapped with warnings, never errors
-    assert any("Duckling" in w.message for w in bot.problems.warnings)
+    # Duckling maps to the built-in extractors; the spaCy NER model is skipped with a warning, never an error
+    assert bot.config.builtin_entities == ["amount-of-money", "number", "time"]
+    assert any("SpacyEntityExtractor" in w.message for w in bot.problems.warnings)
     assert bot.stories and bot.rules
 
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 def make_tiny_bert(folder: Path, words: list[str]) -> Path:
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     for w in sorted({w.lower() for text in words for w in re.findall(r"\w+|[^\w\s]", text)}):
         vocab.append(w)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizer(str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer = BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True)  # offsets for entity tags
     tokenizer.save_pretrained(str(folder))
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

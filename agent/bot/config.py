@@ -20,7 +20,8 @@ COVERED_BY_ENCODER = {
 INTENT_CLASSIFIERS = {"DIETClassifier", "LogisticRegressionClassifier", "SklearnIntentClassifier",
                       "KeywordIntentClassifier", "MitieIntentClassifier", "BertIntentClassifier"}
 ENTITY_COMPONENTS = {"RegexEntityExtractor", "CRFEntityExtractor", "EntitySynonymMapper",
-                     "SpacyEntityExtractor", "MitieEntityExtractor", "DucklingEntityExtractor"}
+                     "SpacyEntityExtractor", "MitieEntityExtractor", "DucklingEntityExtractor",
+                     "BuiltinEntityExtractor"}
 LATER_COMPONENTS = {"ResponseSelector"}
 POLICIES = {"RulePolicy", "MemoizationPolicy", "AugmentedMemoizationPolicy", "TEDPolicy",
             "UnexpecTEDIntentPolicy"}
@@ -40,12 +41,14 @@ class IntentTrainingConfig:
     validation_fraction: float = 0.1
     min_examples_for_validation: int = 150  # smaller bots cannot spare examples for validation
     random_seed: int = 42
+    entity_recognition: bool = True  # train the token-tagging entity head when examples annotate entities
 
 
 @dataclass
 class FallbackConfig:
     threshold: float = 0.3
     ambiguity_threshold: float = 0.1
+    from_config: bool = False  # set in config.yml: wins over the thresholds swept on validation data
 
 
 @dataclass
@@ -67,6 +70,7 @@ class AgentConfig:
     fallback: FallbackConfig = field(default_factory=FallbackConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     regex_entities: bool = False  # RegexEntityExtractor in the pipeline
+    builtin_entities: list[str] | None = None  # dimensions to extract; None: those the domain declares
     synonyms: bool = False  # EntitySynonymMapper in the pipeline
     notes: list[str] = field(default_factory=list)  # how each Rasa component was mapped
 
@@ -82,6 +86,7 @@ class AgentConfig:
             fallback=FallbackConfig(**data.get("fallback", {})),
             policy=PolicyConfig(**data.get("policy", {})),
             regex_entities=data.get("regex_entities", False),
+            builtin_entities=data.get("builtin_entities"),
             synonyms=data.get("synonyms", False),
             notes=list(data.get("notes", [])),
         )
@@ -157,6 +162,8 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
     elif short in INTENT_CLASSIFIERS:
         ic = config.intent
         ic.random_seed = _number(s, "random_seed", ic.random_seed, r, line, int)
+        if s.get("entity_recognition") is False:
+            ic.entity_recognition = False
         if short == "BertIntentClassifier":
             ic.max_epochs = _number(s, "epochs", ic.max_epochs, r, line, int)
             ic.batch_size = _number(s, "batch_size", ic.batch_size, r, line, int)
@@ -174,29 +181,48 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
                          f"validation accuracy, at most {ic.max_epochs} epochs)")
             config.notes.append(note)
     elif short == "FallbackClassifier":
-        config.fallback.threshold = _number(s, "threshold", config.fallback.threshold, r, line)
-        config.fallback.ambiguity_threshold = _number(s, "ambiguity_threshold",
-                                                      config.fallback.ambiguity_threshold, r, line)
-        config.notes.append(f"{name}: nlu_fallback below {config.fallback.threshold} or a top-two gap "
-                            f"below {config.fallback.ambiguity_threshold}")
+        if "threshold" in s or "ambiguity_threshold" in s:
+            config.fallback.threshold = _number(s, "threshold", config.fallback.threshold, r, line)
+            config.fallback.ambiguity_threshold = _number(s, "ambiguity_threshold",
+                                                          config.fallback.ambiguity_threshold, r, line)
+            config.fallback.from_config = True
+            config.notes.append(f"{name}: nlu_fallback below {config.fallback.threshold} or a top-two gap "
+                                f"below {config.fallback.ambiguity_threshold} (as config.yml sets them)")
+        else:
+            config.notes.append(f"{name}: thresholds chosen by a sweep on validation data")
     elif short == "SpacyNLP":
         model = str(s.get("model", "en_core_web_sm"))
         if not _spacy_model_available(model, bot_dir):
             r.warning(line, f"SpacyNLP: the spaCy model '{model}' is not installed; carrying on without it",
                       "the transformer encoder covers its features")
         config.notes.append(f"{name}: not needed (the transformer encoder provides the features)")
-    elif short == "DucklingEntityExtractor":
-        r.warning(line, "DucklingEntityExtractor needs a Duckling server, which is not available offline; "
-                        "carrying on without it", "built-in number/date/amount extractors replace it")
-        config.notes.append(f"{name}: skipped (no Duckling server offline)")
+    elif short in ("DucklingEntityExtractor", "BuiltinEntityExtractor"):
+        from agent.nlu.builtin_entities import DIMENSIONS, DUCKLING_NAMES
+
+        wanted = s.get("dimensions") or sorted(DIMENSIONS)
+        dims = []
+        for dim in r.sequence(wanted, "dimensions", key_line(s, "dimensions", line)) or []:
+            dim = DUCKLING_NAMES.get(str(dim), str(dim))
+            if dim in DIMENSIONS:
+                dims.append(dim)
+            else:
+                r.warning(key_line(s, "dimensions", line), f"{name}: no built-in extractor for '{dim}'; skipping it",
+                          f"built-in dimensions: {', '.join(sorted(DIMENSIONS))}")
+        config.builtin_entities = sorted(set(config.builtin_entities or []) | set(dims))
+        config.notes.append(f"{name}: built-in offline extractors for {', '.join(dims) or 'nothing'}"
+                            + (" (no Duckling server needed)" if short.startswith("Duckling") else ""))
     elif short == "RegexEntityExtractor":
         config.regex_entities = True
         config.notes.append(f"{name}: regexes and lookup tables named after entities extract them")
     elif short == "EntitySynonymMapper":
         config.synonyms = True
         config.notes.append(f"{name}: synonyms map extracted values")
-    elif short in ENTITY_COMPONENTS:
-        config.notes.append(f"{name}: not available yet (trained entity extraction comes with the NLU release)")
+    elif short in ("CRFEntityExtractor", "MitieEntityExtractor"):
+        config.notes.append(f"{name}: replaced by the entity head trained jointly with the intent classifier")
+    elif short == "SpacyEntityExtractor":
+        r.warning(line, "SpacyEntityExtractor: no pretrained NER model ships offline; carrying on without it",
+                  "annotate those entities in your NLU data: the trained entity extractor learns them")
+        config.notes.append(f"{name}: skipped (annotated examples train our entity extractor instead)")
     elif short in LATER_COMPONENTS:
         config.notes.append(f"{name}: retrieval intents are answered from their responses")
     else:

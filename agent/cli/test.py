@@ -107,9 +107,10 @@ def _nlu_examples(path: Path):
 
 
 def run_test_nlu(args) -> int:
-    from agent.evaluation.nlu import predict_all, write_nlu_reports
+    from agent.evaluation.nlu import calibration_error, predict_all, write_nlu_reports
 
     out = Path(args.out)
+    threshold = None
     if args.cross_validation:
         if not args.bot:
             raise AgentError("--cross-validation needs the bot directory")
@@ -131,13 +132,24 @@ def run_test_nlu(args) -> int:
         model = find_model(Path(args.bot), args.model, args.models_dir) if args.bot else args.model
         if model is None:
             raise AgentError("give --model PATH (or the bot directory to use its newest model)")
-        predictions = predict_all(Agent.load(model).interpreter, examples)
-    report = write_nlu_reports(predictions, out)
+        interpreter = Agent.load(model).interpreter
+        threshold = interpreter.fallback.threshold
+        predictions = predict_all(interpreter, examples)
+    report = write_nlu_reports(predictions, out, threshold)
     table = Table(title=f"NLU test on {source}", show_header=False)
     table.add_row("intent accuracy", f"{report['accuracy']:.3f} of {len(predictions)}")
     table.add_row("macro F1 / weighted F1", f"{report['macro avg']['f1-score']:.3f} / "
                                             f"{report['weighted avg']['f1-score']:.3f}")
     table.add_row("errors", f"{sum(p.predicted != p.intent for p in predictions)} (intent_errors.json)")
+    ece = calibration_error(predictions)
+    if ece is not None:
+        table.add_row("expected calibration error", f"{ece:.3f} (top in-scope intent)")
+    if (out / "oos_threshold_curve.png").is_file():
+        from agent.nlu.thresholds import OUT_OF_SCOPE
+
+        oos = [p for p in predictions if p.intent == OUT_OF_SCOPE]
+        table.add_row("out-of-scope recall", f"{sum(p.predicted == OUT_OF_SCOPE for p in oos) / len(oos):.3f} "
+                                             f"of {len(oos)} (oos_threshold_curve.png)")
     table.add_row("reports", str(out))
     console.print(table)
     return 0
@@ -151,8 +163,8 @@ def _cross_validate(bot_dir: Path, folds: int):
     from agent.bot.project import load_bot
     from agent.evaluation.nlu import predict_all
     from agent.nlu.interpreter import NLUInterpreter
-    from agent.nlu.regex_entities import RegexEntityExtractor
-    from agent.nlu.trainer import train_intent_classifier
+    from agent.train import entity_settings
+    from agent.nlu.trainer import train_nlu
 
     bot = load_bot(bot_dir)
     by_intent = defaultdict(list)
@@ -165,15 +177,13 @@ def _cross_validate(bot_dir: Path, folds: int):
         rng.shuffle(items)
         for k, ex in enumerate(items):
             fold_of[id(ex)] = k % folds
-    extractor = (RegexEntityExtractor.from_data(bot.nlu, set(bot.domain.entities))
-                 if bot.config.regex_entities else None)
+    entities = entity_settings(bot)
     predictions = []
     for k in range(folds):
         train = [e for e in bot.nlu.examples if fold_of[id(e)] != k]
         test = [e for e in bot.nlu.examples if fold_of[id(e)] == k]
         console.print(f"fold {k + 1}/{folds}: training on {len(train)}, testing on {len(test)}")
-        result = train_intent_classifier([e.text for e in train], [e.intent for e in train], bot.config.intent)
-        interpreter = NLUInterpreter(result.classifier, bot.config.fallback, extractor,
-                                     bot.nlu.synonyms if bot.config.synonyms else {})
+        result = train_nlu(train, bot.config.intent)
+        interpreter = NLUInterpreter.build(result.classifier, bot.config, entities)
         predictions += predict_all(interpreter, test)
     return predictions

@@ -17,6 +17,9 @@ class NLUPrediction:
     confidence: float
     entities: list[dict] = field(default_factory=list)
     predicted_entities: list[dict] = field(default_factory=list)
+    top_intent: str = ""  # best intent before any fallback
+    top_confidence: float = 0.0
+    gap: float = 0.0  # top-1 minus top-2 confidence
 
 
 def load_jsonl(path: Path) -> list[Example]:
@@ -42,13 +45,67 @@ def load_jsonl(path: Path) -> list[Example]:
 
 
 def predict_all(interpreter, examples: list[Example]) -> list[NLUPrediction]:
+    """Parse each example; an out-of-scope example answered by nlu_fallback counts as right."""
+    from agent.nlu.interpreter import NLU_FALLBACK
+    from agent.nlu.thresholds import OUT_OF_SCOPE
+
     out = []
     for ex in examples:
         parsed = interpreter.parse(ex.text)
-        out.append(NLUPrediction(ex.text, ex.parent_intent, parsed["intent"]["name"] or "",
-                                 float(parsed["intent"]["confidence"]), [e.as_dict() for e in ex.entities],
-                                 parsed.get("entities", [])))
+        ranked = [r for r in parsed.get("intent_ranking", []) if r["name"] != NLU_FALLBACK]
+        predicted = parsed["intent"]["name"] or ""
+        if predicted == NLU_FALLBACK and ex.parent_intent == OUT_OF_SCOPE:
+            predicted = OUT_OF_SCOPE
+        top = ranked[0] if ranked else {"name": "", "confidence": 0.0}
+        second = ranked[1]["confidence"] if len(ranked) > 1 else 0.0
+        out.append(NLUPrediction(ex.text, ex.parent_intent, predicted, float(parsed["intent"]["confidence"]),
+                                 [e.as_dict() for e in ex.entities], parsed.get("entities", []),
+                                 top["name"], float(top["confidence"]), float(top["confidence"]) - second))
     return out
+
+
+def calibration_error(predictions: list[NLUPrediction]) -> float | None:
+    """Expected calibration error of the top in-scope intent's confidence (None without any)."""
+    import torch
+
+    from agent.nlu.calibration import expected_calibration_error
+    from agent.nlu.thresholds import OUT_OF_SCOPE
+
+    rows = [p for p in predictions if p.intent != OUT_OF_SCOPE and p.top_intent]
+    if not rows:
+        return None
+    return expected_calibration_error(torch.tensor([p.top_confidence for p in rows]),
+                                      torch.tensor([p.top_intent == p.intent for p in rows]))
+
+
+def oos_curve_png(predictions: list[NLUPrediction], path: Path, threshold: float | None) -> bool:
+    """In-scope accuracy against out-of-scope recall as the fallback threshold moves (ours, not Rasa's)."""
+    from agent.nlu.thresholds import Scored, outcome
+
+    items = [Scored(p.intent, p.top_intent, p.top_confidence, p.gap) for p in predictions]
+    if not any(s.is_oos for s in items) or all(s.is_oos for s in items):
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = [i / 100 for i in range(101)]
+    points = [outcome(items, t, 0.0) for t in grid]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot([p[1] for p in points], [p[0] for p in points], color="#36a", label="fallback threshold 0 → 1")
+    if threshold is not None:
+        acc, rec, _, _ = outcome(items, threshold, 0.0)
+        ax.scatter([rec], [acc], color="#c44", zorder=3, label=f"model's threshold {threshold:.3f}")
+    ax.set_xlabel("out-of-scope recall")
+    ax.set_ylabel("in-scope accuracy")
+    ax.set_title("out-of-scope detection over thresholds")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def entity_report(predictions: list[NLUPrediction]) -> dict[str, dict]:
@@ -75,7 +132,7 @@ def entity_report(predictions: list[NLUPrediction]) -> dict[str, dict]:
     return reports
 
 
-def write_nlu_reports(predictions: list[NLUPrediction], out: Path) -> dict:
+def write_nlu_reports(predictions: list[NLUPrediction], out: Path, threshold: float | None = None) -> dict:
     from agent.evaluation.reports import classification_report, confusion_matrix_png
 
     out.mkdir(parents=True, exist_ok=True)
@@ -88,6 +145,7 @@ def write_nlu_reports(predictions: list[NLUPrediction], out: Path) -> dict:
     confusion_matrix_png([p.intent for p in predictions], [p.predicted for p in predictions],
                          out / "intent_confusion_matrix.png", "intent")
     histogram_png(predictions, out / "intent_histogram.png")
+    oos_curve_png(predictions, out / "oos_threshold_curve.png", threshold)
     for extractor, ents in entity_report(predictions).items():
         (out / f"{extractor}_report.json").write_text(json.dumps(ents, indent=2))
     return report

@@ -1,60 +1,107 @@
-"""A transformer encoder with mean pooling and a linear intent head; saving and loading it."""
+"""A transformer encoder with mean pooling, a linear intent head and an optional token-tagging
+entity head sharing the same encoder; saving and loading it."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-FORMAT = "agent.intent-model/1"
+FORMAT = "agent.intent-model/2"
+ENTITY_EXTRACTOR = "BertEntityExtractor"
 
 
 class IntentModel(nn.Module):
-    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, num_labels: int, num_tags: int = 0, dropout: float = 0.1):
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+        self.entity_head = nn.Linear(encoder.config.hidden_size, num_tags) if num_tags else None
 
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    @staticmethod
+    def pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.hidden(input_ids, attention_mask), attention_mask)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.embed(input_ids, attention_mask)))
 
+    def joint(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        """Intent logits, token tag logits (None without an entity head) and sentence embeddings."""
+        hidden = self.hidden(input_ids, attention_mask)
+        pooled = self.pool(hidden, attention_mask)
+        tags = self.entity_head(self.dropout(hidden)) if self.entity_head is not None else None
+        return self.head(self.dropout(pooled)), tags, pooled
+
+
+@dataclass
+class Analysis:
+    """Everything one forward pass says about one message."""
+
+    probabilities: torch.Tensor  # calibrated, over `labels`
+    embedding: torch.Tensor  # L2-normalised sentence embedding (for out-of-scope distance)
+    entities: list[dict] = field(default_factory=list)
+
 
 @dataclass
 class IntentClassifier:
-    """Inference wrapper: texts in, ranked (intent, probability) lists out."""
+    """Inference wrapper: texts in, calibrated intent probabilities and entity spans out."""
 
     model: IntentModel
     tokenizer: object
     labels: list[str]
     max_length: int = 64
+    tags: list[str] = field(default_factory=list)  # BIO tag names of the entity head
+    temperature: float = 1.0  # fitted on validation data: softmax(logits / T) is calibrated
+    thresholds: object | None = None  # Thresholds swept on validation data, or None without any
 
-    def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
+    def encode(self, texts: list[str], offsets: bool = False) -> dict[str, torch.Tensor]:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="pt")
-        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+                               return_tensors="pt", return_offsets_mapping=offsets)
+        out = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        if offsets:
+            out["offset_mapping"] = batch["offset_mapping"]
+        return out
 
     @torch.inference_mode()
-    def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+    def analyse(self, texts: list[str], batch_size: int = 64) -> list[Analysis]:
+        from agent.nlu.entity_tags import decode
+
         self.model.eval()
-        out = []
+        results = []
         for i in range(0, len(texts), batch_size):
-            out.append(torch.softmax(self.model(**self.encode(texts[i:i + batch_size])), dim=-1))
-        if not out:
+            chunk = texts[i:i + batch_size]
+            batch = self.encode(chunk, offsets=bool(self.tags))
+            offsets = batch.pop("offset_mapping", None)
+            logits, tag_logits, pooled = self.model.joint(**batch)
+            probs = torch.softmax(logits / self.temperature, dim=-1)
+            emb = nn.functional.normalize(pooled, dim=-1)
+            tag_probs = torch.softmax(tag_logits, dim=-1) if tag_logits is not None else None
+            for k, text in enumerate(chunk):
+                entities = []
+                if tag_probs is not None:
+                    conf, ids = tag_probs[k].max(-1)
+                    spans = [tuple(o) for o in offsets[k].tolist()]
+                    entities = decode(text, spans, ids.tolist(), conf.tolist(), self.tags, ENTITY_EXTRACTOR)
+                results.append(Analysis(probs[k], emb[k], entities))
+        return results
+
+    def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        if not texts:
             return torch.empty(0, len(self.labels))
-        return torch.cat(out)
+        return torch.stack([a.probabilities for a in self.analyse(texts, batch_size)])
 
     def rank(self, text: str) -> list[tuple[str, float]]:
-        probs = self.probabilities([text])[0]
-        order = torch.argsort(probs, descending=True)
-        return [(self.labels[i], float(probs[i])) for i in order.tolist()]
+        return ranking(self.labels, self.analyse([text])[0].probabilities)
 
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file
@@ -67,7 +114,9 @@ class IntentClassifier:
                  for k, v in self.model.state_dict().items()}
         save_file(state, str(folder / "model.safetensors"))
         (folder / "intent_model.json").write_text(json.dumps(
-            {"format": FORMAT, "labels": self.labels, "max_length": self.max_length}, indent=2))
+            {"format": FORMAT, "labels": self.labels, "max_length": self.max_length, "tags": self.tags,
+             "temperature": self.temperature,
+             "thresholds": self.thresholds.to_dict() if self.thresholds is not None else None}, indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> "IntentClassifier":
@@ -81,9 +130,19 @@ class IntentClassifier:
         meta = json.loads((folder / "intent_model.json").read_text())
         config = AutoConfig.from_pretrained(str(folder / "encoder"), local_files_only=True)
         encoder = AutoModel.from_config(config)
-        model = IntentModel(encoder, len(meta["labels"]))
+        tags = meta.get("tags", [])
+        model = IntentModel(encoder, len(meta["labels"]), len(tags))
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(folder / "model.safetensors")).items()}
         model.load_state_dict(state)
         model.eval()
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
-        return cls(model, tokenizer, meta["labels"], meta["max_length"])
+        from agent.nlu.thresholds import Thresholds
+
+        thresholds = Thresholds.from_dict(meta["thresholds"]) if meta.get("thresholds") else None
+        return cls(model, tokenizer, meta["labels"], meta["max_length"], tags, meta.get("temperature", 1.0),
+                   thresholds)
+
+
+def ranking(labels: list[str], probs: torch.Tensor) -> list[tuple[str, float]]:
+    order = torch.argsort(probs, descending=True)
+    return [(labels[i], float(probs[i])) for i in order.tolist()]

@@ -1,11 +1,12 @@
-"""Text in, Rasa-format parse data out: payload shortcut, intent ranking, fallback, retrieval keys."""
+"""Text in, Rasa-format parse data out: payload shortcut, intent ranking, fallback, retrieval keys,
+and entities from the trained tagger, regexes/lookups and built-in extractors."""
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from agent.bot.config import FallbackConfig
-from agent.nlu.intent_model import IntentClassifier
+from agent.bot.config import AgentConfig, FallbackConfig
+from agent.nlu.intent_model import IntentClassifier, ranking
 from agent.nlu.payload import PayloadError, parse_payload
 from agent.nlu.regex_entities import RegexEntityExtractor, map_synonyms
 
@@ -19,6 +20,17 @@ class NLUInterpreter:
     fallback: FallbackConfig
     extractor: RegexEntityExtractor | None = None
     synonyms: dict[str, str] = field(default_factory=dict)
+    builtin: object | None = None  # BuiltinEntityExtractor
+
+    @classmethod
+    def build(cls, classifier: IntentClassifier, config: AgentConfig, entities: dict) -> "NLUInterpreter":
+        """Wire a trained classifier with the entity settings saved beside it (nlu/entities.json)."""
+        from agent.nlu.builtin_entities import BuiltinEntityExtractor
+
+        regex = RegexEntityExtractor.from_dict(entities["regex"]) if entities.get("regex") else None
+        builtin = BuiltinEntityExtractor(entities["builtin"]) if entities.get("builtin") else None
+        return cls(classifier, effective_fallback(config.fallback, classifier.thresholds), regex,
+                   entities.get("synonyms", {}), builtin)
 
     def parse(self, text: str) -> dict:
         text = text or ""
@@ -31,22 +43,24 @@ class NLUInterpreter:
                 return payload
         if not text.strip():
             return {"text": text, "intent": {"name": None, "confidence": 0.0}, "intent_ranking": [], "entities": []}
-        parsed = self.parse_ranking(text, self.classifier.rank(text))
+        analysis = self.classifier.analyse([text])[0]
+        parsed = self.parse_ranking(text, ranking(self.classifier.labels, analysis.probabilities))
+        found = list(analysis.entities)
         if self.extractor is not None:
-            parsed["entities"] = map_synonyms(self.extractor.extract(text), self.synonyms)
+            found += self.extractor.extract(text)
+        if self.builtin is not None:
+            found += self.builtin.extract(text)
+        parsed["entities"] = map_synonyms(merge_entities(found), self.synonyms)
         return parsed
 
     def parse_ranking(self, text: str, ranking: list[tuple[str, float]]) -> dict:
         """Group retrieval sub-intents (faq/ask_x) under their parent and apply the fallback rule."""
-        parents: dict[str, float] = defaultdict(float)
+        parents = parent_ranking(ranking)
         selectors: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for label, p in ranking:
-            parent = label.split("/")[0]
-            parents[parent] += p
             if "/" in label:
-                selectors[parent].append((label, p))
-        intent_ranking = [{"name": n, "confidence": c}
-                          for n, c in sorted(parents.items(), key=lambda kv: -kv[1])][:RANKING_LENGTH]
+                selectors[label.split("/")[0]].append((label, p))
+        intent_ranking = [{"name": n, "confidence": c} for n, c in parents.items()][:RANKING_LENGTH]
         top = intent_ranking[0]
         second = intent_ranking[1]["confidence"] if len(intent_ranking) > 1 else 0.0
         intent = dict(top)
@@ -64,3 +78,29 @@ class NLUInterpreter:
                 for parent, ranks in selectors.items()
             }
         return parsed
+
+
+def effective_fallback(configured: FallbackConfig, swept) -> FallbackConfig:
+    """Thresholds set in config.yml win; otherwise those swept on validation data; else the defaults."""
+    if configured.from_config or swept is None:
+        return configured
+    return FallbackConfig(swept.fallback, swept.ambiguity)
+
+
+def parent_ranking(ranking: list[tuple[str, float]]) -> dict[str, float]:
+    """Retrieval sub-intents (faq/ask_x) add up under their parent intent; best first."""
+    parents: dict[str, float] = defaultdict(float)
+    for label, p in ranking:
+        parents[label.split("/")[0]] += p
+    return dict(sorted(parents.items(), key=lambda kv: -kv[1]))
+
+
+def merge_entities(found: list[dict]) -> list[dict]:
+    """The same span and type from two extractors is one entity: rules (regex, built-in) beat the
+    tagger, whose span they confirm; everything else is kept, in text order, as Rasa does."""
+    kept: list[dict] = []
+    for e in sorted(found, key=lambda e: (e["extractor"] == "BertEntityExtractor", e["start"])):
+        if any(k["entity"] == e["entity"] and k["start"] < e["end"] and e["start"] < k["end"] for k in kept):
+            continue
+        kept.append(e)
+    return sorted(kept, key=lambda e: (e["start"], e["end"]))

@@ -13,9 +13,16 @@ import torch
 from torch import nn
 
 from agent.bot.config import IntentTrainingConfig
-from agent.errors import AgentError
+from agent.bot.nlu_data import Example
+from agent.errors import AgentError, Problem
+from agent.nlu.calibration import expected_calibration_error, fit_temperature
+from agent.nlu.entity_tags import IGNORE, align, tag_names
+from agent.nlu.interpreter import parent_ranking
+from agent.nlu.thresholds import Scored, Thresholds, sweep
 from agent.nlu.encoder import load_encoder, load_tokenizer, resolve_base_model
-from agent.nlu.intent_model import IntentClassifier, IntentModel
+from agent.nlu.intent_model import IntentClassifier, IntentModel, ranking
+
+MAX_HEAD_TOKENS = 20000
 
 
 @dataclass
@@ -39,6 +46,10 @@ class TrainingResult:
     seconds: float = 0.0
     base_model: str = ""
     initial_val_accuracy: float | None = None  # head fitted on frozen features, before fine-tuning
+    entity_problems: list[Problem] = field(default_factory=list)  # annotations the tagger cannot learn
+    val_examples: list[Example] = field(default_factory=list)  # held out: calibration and thresholds
+    calibration: dict = field(default_factory=dict)  # temperature and expected calibration error
+    thresholds: Thresholds | None = None  # fallback thresholds swept on the validation slice
 
     def summary(self) -> dict:
         return {
@@ -50,6 +61,8 @@ class TrainingResult:
             "seconds": round(self.seconds, 2),
             "base_model": self.base_model,
             "history": [vars(h) for h in self.history],
+            "calibration": self.calibration,
+            "thresholds": {k: v for k, v in self.thresholds.to_dict().items() if k != "curve"} if self.thresholds else None,
         }
 
 
@@ -105,12 +118,13 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def train_intent_classifier(texts: list[str], labels: list[str], cfg: IntentTrainingConfig,
-                            reporter: Reporter | None = None, base_model: str | Path | None = None,
-                            val_texts: list[str] | None = None, val_labels: list[str] | None = None) -> TrainingResult:
-    """Two phases: fit the head on frozen sentence embeddings (seconds), then fine-tune the upper encoder."""
+def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Reporter | None = None,
+              base_model: str | Path | None = None, val_examples: list[Example] | None = None) -> TrainingResult:
+    """Two phases: fit the heads on frozen features (seconds), then fine-tune the upper encoder with the
+    intent and entity losses together; finally calibrate confidences on the validation slice."""
     reporter = reporter or SilentReporter()
     started = time.time()
+    labels = [e.intent for e in examples]
     if len(set(labels)) < 2:
         raise AgentError("training needs examples of at least two intents")
     seed_everything(cfg.random_seed)
@@ -120,29 +134,38 @@ def train_intent_classifier(texts: list[str], labels: list[str], cfg: IntentTrai
     label_names = sorted(set(labels))
     label_index = {name: i for i, name in enumerate(label_names)}
 
-    if val_texts is None:
-        train_idx, val_idx = stratified_split(texts, labels, cfg.validation_fraction, cfg.random_seed,
-                                              cfg.min_examples_for_validation)
-        val_texts = [texts[i] for i in val_idx]
-        val_labels = [labels[i] for i in val_idx]
-        texts = [texts[i] for i in train_idx]
-        labels = [labels[i] for i in train_idx]
-    val_labels = val_labels or []
-    y = torch.tensor([label_index[l] for l in labels])
-    y_val = torch.tensor([label_index.get(l, -1) for l in val_labels])
+    if val_examples is None:
+        train_idx, val_idx = stratified_split([e.text for e in examples], labels, cfg.validation_fraction,
+                                              cfg.random_seed, cfg.min_examples_for_validation)
+        val_examples = [examples[i] for i in val_idx]
+        examples = [examples[i] for i in train_idx]
+    texts = [e.text for e in examples]
+    y = torch.tensor([label_index[e.intent] for e in examples])
+    y_val = torch.tensor([label_index.get(e.intent, -1) for e in val_examples])
 
-    model = IntentModel(encoder, len(label_names))
-    classifier = IntentClassifier(model, tokenizer, label_names, cfg.max_length)
-    train_batches = _tokenize(classifier, texts)
-    val_batches = _tokenize(classifier, val_texts) if val_texts else None
+    wants_entities = cfg.entity_recognition and any(e.entities for e in examples)
+    tag_names_ = tag_names(examples) if wants_entities and getattr(tokenizer, "is_fast", False) else []
+    model = IntentModel(encoder, len(label_names), len(tag_names_))
+    classifier = IntentClassifier(model, tokenizer, label_names, cfg.max_length, tag_names_)
+    result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples),
+                            base_model=str(base_path))
+    if wants_entities and not tag_names_:
+        result.entity_problems.append(Problem("", None, f"the tokenizer of '{base_path}' reports no character "
+                                              "offsets, so no entity extractor was trained",
+                                              "use a base model with a fast (Rust) tokenizer"))
+    train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
+    result.entity_problems += problems
+    val_ids, val_tags, _ = _tokenize_tagged(classifier, val_examples)
+    val_data = (val_ids, y_val, val_tags) if val_examples else None
 
-    _fit_head_on_frozen_features(model, train_batches, y, cfg)
+    _fit_heads_on_frozen_features(model, train_ids, y, train_tags, cfg)
     _freeze_lower_layers(model, cfg.frozen_layers)
 
     encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    head_params = list(model.head.parameters()) + (list(model.entity_head.parameters()) if model.entity_head else [])
     optimizer = torch.optim.AdamW([
         {"params": encoder_params, "lr": cfg.learning_rate},
-        {"params": model.head.parameters(), "lr": cfg.learning_rate * 3},
+        {"params": head_params, "lr": cfg.learning_rate * 3},
     ], weight_decay=0.01)
     steps_per_epoch = math.ceil(len(texts) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.max_epochs
@@ -150,28 +173,34 @@ def train_intent_classifier(texts: list[str], labels: list[str], cfg: IntentTrai
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    tag_loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
 
-    result = TrainingResult(classifier, train_size=len(texts), val_size=len(val_texts), base_model=str(base_path))
     best_state, best_key, stale = None, None, 0
-    if val_batches is not None:
-        acc, vloss = _evaluate(model, val_batches, y_val, loss_fn)
+    if val_data is not None:
+        acc, vloss = _evaluate(model, *val_data, loss_fn)
         best_key, best_state, best_loss = (acc, -vloss), _trainable_state(model), vloss
         result.val_accuracy = acc
         result.initial_val_accuracy = acc
     reporter.start(total_steps, cfg.max_epochs)
     generator = torch.Generator().manual_seed(cfg.random_seed)
     noise = random.Random(cfg.random_seed)
+    pad = tokenizer.pad_token_id or 0
     for epoch in range(1, cfg.max_epochs + 1):
         t0 = time.time()
         model.train()
         total_loss, correct = 0.0, 0
-        for idx in _length_bucketed_batches(train_batches, cfg.batch_size, generator):
-            rows = [train_batches[i] for i in idx]
+        for idx in _length_bucketed_batches(train_ids, cfg.batch_size, generator):
+            rows = [train_ids[i] for i in idx]
+            tags = [train_tags[i] for i in idx] if tag_names_ else None
             if cfg.typo_rate > 0:
-                rows = _with_typos(rows, [texts[i] for i in idx], classifier, cfg.typo_rate, noise)
-            batch = _collate(rows, list(range(len(rows))), tokenizer.pad_token_id or 0)
-            logits = model(**batch)
+                rows, tags = _with_typos(rows, tags, [texts[i] for i in idx], classifier, cfg.typo_rate, noise)
+            batch = _collate(rows, list(range(len(rows))), pad)
+            logits, tag_logits, _ = model.joint(**batch)
             loss = loss_fn(logits, y[idx])
+            if tag_logits is not None:
+                target = _collate_tags(tags, batch["input_ids"].shape[1])
+                if (target != IGNORE).any():
+                    loss = loss + tag_loss_fn(tag_logits.reshape(-1, tag_logits.shape[-1]), target.reshape(-1))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -181,8 +210,8 @@ def train_intent_classifier(texts: list[str], labels: list[str], cfg: IntentTrai
             correct += int((logits.argmax(-1) == y[idx]).sum())
             reporter.step(loss.item())
         metrics = EpochMetrics(epoch, total_loss / len(texts), correct / len(texts), None, None, time.time() - t0)
-        if val_batches is not None:
-            metrics.val_accuracy, metrics.val_loss = _evaluate(model, val_batches, y_val, loss_fn)
+        if val_data is not None:
+            metrics.val_accuracy, metrics.val_loss = _evaluate(model, *val_data, loss_fn)
             key = (metrics.val_accuracy, -metrics.val_loss)
             if key > best_key:
                 best_state = _trainable_state(model)
@@ -196,16 +225,49 @@ def train_intent_classifier(texts: list[str], labels: list[str], cfg: IntentTrai
             result.best_epoch = epoch
         result.history.append(metrics)
         reporter.epoch_end(metrics)
-        if val_batches is not None and stale >= cfg.patience:
+        if val_data is not None and stale >= cfg.patience:
             break
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     model.eval()
     for p in model.parameters():
         p.requires_grad = True
+    result.val_examples = val_examples
+    if val_examples:
+        calibrate(result, cfg)
     reporter.finish()
     result.seconds = time.time() - started
     return result
+
+
+def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
+    """Temperature-scale the intent confidences on the validation slice, then sweep the fallback
+    thresholds on the calibrated confidences of that same slice."""
+    classifier, examples = result.classifier, result.val_examples
+    index = {name: i for i, name in enumerate(classifier.labels)}
+    ids = _tokenize(classifier, [e.text for e in examples])
+    with torch.no_grad():
+        classifier.model.eval()
+        logits = torch.cat([classifier.model(**b) for _, b in _batches(ids, 0)])
+    y = torch.tensor([index.get(e.intent, -1) for e in examples])
+    before = torch.softmax(logits, -1)
+    classifier.temperature = fit_temperature(logits, y)
+    after = torch.softmax(logits / classifier.temperature, -1)
+    result.calibration = {
+        "temperature": round(classifier.temperature, 4),
+        "ece_before": round(expected_calibration_error(before.max(-1).values, before.argmax(-1) == y), 4),
+        "ece_after": round(expected_calibration_error(after.max(-1).values, after.argmax(-1) == y), 4),
+        "validation_examples": len(examples),
+    }
+    result.thresholds = sweep([scored(e.parent_intent, ranking(classifier.labels, p)) for e, p in zip(examples, after)])
+    classifier.thresholds = result.thresholds
+
+
+def scored(gold: str, ranked: list[tuple[str, float]]) -> Scored:
+    """What the threshold sweep needs from one prediction, on the parent intents users see."""
+    parents = list(parent_ranking(ranked).items())
+    second = parents[1][1] if len(parents) > 1 else 0.0
+    return Scored(gold, parents[0][0], parents[0][1], parents[0][1] - second)
 
 
 def typo(text: str, rng: random.Random) -> str:
@@ -228,17 +290,21 @@ def typo(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def _with_typos(rows: list[list[int]], texts: list[str], classifier: IntentClassifier, rate: float,
-                rng: random.Random) -> list[list[int]]:
-    """Swap some examples for a misspelt copy: same number of steps, more robust to real typing."""
+def _with_typos(rows: list[list[int]], tags: list[list[int]] | None, texts: list[str],
+                classifier: IntentClassifier, rate: float, rng: random.Random):
+    """Swap some examples for a misspelt copy: same number of steps, more robust to real typing.
+    A misspelt copy no longer lines up with its entity tags, so its tags are ignored."""
     chosen = [k for k in range(len(rows)) if rng.random() < rate]
     if not chosen:
-        return rows
+        return rows, tags
     noisy = _tokenize(classifier, [typo(texts[k], rng) for k in chosen])
     rows = list(rows)
+    tags = list(tags) if tags is not None else None
     for k, ids in zip(chosen, noisy):
         rows[k] = ids
-    return rows
+        if tags is not None:
+            tags[k] = [IGNORE] * len(ids)
+    return rows, tags
 
 
 def _length_bucketed_batches(ids: list[list[int]], size: int, generator: torch.Generator) -> list[list[int]]:
@@ -258,6 +324,31 @@ def _tokenize(classifier: IntentClassifier, texts: list[str]) -> list[list[int]]
     return enc["input_ids"]
 
 
+def _tokenize_tagged(classifier: IntentClassifier, examples: list[Example]):
+    """Token ids and, with an entity head, one BIO tag per token from the character annotations."""
+    texts = [e.text for e in examples]
+    if not examples:
+        return [], [], []
+    if not classifier.tags:
+        return _tokenize(classifier, texts), [], []
+    enc = classifier.tokenizer(texts, truncation=True, max_length=classifier.max_length,
+                               return_offsets_mapping=True)
+    index = {name: i for i, name in enumerate(classifier.tags)}
+    tags, problems = [], []
+    for example, offsets in zip(examples, enc["offset_mapping"]):
+        alignment = align(example, [tuple(o) for o in offsets], index)
+        tags.append(alignment.tags)
+        problems += alignment.problems
+    return enc["input_ids"], tags, problems
+
+
+def _collate_tags(tags: list[list[int]], width: int) -> torch.Tensor:
+    out = torch.full((len(tags), width), IGNORE, dtype=torch.long)
+    for i, row in enumerate(tags):
+        out[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+    return out
+
+
 def _collate(ids: list[list[int]], idx: list[int], pad: int) -> dict[str, torch.Tensor]:
     rows = [ids[i] for i in idx]
     width = max(len(r) for r in rows)
@@ -275,22 +366,55 @@ def _batches(ids: list[list[int]], pad: int, size: int = 64):
 
 
 @torch.no_grad()
-def _evaluate(model: IntentModel, ids: list[list[int]], y: torch.Tensor, loss_fn) -> tuple[float, float]:
+def _evaluate(model: IntentModel, ids: list[list[int]], y: torch.Tensor, tags: list[list[int]],
+              loss_fn) -> tuple[float, float]:
+    """Validation accuracy and loss; with an entity head both average in token-tag accuracy and loss."""
     model.eval()
-    logits = torch.cat([model(**b) for _, b in _batches(ids, 0)])
+    logits, tag_right, tag_total, tag_loss = [], 0, 0, 0.0
+    for start, b in _batches(ids, 0):
+        out, tag_logits, _ = model.joint(**b)
+        logits.append(out)
+        if tag_logits is not None and tags:
+            target = _collate_tags(tags[start:start + len(out)], b["input_ids"].shape[1])
+            known = target != IGNORE
+            tag_right += int((tag_logits.argmax(-1)[known] == target[known]).sum())
+            tag_total += int(known.sum())
+            if known.any():
+                tag_loss += float(nn.functional.cross_entropy(tag_logits[known], target[known], reduction="sum"))
+    logits = torch.cat(logits)
     known = y >= 0
     acc = float((logits.argmax(-1) == y).float().mean())
     loss = float(loss_fn(logits[known], y[known])) if known.any() else 0.0
+    if tag_total:
+        acc = (acc + tag_right / tag_total) / 2
+        loss = loss + tag_loss / tag_total
     return acc, loss
 
 
 @torch.no_grad()
-def _fit_head_on_frozen_features(model: IntentModel, ids: list[list[int]], y: torch.Tensor,
-                                 cfg: IntentTrainingConfig) -> None:
-    """Start fine-tuning from a head that already separates the intents, so few epochs suffice."""
+def _fit_heads_on_frozen_features(model: IntentModel, ids: list[list[int]], y: torch.Tensor,
+                                  tags: list[list[int]], cfg: IntentTrainingConfig) -> None:
+    """Start fine-tuning from heads that already separate the intents (and tags), so few epochs suffice."""
     model.eval()
-    feats = torch.cat([model.embed(**b) for _, b in _batches(ids, 0)])
-    head = model.head
+    feats, token_feats, token_tags = [], [], []
+    for start, b in _batches(ids, 0):
+        hidden = model.hidden(**b)
+        feats.append(model.pool(hidden, b["attention_mask"]))
+        if model.entity_head is not None and tags:
+            target = _collate_tags(tags[start:start + hidden.shape[0]], hidden.shape[1])
+            known = target != IGNORE
+            token_feats.append(hidden[known])
+            token_tags.append(target[known])
+    _fit_linear(model.head, torch.cat(feats), y, cfg)
+    if token_feats:
+        token_feats, token_tags = torch.cat(token_feats), torch.cat(token_tags)
+        if len(token_tags) > MAX_HEAD_TOKENS:  # a sample sets the head up as well as all tokens would
+            keep = torch.randperm(len(token_tags))[:MAX_HEAD_TOKENS]
+            token_feats, token_tags = token_feats[keep], token_tags[keep]
+        _fit_linear(model.entity_head, token_feats, token_tags, cfg)
+
+
+def _fit_linear(head: nn.Linear, feats: torch.Tensor, y: torch.Tensor, cfg: IntentTrainingConfig) -> None:
     with torch.enable_grad():
         opt = torch.optim.Adam(head.parameters(), lr=cfg.head_learning_rate * 10, weight_decay=1e-4)
         for _ in range(300):

@@ -1,0 +1,135 @@
+"""Character-span entity annotations <-> BIO tags on the encoder's tokens.
+
+The trained extractor tags sub-word tokens; users annotate characters. Both directions go through
+the tokenizer's offset mapping, so a predicted span is always a slice of the original text, and an
+annotation that no token boundary can express is reported instead of being silently shifted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.bot.nlu_data import EntityAnnotation, Example
+from agent.errors import Problem
+
+OUTSIDE = "O"
+IGNORE = -100  # loss ignore index: special tokens, padding, rows without usable tags
+
+
+def entity_label(entity: str, role: str | None = None, group: str | None = None) -> str:
+    """Role and group ride along with the entity type, so one tag set predicts all three."""
+    return "|".join([entity, role or "", group or ""])
+
+
+def split_label(label: str) -> tuple[str, str | None, str | None]:
+    entity, role, group = (label.split("|") + ["", ""])[:3]
+    return entity, role or None, group or None
+
+
+def tag_names(examples: list[Example]) -> list[str]:
+    labels = sorted({entity_label(a.entity, a.role, a.group) for ex in examples for a in ex.entities})
+    if not labels:
+        return []
+    return [OUTSIDE] + [f"{prefix}-{label}" for label in labels for prefix in ("B", "I")]
+
+
+@dataclass
+class Alignment:
+    tags: list[int]  # one per token (IGNORE for special tokens)
+    problems: list[Problem]
+
+
+def align(example: Example, offsets: list[tuple[int, int]], tag_index: dict[str, int]) -> Alignment:
+    """Tag each token inside an annotation; an annotation must start and end on token edges."""
+    tags = [IGNORE if start == end else tag_index[OUTSIDE] for start, end in offsets]
+    problems = []
+    for a in example.entities:
+        label = entity_label(a.entity, a.role, a.group)
+        inside = [i for i, (s, e) in enumerate(offsets) if s < e and s >= a.start and e <= a.end]
+        covered_start = offsets[inside[0]][0] if inside else None
+        covered_end = offsets[inside[-1]][1] if inside else None
+        if "B-" + label not in tag_index:  # a type training never saw (validation data): no target
+            for i in inside:
+                tags[i] = IGNORE
+            continue
+        if not inside or covered_start != _skip_space(example.text, a.start, a.end) \
+                or covered_end != _trim_space(example.text, a.start, a.end):
+            problems.append(Problem(example.file, example.line,
+                                    f"entity '{a.entity}' on '{example.text[a.start:a.end]}' in '{example.text}' "
+                                    "does not start and end on a token boundary, so the entity extractor "
+                                    "cannot learn it; this annotation is left out of its training",
+                                    "annotate whole words (or whole characters for Chinese)"))
+            for i in range(len(offsets)):
+                s, e = offsets[i]
+                if s < e and s < a.end and e > a.start:
+                    tags[i] = IGNORE
+            continue
+        for k, i in enumerate(inside):
+            tags[i] = tag_index[("B-" if k == 0 else "I-") + label]
+    return Alignment(tags, problems)
+
+
+def _skip_space(text: str, start: int, end: int) -> int:
+    while start < end and text[start].isspace():
+        start += 1
+    return start
+
+
+def _trim_space(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def decode(text: str, offsets: list[tuple[int, int]], tag_ids: list[int], confidences: list[float],
+           names: list[str], extractor: str) -> list[dict]:
+    """BIO tags back to Rasa entity dicts; an I- without a matching B- opens a new span."""
+    spans: list[list] = []  # [label, first token, last token, confidences]
+    for i, ((s, e), t) in enumerate(zip(offsets, tag_ids)):
+        if s == e:
+            continue
+        tag = names[t]
+        if tag == OUTSIDE:
+            continue
+        prefix, label = tag[0], tag[2:]
+        if prefix == "I" and spans and spans[-1][0] == label and spans[-1][2] == _previous_token(offsets, i):
+            spans[-1][2] = i
+            spans[-1][3].append(confidences[i])
+        else:
+            spans.append([label, i, i, [confidences[i]]])
+    entities = []
+    for label, first, last, confs in spans:
+        start, end = offsets[first][0], offsets[last][1]
+        start, end = _whole_words(text, start, end)
+        entity, role, group = split_label(label)
+        found = {"entity": entity, "start": start, "end": end, "value": text[start:end],
+                 "confidence_entity": round(min(confs), 4), "extractor": extractor}
+        if role:
+            found["role"] = role
+        if group:
+            found["group"] = group
+        entities.append(found)
+    return entities
+
+
+def _previous_token(offsets: list[tuple[int, int]], i: int) -> int:
+    j = i - 1
+    while j >= 0 and offsets[j][0] == offsets[j][1]:
+        j -= 1
+    return j
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span that stops inside a word of a space-separated language grows to the whole word."""
+    def is_word(ch: str) -> bool:
+        return ch.isalnum() and ord(ch) < 0x2E80  # CJK text has no word spaces: never grow there
+
+    while start > 0 and is_word(text[start - 1]) and is_word(text[start]):
+        start -= 1
+    while end < len(text) and is_word(text[end]) and is_word(text[end - 1]):
+        end += 1
+    return start, end
+
+
+def annotation_from_entity(entity: dict) -> EntityAnnotation:
+    return EntityAnnotation(entity["start"], entity["end"], entity.get("value", ""), entity["entity"],
+                            entity.get("value"), entity.get("role"), entity.get("group"))

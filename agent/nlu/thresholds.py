@@ -1,0 +1,106 @@
+"""Choose the fallback and ambiguity thresholds by a sweep on validation data instead of by hand.
+
+The rule: give up at most `max_in_scope_loss` of in-scope accuracy (a correct answer turned into a
+fallback counts as lost) and, within that budget, catch as many out-of-scope messages as possible;
+when the validation data has none, catch as many of the model's own mistakes as possible instead.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+OUT_OF_SCOPE = "out_of_scope"  # Rasa's conventional intent name for messages the bot does not handle
+
+
+@dataclass
+class Scored:
+    """One validation message as the thresholds see it."""
+
+    gold: str
+    predicted: str
+    score: float  # in-scope score: higher means more surely a message the bot handles
+    gap: float  # top-1 minus top-2 confidence
+
+    @property
+    def is_oos(self) -> bool:
+        return self.gold == OUT_OF_SCOPE
+
+
+@dataclass
+class CurvePoint:
+    threshold: float
+    in_scope_accuracy: float
+    oos_recall: float | None
+    fallback_rate: float
+
+
+@dataclass
+class Thresholds:
+    fallback: float
+    ambiguity: float
+    source: str  # how they were chosen, for the training log and the model card
+    in_scope_accuracy: float | None = None  # on validation, at these thresholds
+    in_scope_accuracy_without: float | None = None  # on validation, with no fallback at all
+    oos_recall: float | None = None
+    curve: list[CurvePoint] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Thresholds":
+        curve = [CurvePoint(**p) for p in data.get("curve", [])]
+        return cls(**{**data, "curve": curve})
+
+
+def outcome(items: list[Scored], threshold: float, ambiguity: float) -> tuple[float, float | None, float, int]:
+    """In-scope accuracy, OOS recall (None without OOS examples), fallback rate and errors caught."""
+    in_scope = [s for s in items if not s.is_oos]
+    oos = [s for s in items if s.is_oos]
+
+    def falls_back(s: Scored) -> bool:
+        return s.score < threshold or s.gap < ambiguity
+
+    right = sum(1 for s in in_scope if s.predicted == s.gold and not falls_back(s))
+    caught = sum(1 for s in in_scope if s.predicted != s.gold and falls_back(s))
+    rejected = sum(1 for s in oos if falls_back(s) or s.predicted == OUT_OF_SCOPE)
+    fallbacks = sum(1 for s in items if falls_back(s))
+    return (right / len(in_scope) if in_scope else 0.0, rejected / len(oos) if oos else None,
+            fallbacks / len(items) if items else 0.0, caught)
+
+
+def sweep(items: list[Scored], max_in_scope_loss: float = 0.01, max_candidates: int = 2000) -> Thresholds:
+    """Every threshold between two observed scores, with each ambiguity gap; keep the pair that
+    rejects most within the accuracy budget."""
+    import numpy as np
+
+    base_accuracy, base_recall, _, _ = outcome(items, -1.0, -1.0)
+    floor = base_accuracy - max_in_scope_loss - 1e-9
+    score = np.array([s.score for s in items])
+    gap = np.array([s.gap for s in items])
+    oos = np.array([s.is_oos for s in items])
+    right = np.array([s.predicted == s.gold for s in items]) & ~oos
+    wrong = ~right & ~oos
+    oos_class = oos & np.array([s.predicted == OUT_OF_SCOPE for s in items])
+    unique = np.unique(score)
+    if len(unique) > max_candidates:
+        unique = np.quantile(unique, np.linspace(0, 1, max_candidates))
+    grid = np.concatenate([[0.0], (unique[:-1] + unique[1:]) / 2, [unique[-1] + 1e-6]]) if len(unique) else np.zeros(1)
+    n_in, n_oos = max(1, int((~oos).sum())), max(1, int(oos.sum()))
+    best, best_key = (0.0, 0.0), None
+    for ambiguity in (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3):
+        back = (score[None, :] < grid[:, None]) | (gap[None, :] < ambiguity)
+        accuracy = (right[None, :] & ~back).sum(1) / n_in
+        recall = (oos[None, :] & (back | oos_class[None, :])).sum(1) / n_oos
+        caught = (wrong[None, :] & back).sum(1)
+        for k in np.flatnonzero(accuracy >= floor):
+            key = (float(recall[k]), int(caught[k]), float(accuracy[k]), -ambiguity)
+            if best_key is None or key > best_key:
+                best, best_key = (float(grid[k]), ambiguity), key
+    accuracy, recall, _, _ = outcome(items, *best)
+    curve = []
+    for threshold in np.linspace(0, 1, 51):
+        acc, rec, rate, _ = outcome(items, float(threshold), best[1])
+        curve.append(CurvePoint(round(float(threshold), 3), acc, rec, rate))
+    return Thresholds(round(best[0], 6), best[1], f"swept on {len(items)} validation messages "
+                      f"(at most {max_in_scope_loss:.0%} in-scope accuracy given up)",
+                      accuracy, base_accuracy, recall if base_recall is not None else None, curve)

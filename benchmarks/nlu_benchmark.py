@@ -1,0 +1,124 @@
+"""Train and evaluate the NLU on any folder of JSON Lines, as the shared benchmark sets are written.
+
+    python benchmarks/nlu_benchmark.py ../shared/benchmarks/clinc150 [--limit-per-intent N] [--epochs N]
+
+The folder holds train.jsonl, optional valid.jsonl and test.jsonl with rows {"text", "intent"[,
+"entities"]}; `out_of_scope` rows are out-of-scope examples. Early stopping, temperature scaling and
+the fallback thresholds use valid.jsonl (or a stratified slice of train) only; test.jsonl is read
+once, at the end. Prints one JSON line of results.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def limit_per_intent(examples, n: int | None):
+    if not n:
+        return examples
+    seen: dict[str, int] = defaultdict(int)
+    kept = []
+    for e in examples:
+        if seen[e.intent] < n:
+            seen[e.intent] += 1
+            kept.append(e)
+    return kept
+
+
+def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
+    """Accuracy and macro-F1 of the top intent (no fallback), then OOS figures at the chosen thresholds."""
+    from sklearn.metrics import f1_score
+
+    from agent.nlu.intent_model import ranking
+    from agent.nlu.thresholds import OUT_OF_SCOPE, outcome
+    from agent.nlu.trainer import scored
+
+    analyses = classifier.analyse([e.text for e in test])
+    items = [scored(e.parent_intent, ranking(classifier.labels, a.probabilities)) for e, a in zip(test, analyses)]
+    in_scope = [s for s in items if not s.is_oos]
+    result = {
+        "test_examples": len(test),
+        "accuracy": sum(s.predicted == s.gold for s in in_scope) / len(in_scope),
+        "macro_f1": f1_score([s.gold for s in in_scope], [s.predicted for s in in_scope], average="macro",
+                             labels=sorted({s.gold for s in in_scope}), zero_division=0),
+    }
+    if any(s.is_oos for s in items) and thresholds is not None:
+        accuracy, recall, _, _ = outcome(items, thresholds.fallback, thresholds.ambiguity)
+        result |= {"oos_recall": recall, "in_scope_accuracy_at_threshold": accuracy,
+                   "threshold": thresholds.fallback, "ambiguity_threshold": thresholds.ambiguity,
+                   "oos_recall_oos_class_only": sum(s.predicted == OUT_OF_SCOPE for s in items if s.is_oos)
+                   / sum(s.is_oos for s in items)}
+    if entity_types:
+        gold, found = set(), set()
+        for i, (e, a) in enumerate(zip(test, analyses)):
+            gold |= {(i, x.start, x.end, x.entity) for x in e.entities}
+            found |= {(i, x["start"], x["end"], x["entity"]) for x in a.entities}
+        tp = len(gold & found)
+        precision = tp / len(found) if found else 0.0
+        recall = tp / len(gold) if gold else 0.0
+        result |= {"entity_precision": precision, "entity_recall": recall,
+                   "entity_f1": 2 * precision * recall / (precision + recall) if tp else 0.0}
+    return result
+
+
+def single_message_ms(classifier, texts: list[str], n: int = 200) -> float:
+    """Median latency of one message at a time, as a server sees it."""
+    import statistics
+
+    times = []
+    for text in (texts * (n // max(1, len(texts)) + 1))[:n]:
+        t0 = time.perf_counter()
+        classifier.analyse([text])
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", help="folder with train.jsonl, optional valid.jsonl, test.jsonl")
+    parser.add_argument("--limit-per-intent", type=int, help="keep only the first N training rows per intent "
+                        "(few-shot runs; a tiny slice for CI)")
+    parser.add_argument("--test-limit", type=int, help="evaluate on the first N test rows only")
+    parser.add_argument("--epochs", type=int, help="at most this many fine-tuning epochs")
+    parser.add_argument("--base-model", help="local Hugging Face-format directory (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import torch
+
+    from agent.bot.config import IntentTrainingConfig
+    from agent.evaluation.nlu import load_jsonl
+    from agent.nlu.trainer import train_nlu
+
+    torch.set_num_threads(args.threads)
+    folder = Path(args.data)
+    train = limit_per_intent(load_jsonl(folder / "train.jsonl"), args.limit_per_intent)
+    valid = load_jsonl(folder / "valid.jsonl") if (folder / "valid.jsonl").is_file() else None
+    test = load_jsonl(folder / "test.jsonl")[:args.test_limit]
+    cfg = IntentTrainingConfig(base_model=args.base_model)
+    if args.epochs:
+        cfg.max_epochs = args.epochs
+    started = time.time()
+    result = train_nlu(train, cfg, val_examples=valid)
+    train_seconds = time.time() - started
+    entity_types = {a.entity for e in train for a in e.entities}
+    figures = {"data": folder.name, "train_examples": len(train), "intents": len({e.intent for e in train}),
+               "validation_examples": result.val_size, "epochs": len(result.history), "best_epoch": result.best_epoch}
+    figures |= evaluate(result.classifier, result.thresholds, test, entity_types)
+    figures |= {"train_seconds": round(train_seconds, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "inference_ms_per_utterance": round(single_message_ms(result.classifier, [e.text for e in test[:50]]), 2),
+                "calibration": result.calibration}
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}))
+
+
+if __name__ == "__main__":
+    main()
