@@ -22,6 +22,8 @@ def run_train(args) -> int:
         console.print(f"  [dim]{note}[/dim]")
     outcome = train_bot(args.bot, args.out, args.base_model, RichReporter(), args.fixed_model_name, args.epochs)
     r = outcome.result
+    for p in r.entity_problems:
+        print_problem(p)
     table = Table(title="training summary", show_header=False)
     table.add_row("model", str(outcome.path))
     table.add_row("size", f"{outcome.path.stat().st_size / 1e6:.1f} MB")
@@ -30,6 +32,19 @@ def run_train(args) -> int:
         table.add_row("validation accuracy", f"{r.val_accuracy:.3f} (epoch {r.best_epoch}; "
                                              f"{r.initial_val_accuracy:.3f} before fine-tuning)")
     table.add_row("epochs run", str(len(r.history)))
+    if r.calibration:
+        c = r.calibration
+        table.add_row("calibration", f"temperature {c['temperature']:.2f}; expected calibration error "
+                                     f"{c['ece_before']:.3f} → {c['ece_after']:.3f} on validation")
+    fallback = outcome.bot.config.fallback
+    if fallback.from_config or r.thresholds is None:
+        table.add_row("fallback thresholds", f"{fallback.threshold} / ambiguity {fallback.ambiguity_threshold} "
+                                             f"({'config.yml' if fallback.from_config else 'defaults: no validation slice'})")
+    else:
+        t = r.thresholds
+        table.add_row("fallback thresholds", f"{t.fallback:.3f} / ambiguity {t.ambiguity} ({t.source})")
+    if r.classifier.tags:
+        table.add_row("entity extractor", f"{(len(r.classifier.tags) - 1) // 2} entity labels, trained jointly")
     table.add_row("wall time", f"{outcome.seconds:.1f} s")
     console.print(table)
     return 0

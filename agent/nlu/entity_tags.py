@@ -57,7 +57,7 @@ def align(example: Example, offsets: list[tuple[int, int]], tag_index: dict[str,
                                     f"entity '{a.entity}' on '{example.text[a.start:a.end]}' in '{example.text}' "
                                     "does not start and end on a token boundary, so the entity extractor "
                                     "cannot learn it; this annotation is left out of its training",
-                                    "annotate whole words (or whole characters for Chinese)"))
+                                    "annotate whole words (or whole characters for Chinese)", severity="warning"))
             for i in range(len(offsets)):
                 s, e = offsets[i]
                 if s < e and s < a.end and e > a.start:

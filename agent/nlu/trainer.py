@@ -150,9 +150,9 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples),
                             base_model=str(base_path))
     if wants_entities and not tag_names_:
-        result.entity_problems.append(Problem("", None, f"the tokenizer of '{base_path}' reports no character "
+        result.entity_problems.append(Problem(str(base_path), None, "this tokenizer reports no character "
                                               "offsets, so no entity extractor was trained",
-                                              "use a base model with a fast (Rust) tokenizer"))
+                                              "use a base model with a fast (Rust) tokenizer", severity="warning"))
     train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
     result.entity_problems += problems
     val_ids, val_tags, _ = _tokenize_tagged(classifier, val_examples)
