@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="at most this many fine-tuning epochs")
     parser.add_argument("--base-model", help="local Hugging Face-format directory (default: all-MiniLM-L6-v2)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--save-model", help="also save the trained classifier to this folder (for analysis)")
     args = parser.parse_args()
 
     import torch
@@ -109,6 +110,8 @@ def main() -> None:
     started = time.time()
     result = train_nlu(train, cfg, val_examples=valid)
     train_seconds = time.time() - started
+    if args.save_model:
+        result.classifier.save(Path(args.save_model))
     entity_types = {a.entity for e in train for a in e.entities}
     figures = {"data": folder.name, "train_examples": len(train), "intents": len({e.intent for e in train}),
                "validation_examples": result.val_size, "epochs": len(result.history), "best_epoch": result.best_epoch}

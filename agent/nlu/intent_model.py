@@ -37,7 +37,9 @@ class IntentModel(nn.Module):
 
     def joint(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         """Intent logits, token tag logits (None without an entity head) and sentence embeddings."""
-        hidden = self.hidden(input_ids, attention_mask)
+        return self.heads(self.hidden(input_ids, attention_mask), attention_mask)
+
+    def heads(self, hidden: torch.Tensor, attention_mask: torch.Tensor):
         pooled = self.pool(hidden, attention_mask)
         tags = self.entity_head(self.dropout(hidden)) if self.entity_head is not None else None
         return self.head(self.dropout(pooled)), tags, pooled

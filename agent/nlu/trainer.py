@@ -160,6 +160,7 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
 
     _fit_heads_on_frozen_features(model, train_ids, y, train_tags, cfg)
     _freeze_lower_layers(model, cfg.frozen_layers)
+    cache = FrozenBottomCache.build(model, classifier, train_ids, texts, cfg)
 
     encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
     head_params = list(model.head.parameters()) + (list(model.entity_head.parameters()) if model.entity_head else [])
@@ -190,15 +191,19 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
         model.train()
         total_loss, correct = 0.0, 0
         for idx in _length_bucketed_batches(train_ids, cfg.batch_size, generator):
-            rows = [train_ids[i] for i in idx]
             tags = [train_tags[i] for i in idx] if tag_names_ else None
-            if cfg.typo_rate > 0:
-                rows, tags = _with_typos(rows, tags, [texts[i] for i in idx], classifier, cfg.typo_rate, noise)
-            batch = _collate(rows, list(range(len(rows))), pad)
-            logits, tag_logits, _ = model.joint(**batch)
+            if cache is not None:
+                hidden, mask, tags = cache.batch(idx, tags, noise)
+                logits, tag_logits, _ = model.heads(cache.top(model, hidden, mask), mask)
+            else:
+                rows = [train_ids[i] for i in idx]
+                if cfg.typo_rate > 0:
+                    rows, tags = _with_typos(rows, tags, [texts[i] for i in idx], classifier, cfg.typo_rate, noise)
+                batch = _collate(rows, list(range(len(rows))), pad)
+                logits, tag_logits, _ = model.joint(**batch)
             loss = loss_fn(logits, y[idx])
             if tag_logits is not None:
-                target = _collate_tags(tags, batch["input_ids"].shape[1])
+                target = _collate_tags(tags, tag_logits.shape[1])
                 if (target != IGNORE).any():
                     loss = loss + tag_loss_fn(tag_logits.reshape(-1, tag_logits.shape[-1]), target.reshape(-1))
             loss.backward()
@@ -238,6 +243,66 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     reporter.finish()
     result.seconds = time.time() - started
     return result
+
+
+class FrozenBottomCache:
+    """The frozen bottom's output for every training sentence and for one misspelt copy of it,
+    computed once; epochs then run only the trainable upper layers."""
+
+    def __init__(self, clean: list[torch.Tensor], noisy: list[torch.Tensor], layers: int, typo_rate: float):
+        self.clean, self.noisy, self.layers, self.typo_rate = clean, noisy, layers, typo_rate
+
+    @classmethod
+    def build(cls, model: IntentModel, classifier: IntentClassifier, ids: list[list[int]], texts: list[str],
+              cfg: IntentTrainingConfig) -> "FrozenBottomCache | None":
+        from agent.nlu import layer_cache
+
+        layers = min(cfg.frozen_layers, len(_encoder_layers(model.encoder)))
+        if layers <= 0 or not ids:
+            return None
+        probe = _collate(ids, list(range(min(4, len(ids)))), 0)
+        if not layer_cache.split_matches_full(model.encoder, probe["input_ids"], probe["attention_mask"], layers):
+            return None
+        rng = random.Random(cfg.random_seed + 1)
+        noisy_ids = _tokenize(classifier, [typo(t, rng) for t in texts]) if cfg.typo_rate > 0 else []
+        return cls(_bottom_states(model, ids, layers), _bottom_states(model, noisy_ids, layers), layers,
+                   cfg.typo_rate)
+
+    def batch(self, idx: list[int], tags: list[list[int]] | None, rng: random.Random):
+        rows, out_tags = [], [] if tags is not None else None
+        for k, i in enumerate(idx):
+            noisy = bool(self.noisy) and rng.random() < self.typo_rate
+            rows.append(self.noisy[i] if noisy else self.clean[i])
+            if out_tags is not None:  # a misspelt copy no longer lines up with its tags
+                out_tags.append([IGNORE] * len(rows[-1]) if noisy else tags[k])
+        width = max(len(r) for r in rows)
+        hidden = torch.zeros(len(rows), width, rows[0].shape[-1])
+        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        for k, r in enumerate(rows):
+            hidden[k, :len(r)] = r
+            mask[k, :len(r)] = 1
+        return hidden, mask, out_tags
+
+    def top(self, model: IntentModel, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        from agent.nlu.layer_cache import run_layers
+
+        return run_layers(model.encoder, hidden, mask, self.layers)
+
+
+@torch.no_grad()
+def _bottom_states(model: IntentModel, ids: list[list[int]], layers: int) -> list[torch.Tensor]:
+    from agent.nlu.layer_cache import bottom
+
+    model.eval()
+    out: list[torch.Tensor] = [None] * len(ids)  # type: ignore[list-item]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths: little padding
+    for start in range(0, len(order), 64):
+        chunk = order[start:start + 64]
+        b = _collate(ids, chunk, 0)
+        hidden = bottom(model.encoder, b["input_ids"], b["attention_mask"], layers)
+        for k, i in enumerate(chunk):
+            out[i] = hidden[k, :len(ids[i])].clone()
+    return out
 
 
 def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
