@@ -121,3 +121,26 @@ def test_no_entity_head_when_entity_recognition_is_off(tmp_path):
     result = train_nlu(examples, cfg, base_model=str(bert))
     assert result.classifier.tags == [] and result.classifier.model.entity_head is None
     assert result.classifier.analyse(["fly from paris to rome"])[0].entities == []
+
+
+def test_data_validate_reports_annotations_the_tokenizer_cannot_represent(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.bot_factory import MINIMAL_DOMAIN, write_bot
+    from tests.conftest import REPO
+
+    root = write_bot(tmp_path / "bot", domain=MINIMAL_DOMAIN + "entities:\n  - product\n", nlu="""
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hello
+    - i want [shoe](product)s
+    - i want [boots](product)
+""")
+    proc = subprocess.run([sys.executable, "-m", "agent", "data", "validate", str(root)], capture_output=True,
+                          text=True, cwd=REPO, env={**__import__("os").environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr  # a warning, not an error
+    assert "nlu.yml:6" in proc.stderr and "token boundary" in proc.stderr and "'shoe'" in proc.stderr
+    assert "'boots'" not in proc.stderr

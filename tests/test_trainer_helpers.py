@@ -44,3 +44,33 @@ def test_stratified_split_keeps_small_intents_whole():
     train, val = stratified_split(["t"] * 23, labels, 0.1, 0, min_total=10)
     assert sorted(train + val) == list(range(23))
     assert [labels[i] for i in val] == ["a", "a"]
+
+
+def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
+    import torch
+
+    from agent.bot.config import IntentTrainingConfig
+    from agent.nlu import layer_cache
+    from agent.nlu.encoder import load_encoder, load_tokenizer
+    from agent.nlu.intent_model import IntentClassifier, IntentModel
+    from agent.nlu.trainer import FrozenBottomCache, _tokenize
+    from tests.tiny_model import make_tiny_bert
+
+    texts = ["where is my parcel", "hello there", "cancel my order please"]
+    bert = make_tiny_bert(tmp_path / "bert", texts)
+    encoder, tokenizer = load_encoder(bert), load_tokenizer(bert)
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    assert layer_cache.split_matches_full(encoder, batch["input_ids"], batch["attention_mask"], 1)
+    model = IntentModel(encoder, 2)
+    classifier = IntentClassifier(model, tokenizer, ["a", "b"])
+    ids = _tokenize(classifier, texts)
+    cfg = IntentTrainingConfig(frozen_layers=1, typo_rate=0.0)
+    cache = FrozenBottomCache.build(model, classifier, ids, texts, cfg)
+    assert cache is not None and len(cache.clean) == 3 and cache.noisy == []
+    model.eval()
+    hidden, mask, _ = cache.batch([0, 2], None, random.Random(0))
+    with torch.no_grad():
+        via_cache = cache.top(model, hidden, mask)
+        full = encoder(**tokenizer([texts[0], texts[2]], padding=True, return_tensors="pt")).last_hidden_state
+    assert torch.allclose(via_cache[mask.bool()], full[mask.bool()], atol=1e-4)
+    assert FrozenBottomCache.build(model, classifier, ids, texts, IntentTrainingConfig(frozen_layers=0)) is None

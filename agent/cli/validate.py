@@ -9,6 +9,8 @@ from agent.errors import Problems
 def run_validate(args) -> int:
     problems = Problems()
     bot = load_bot(args.bot, problems, strict=False)
+    if bot.config.intent.entity_recognition and any(e.entities for e in bot.nlu.examples):
+        problems.items += _entity_alignment(bot)
     for p in problems.items:
         print_problem(p)
     errors, warnings = len(problems.errors), len(problems.warnings)
@@ -20,3 +22,16 @@ def run_validate(args) -> int:
         return 1
     console.print(f"[green]valid[/green] ({warnings} warnings)")
     return 0
+
+
+def _entity_alignment(bot) -> list:
+    """Entity spans the base model's tokenizer cannot represent, reported before any training."""
+    from agent.errors import AgentError
+    from agent.nlu.encoder import load_tokenizer, resolve_base_model
+    from agent.nlu.entity_tags import alignment_problems
+
+    try:
+        tokenizer = load_tokenizer(resolve_base_model(bot.config.intent.base_model))
+    except AgentError:
+        return []  # the base model problem itself is reported when training
+    return alignment_problems(bot.nlu.examples, tokenizer)

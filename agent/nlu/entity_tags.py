@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.bot.nlu_data import EntityAnnotation, Example
+from agent.bot.nlu_data import Example
 from agent.errors import Problem
 
 OUTSIDE = "O"
@@ -130,6 +130,15 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def annotation_from_entity(entity: dict) -> EntityAnnotation:
-    return EntityAnnotation(entity["start"], entity["end"], entity.get("value", ""), entity["entity"],
-                            entity.get("value"), entity.get("role"), entity.get("group"))
+def alignment_problems(examples: list[Example], tokenizer) -> list[Problem]:
+    """Annotations this tokenizer cannot express, found without training (for `agent data validate`)."""
+    annotated = [e for e in examples if e.entities]
+    if not annotated or not getattr(tokenizer, "is_fast", False):
+        return []
+    names = tag_names(annotated)
+    index = {n: i for i, n in enumerate(names)}
+    enc = tokenizer([e.text for e in annotated], truncation=True, return_offsets_mapping=True)
+    problems = []
+    for example, offsets in zip(annotated, enc["offset_mapping"]):
+        problems += align(example, [tuple(o) for o in offsets], index).problems
+    return problems
