@@ -1,6 +1,6 @@
 """Train and evaluate the NLU on any folder of JSON Lines, as the shared benchmark sets are written.
 
-    python benchmarks/nlu_benchmark.py ../shared/benchmarks/clinc150 [--limit-per-intent N] [--epochs N]
+    python benchmarks/nlu_benchmark.py ../shared/benchmarks/clinc150 [--few-shot N] [--epochs N]
 
 The folder holds train.jsonl, optional valid.jsonl and test.jsonl with rows {"text", "intent"[,
 "entities"]}; `out_of_scope` rows are out-of-scope examples. Early stopping, temperature scaling and
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import sys
 import time
@@ -21,14 +22,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def limit_per_intent(examples, n: int | None):
+def few_shot(examples, n: int | None):
+    """Rasa's baseline protocol: a Random(0) shuffle, then the first n distinct texts per intent,
+    out-of-scope rows dropped."""
     if not n:
         return examples
-    seen: dict[str, int] = defaultdict(int)
+    from agent.nlu.thresholds import OUT_OF_SCOPE
+
+    shuffled = list(examples)
+    random.Random(0).shuffle(shuffled)
+    texts: dict[str, set[str]] = defaultdict(set)
     kept = []
-    for e in examples:
-        if seen[e.intent] < n:
-            seen[e.intent] += 1
+    for e in shuffled:
+        if e.intent != OUT_OF_SCOPE and len(texts[e.intent]) < n and e.text not in texts[e.intent]:
+            texts[e.intent].add(e.text)
             kept.append(e)
     return kept
 
@@ -84,8 +91,7 @@ def single_message_ms(classifier, texts: list[str], n: int = 200) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="folder with train.jsonl, optional valid.jsonl, test.jsonl")
-    parser.add_argument("--limit-per-intent", type=int, help="keep only the first N training rows per intent "
-                        "(few-shot runs; a tiny slice for CI)")
+    parser.add_argument("--few-shot", type=int, help="train on N examples per intent (Rasa's baseline protocol)")
     parser.add_argument("--test-limit", type=int, help="evaluate on the first N test rows only")
     parser.add_argument("--epochs", type=int, help="at most this many fine-tuning epochs")
     parser.add_argument("--base-model", help="local Hugging Face-format directory (default: all-MiniLM-L6-v2)")
@@ -101,7 +107,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     folder = Path(args.data)
-    train = limit_per_intent(load_jsonl(folder / "train.jsonl"), args.limit_per_intent)
+    train = few_shot(load_jsonl(folder / "train.jsonl"), args.few_shot)
     valid = load_jsonl(folder / "valid.jsonl") if (folder / "valid.jsonl").is_file() else None
     test = load_jsonl(folder / "test.jsonl")[:args.test_limit]
     cfg = IntentTrainingConfig(base_model=args.base_model)
