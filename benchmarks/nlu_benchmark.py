@@ -45,11 +45,13 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
     from sklearn.metrics import f1_score
 
     from agent.nlu.intent_model import ranking
-    from agent.nlu.thresholds import OUT_OF_SCOPE, outcome
+    from agent.nlu.thresholds import CONFIDENCE_X_NEIGHBOURS, OUT_OF_SCOPE, outcome
     from agent.nlu.trainer import scored
 
     analyses = classifier.analyse([e.text for e in test])
-    items = [scored(e.parent_intent, ranking(classifier.labels, a.probabilities)) for e, a in zip(test, analyses)]
+    use_neighbours = thresholds is not None and thresholds.signal == CONFIDENCE_X_NEIGHBOURS
+    items = [scored(e.parent_intent, ranking(classifier.labels, a.probabilities), a.similarity if use_neighbours else None)
+             for e, a in zip(test, analyses)]
     in_scope = [s for s in items if not s.is_oos]
     result = {
         "test_examples": len(test),
@@ -61,6 +63,7 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
         accuracy, recall, _, _ = outcome(items, thresholds.fallback, thresholds.ambiguity)
         result |= {"oos_recall": recall, "in_scope_accuracy_at_threshold": accuracy,
                    "threshold": thresholds.fallback, "ambiguity_threshold": thresholds.ambiguity,
+                   "oos_signal": thresholds.signal,
                    "oos_recall_oos_class_only": sum(s.predicted == OUT_OF_SCOPE for s in items if s.is_oos)
                    / sum(s.is_oos for s in items)}
     if entity_types:

@@ -83,3 +83,30 @@ def test_thresholds_in_config_win_over_the_swept_ones():
     configured = FallbackConfig(0.7, 0.1, from_config=True)
     assert effective_fallback(configured, swept) is configured
     assert Thresholds.from_dict(sweep(_synthetic_items()).to_dict()).curve
+
+
+def test_neighbour_similarity_is_high_near_training_sentences_and_survives_a_round_trip(tmp_path):
+    import numpy as np
+
+    from agent.nlu.neighbours import NeighbourIndex
+
+    rng = np.random.default_rng(0)
+    bank = np.zeros((50, 16))
+    bank[:, :8] = rng.normal(size=(50, 8))  # the training sentences live in the first 8 dimensions
+    bank /= np.linalg.norm(bank, axis=1, keepdims=True)
+    index = NeighbourIndex(bank, k=1)
+    near = bank[3] + 0.01 * np.r_[rng.normal(size=8), np.zeros(8)]
+    far = np.r_[np.zeros(8), rng.normal(size=8)]
+    sims = index.similarity(np.stack([near / np.linalg.norm(near), far / np.linalg.norm(far)]))
+    assert sims[0] > 0.99 and abs(sims[1]) < 1e-6
+    index.save(tmp_path)
+    again = NeighbourIndex.load(tmp_path, k=1)
+    assert np.allclose(again.similarity(bank[:5]), index.similarity(bank[:5]), atol=1e-3)
+    assert NeighbourIndex.load(tmp_path / "missing") is None
+
+
+def test_in_scope_score_multiplies_confidence_by_similarity():
+    from agent.nlu.thresholds import in_scope_score
+
+    assert in_scope_score(0.9, None) == 0.9
+    assert abs(in_scope_score(0.9, 0.5) - 0.45) < 1e-9 and in_scope_score(0.9, -0.2) == 0.0

@@ -109,6 +109,10 @@ def test_joint_training_learns_entities_and_roles_and_maps_them_to_characters(tr
     assert len(gold & found) / len(gold) >= 0.9
     assert all(x["value"] == examples[i].text[x["start"]:x["end"]]
                for i, a in enumerate(analyses) for x in a.entities)
+    # the neighbour index over the training sentences travels with the model
+    assert loaded.neighbours is not None and len(loaded.neighbours.embeddings) == len(examples)
+    stranger = loaded.analyse(["xyzzy plugh"])[0].similarity  # only unknown words
+    assert analyses[0].similarity > 0.9 and analyses[0].similarity > stranger
 
 
 def test_no_entity_head_when_entity_recognition_is_off(tmp_path):

@@ -20,6 +20,7 @@ class NLUPrediction:
     top_intent: str = ""  # best intent before any fallback
     top_confidence: float = 0.0
     gap: float = 0.0  # top-1 minus top-2 confidence
+    top_score: float = 0.0  # what the fallback threshold is compared with (confidence, or the in-scope score)
 
 
 def load_jsonl(path: Path) -> list[Example]:
@@ -60,7 +61,8 @@ def predict_all(interpreter, examples: list[Example]) -> list[NLUPrediction]:
         second = ranked[1]["confidence"] if len(ranked) > 1 else 0.0
         out.append(NLUPrediction(ex.text, ex.parent_intent, predicted, float(parsed["intent"]["confidence"]),
                                  [e.as_dict() for e in ex.entities], parsed.get("entities", []),
-                                 top["name"], float(top["confidence"]), float(top["confidence"]) - second))
+                                 top["name"], float(top["confidence"]), float(top["confidence"]) - second,
+                                 float(parsed.get("in_scope_score", top["confidence"]))))
     return out
 
 
@@ -82,7 +84,7 @@ def oos_curve_png(predictions: list[NLUPrediction], path: Path, threshold: float
     """In-scope accuracy against out-of-scope recall as the fallback threshold moves (ours, not Rasa's)."""
     from agent.nlu.thresholds import Scored, outcome
 
-    items = [Scored(p.intent, p.top_intent, p.top_confidence, p.gap) for p in predictions]
+    items = [Scored(p.intent, p.top_intent, p.top_score, p.gap) for p in predictions]
     if not any(s.is_oos for s in items) or all(s.is_oos for s in items):
         return False
     import matplotlib

@@ -52,6 +52,7 @@ class Analysis:
     probabilities: torch.Tensor  # calibrated, over `labels`
     embedding: torch.Tensor  # L2-normalised sentence embedding (for out-of-scope distance)
     entities: list[dict] = field(default_factory=list)
+    similarity: float | None = None  # to the nearest training sentences (None without an index)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class IntentClassifier:
     tags: list[str] = field(default_factory=list)  # BIO tag names of the entity head
     temperature: float = 1.0  # fitted on validation data: softmax(logits / T) is calibrated
     thresholds: object | None = None  # Thresholds swept on validation data, or None without any
+    neighbours: object | None = None  # NeighbourIndex over the training sentences
 
     def encode(self, texts: list[str], offsets: bool = False) -> dict[str, torch.Tensor]:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
@@ -88,14 +90,27 @@ class IntentClassifier:
             probs = torch.softmax(logits / self.temperature, dim=-1)
             emb = nn.functional.normalize(pooled, dim=-1)
             tag_probs = torch.softmax(tag_logits, dim=-1) if tag_logits is not None else None
+            sims = self.neighbours.similarity(emb.numpy()).tolist() if self.neighbours is not None else None
             for k, text in enumerate(chunk):
                 entities = []
                 if tag_probs is not None:
                     conf, ids = tag_probs[k].max(-1)
                     spans = [tuple(o) for o in offsets[k].tolist()]
                     entities = decode(text, spans, ids.tolist(), conf.tolist(), self.tags, ENTITY_EXTRACTOR)
-                results.append(Analysis(probs[k], emb[k], entities))
+                results.append(Analysis(probs[k], emb[k], entities, sims[k] if sims is not None else None))
         return results
+
+    @torch.inference_mode()
+    def sentence_embeddings(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        """L2-normalised embeddings, computed in length order (little padding), returned in input order."""
+        self.model.eval()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.zeros(len(texts), self.model.encoder.config.hidden_size)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            emb = self.model.embed(**self.encode([texts[i] for i in chunk]))
+            out[chunk] = nn.functional.normalize(emb, dim=-1)
+        return out
 
     def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
         if not texts:
@@ -115,6 +130,8 @@ class IntentClassifier:
         state = {k: v.detach().to(torch.float16).contiguous() if v.is_floating_point() else v.contiguous()
                  for k, v in self.model.state_dict().items()}
         save_file(state, str(folder / "model.safetensors"))
+        if self.neighbours is not None:
+            self.neighbours.save(folder)
         (folder / "intent_model.json").write_text(json.dumps(
             {"format": FORMAT, "labels": self.labels, "max_length": self.max_length, "tags": self.tags,
              "temperature": self.temperature,
@@ -138,11 +155,12 @@ class IntentClassifier:
         model.load_state_dict(state)
         model.eval()
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
+        from agent.nlu.neighbours import NeighbourIndex
         from agent.nlu.thresholds import Thresholds
 
         thresholds = Thresholds.from_dict(meta["thresholds"]) if meta.get("thresholds") else None
         return cls(model, tokenizer, meta["labels"], meta["max_length"], tags, meta.get("temperature", 1.0),
-                   thresholds)
+                   thresholds, NeighbourIndex.load(folder))
 
 
 def ranking(labels: list[str], probs: torch.Tensor) -> list[tuple[str, float]]:

@@ -21,6 +21,7 @@ class NLUInterpreter:
     extractor: RegexEntityExtractor | None = None
     synonyms: dict[str, str] = field(default_factory=dict)
     builtin: object | None = None  # BuiltinEntityExtractor
+    use_neighbours: bool = False  # the threshold applies to confidence x neighbour similarity
 
     @classmethod
     def build(cls, classifier: IntentClassifier, config: AgentConfig, entities: dict) -> "NLUInterpreter":
@@ -29,8 +30,13 @@ class NLUInterpreter:
 
         regex = RegexEntityExtractor.from_dict(entities["regex"]) if entities.get("regex") else None
         builtin = BuiltinEntityExtractor(entities["builtin"]) if entities.get("builtin") else None
-        return cls(classifier, effective_fallback(config.fallback, classifier.thresholds), regex,
-                   entities.get("synonyms", {}), builtin)
+        from agent.nlu.thresholds import CONFIDENCE_X_NEIGHBOURS
+
+        swept = classifier.thresholds
+        use_neighbours = (not config.fallback.from_config and swept is not None
+                          and swept.signal == CONFIDENCE_X_NEIGHBOURS and classifier.neighbours is not None)
+        return cls(classifier, effective_fallback(config.fallback, swept), regex,
+                   entities.get("synonyms", {}), builtin, use_neighbours)
 
     def parse(self, text: str) -> dict:
         text = text or ""
@@ -44,7 +50,8 @@ class NLUInterpreter:
         if not text.strip():
             return {"text": text, "intent": {"name": None, "confidence": 0.0}, "intent_ranking": [], "entities": []}
         analysis = self.classifier.analyse([text])[0]
-        parsed = self.parse_ranking(text, ranking(self.classifier.labels, analysis.probabilities))
+        similarity = analysis.similarity if self.use_neighbours else None
+        parsed = self.parse_ranking(text, ranking(self.classifier.labels, analysis.probabilities), similarity)
         found = list(analysis.entities)
         if self.extractor is not None:
             found += self.extractor.extract(text)
@@ -53,8 +60,11 @@ class NLUInterpreter:
         parsed["entities"] = map_synonyms(merge_entities(found), self.synonyms)
         return parsed
 
-    def parse_ranking(self, text: str, ranking: list[tuple[str, float]]) -> dict:
-        """Group retrieval sub-intents (faq/ask_x) under their parent and apply the fallback rule."""
+    def parse_ranking(self, text: str, ranking: list[tuple[str, float]], similarity: float | None = None) -> dict:
+        """Group retrieval sub-intents (faq/ask_x) under their parent and apply the fallback rule
+        (on confidence, or on confidence x neighbour similarity when the model's thresholds say so)."""
+        from agent.nlu.thresholds import in_scope_score
+
         parents = parent_ranking(ranking)
         selectors: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for label, p in ranking:
@@ -64,10 +74,13 @@ class NLUInterpreter:
         top = intent_ranking[0]
         second = intent_ranking[1]["confidence"] if len(intent_ranking) > 1 else 0.0
         intent = dict(top)
-        if top["confidence"] < self.fallback.threshold or top["confidence"] - second < self.fallback.ambiguity_threshold:
+        score = in_scope_score(top["confidence"], similarity)
+        if score < self.fallback.threshold or top["confidence"] - second < self.fallback.ambiguity_threshold:
             intent = {"name": NLU_FALLBACK, "confidence": self.fallback.threshold}
             intent_ranking.insert(0, dict(intent))
         parsed = {"text": text, "intent": intent, "intent_ranking": intent_ranking, "entities": []}
+        if similarity is not None:
+            parsed["in_scope_score"] = round(score, 4)
         if selectors:
             parsed["response_selector"] = {
                 parent: {

@@ -9,6 +9,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 OUT_OF_SCOPE = "out_of_scope"  # Rasa's conventional intent name for messages the bot does not handle
+CONFIDENCE = "confidence"
+CONFIDENCE_X_NEIGHBOURS = "confidence x neighbour similarity"
+
+
+def in_scope_score(confidence: float, similarity: float | None) -> float:
+    """Calibrated confidence times the similarity to the nearest training sentences: a message must
+    look like one intent *and* like what the bot was trained on. On CLINC150 validation this catches
+    more out-of-scope messages than either signal alone at the same in-scope cost."""
+    if similarity is None:
+        return confidence
+    return confidence * max(0.0, similarity)
 
 
 @dataclass
@@ -42,6 +53,7 @@ class Thresholds:
     in_scope_accuracy_without: float | None = None  # on validation, with no fallback at all
     oos_recall: float | None = None
     curve: list[CurvePoint] = field(default_factory=list)
+    signal: str = CONFIDENCE  # what the fallback threshold is compared with
 
     def to_dict(self) -> dict:
         return asdict(self)

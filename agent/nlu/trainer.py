@@ -18,7 +18,9 @@ from agent.errors import AgentError, Problem
 from agent.nlu.calibration import expected_calibration_error, fit_temperature
 from agent.nlu.entity_tags import IGNORE, align, tag_names
 from agent.nlu.interpreter import parent_ranking
-from agent.nlu.thresholds import Scored, Thresholds, sweep
+from agent.nlu.neighbours import NeighbourIndex
+from agent.nlu.thresholds import (CONFIDENCE_X_NEIGHBOURS, OUT_OF_SCOPE, Scored, Thresholds, in_scope_score,
+                                  sweep)
 from agent.nlu.encoder import load_encoder, load_tokenizer, resolve_base_model
 from agent.nlu.intent_model import IntentClassifier, IntentModel, ranking
 
@@ -240,6 +242,9 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     for p in model.parameters():
         p.requires_grad = True
     result.val_examples = val_examples
+    in_scope = [e.text for e in examples if e.parent_intent != OUT_OF_SCOPE]
+    if in_scope:
+        classifier.neighbours = NeighbourIndex(classifier.sentence_embeddings(in_scope).numpy())
     if val_examples:
         calibrate(result, cfg)
     reporter.finish()
@@ -315,7 +320,14 @@ def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
     ids = _tokenize(classifier, [e.text for e in examples])
     with torch.no_grad():
         classifier.model.eval()
-        logits = torch.cat([classifier.model(**b) for _, b in _batches(ids, 0)])
+        logits, embeddings = [], []
+        for _, b in _batches(ids, 0):
+            out, _, pooled = classifier.model.joint(**b)
+            logits.append(out)
+            embeddings.append(nn.functional.normalize(pooled, dim=-1))
+        logits = torch.cat(logits)
+        similarity = (classifier.neighbours.similarity(torch.cat(embeddings).numpy()).tolist()
+                      if classifier.neighbours is not None else [None] * len(examples))
     y = torch.tensor([index.get(e.intent, -1) for e in examples])
     before = torch.softmax(logits, -1)
     classifier.temperature = fit_temperature(logits, y)
@@ -326,15 +338,18 @@ def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
         "ece_after": round(expected_calibration_error(after.max(-1).values, after.argmax(-1) == y), 4),
         "validation_examples": len(examples),
     }
-    result.thresholds = sweep([scored(e.parent_intent, ranking(classifier.labels, p)) for e, p in zip(examples, after)])
+    result.thresholds = sweep([scored(e.parent_intent, ranking(classifier.labels, p), sim)
+                               for e, p, sim in zip(examples, after, similarity)])
+    if classifier.neighbours is not None:
+        result.thresholds.signal = CONFIDENCE_X_NEIGHBOURS
     classifier.thresholds = result.thresholds
 
 
-def scored(gold: str, ranked: list[tuple[str, float]]) -> Scored:
+def scored(gold: str, ranked: list[tuple[str, float]], similarity: float | None = None) -> Scored:
     """What the threshold sweep needs from one prediction, on the parent intents users see."""
     parents = list(parent_ranking(ranked).items())
     second = parents[1][1] if len(parents) > 1 else 0.0
-    return Scored(gold, parents[0][0], parents[0][1], parents[0][1] - second)
+    return Scored(gold, parents[0][0], in_scope_score(parents[0][1], similarity), parents[0][1] - second)
 
 
 def typo(text: str, rng: random.Random) -> str:
