@@ -74,3 +74,15 @@ def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
         full = encoder(**tokenizer([texts[0], texts[2]], padding=True, return_tensors="pt")).last_hidden_state
     assert torch.allclose(via_cache[mask.bool()], full[mask.bool()], atol=1e-4)
     assert FrozenBottomCache.build(model, classifier, ids, texts, IntentTrainingConfig(frozen_layers=0)) is None
+
+
+def test_length_sorted_batches_come_back_in_input_order():
+    from agent.nlu.trainer import _batches, _in_order
+
+    ids = [[1] * n for n in (5, 2, 9, 1, 4, 7, 3)]
+    chunks, order = [], []
+    for idx, batch in _batches(ids, size=3):
+        assert batch["input_ids"].shape[1] == max(len(ids[i]) for i in idx)
+        chunks.append(batch["attention_mask"].sum(1))
+        order.append(idx)
+    assert _in_order(chunks, order).tolist() == [5, 2, 9, 1, 4, 7, 3]

@@ -320,13 +320,14 @@ def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
     ids = _tokenize(classifier, [e.text for e in examples])
     with torch.no_grad():
         classifier.model.eval()
-        logits, embeddings = [], []
-        for _, b in _batches(ids, 0):
+        logits, embeddings, order = [], [], []
+        for idx, b in _batches(ids):
             out, _, pooled = classifier.model.joint(**b)
             logits.append(out)
             embeddings.append(nn.functional.normalize(pooled, dim=-1))
-        logits = torch.cat(logits)
-        similarity = (classifier.neighbours.similarity(torch.cat(embeddings).numpy()).tolist()
+            order.append(idx)
+        logits = _in_order(logits, order)
+        similarity = (classifier.neighbours.similarity(_in_order(embeddings, order).numpy()).tolist()
                       if classifier.neighbours is not None else [None] * len(examples))
     y = torch.tensor([index.get(e.intent, -1) for e in examples])
     before = torch.softmax(logits, -1)
@@ -442,9 +443,19 @@ def _collate(ids: list[list[int]], idx: list[int], pad: int) -> dict[str, torch.
     return {"input_ids": input_ids, "attention_mask": mask}
 
 
-def _batches(ids: list[list[int]], pad: int, size: int = 64):
-    for start in range(0, len(ids), size):
-        yield start, _collate(ids, list(range(start, min(len(ids), start + size))), pad)
+def _batches(ids: list[list[int]], pad: int = 0, size: int = 64):
+    """Batches of similar length (little padding); each comes with the row indices it holds."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), size):
+        idx = order[start:start + size]
+        yield idx, _collate(ids, idx, pad)
+
+
+def _in_order(chunks: list[torch.Tensor], idx: list[list[int]]) -> torch.Tensor:
+    """Undo the length sort of `_batches`: rows back in input order."""
+    out = torch.cat(chunks)
+    position = torch.tensor([i for chunk in idx for i in chunk])
+    return out[torch.argsort(position)]
 
 
 @torch.no_grad()
@@ -452,18 +463,19 @@ def _evaluate(model: IntentModel, ids: list[list[int]], y: torch.Tensor, tags: l
               loss_fn) -> tuple[float, float]:
     """Validation accuracy and loss; with an entity head both average in token-tag accuracy and loss."""
     model.eval()
-    logits, tag_right, tag_total, tag_loss = [], 0, 0, 0.0
-    for start, b in _batches(ids, 0):
+    logits, order, tag_right, tag_total, tag_loss = [], [], 0, 0, 0.0
+    for idx, b in _batches(ids):
         out, tag_logits, _ = model.joint(**b)
         logits.append(out)
+        order.append(idx)
         if tag_logits is not None and tags:
-            target = _collate_tags(tags[start:start + len(out)], b["input_ids"].shape[1])
+            target = _collate_tags([tags[i] for i in idx], b["input_ids"].shape[1])
             known = target != IGNORE
             tag_right += int((tag_logits.argmax(-1)[known] == target[known]).sum())
             tag_total += int(known.sum())
             if known.any():
                 tag_loss += float(nn.functional.cross_entropy(tag_logits[known], target[known], reduction="sum"))
-    logits = torch.cat(logits)
+    logits = _in_order(logits, order)
     known = y >= 0
     acc = float((logits.argmax(-1) == y).float().mean())
     loss = float(loss_fn(logits[known], y[known])) if known.any() else 0.0
@@ -478,16 +490,17 @@ def _fit_heads_on_frozen_features(model: IntentModel, ids: list[list[int]], y: t
                                   tags: list[list[int]], cfg: IntentTrainingConfig) -> None:
     """Start fine-tuning from heads that already separate the intents (and tags), so few epochs suffice."""
     model.eval()
-    feats, token_feats, token_tags = [], [], []
-    for start, b in _batches(ids, 0):
+    feats, order, token_feats, token_tags = [], [], [], []
+    for idx, b in _batches(ids):
         hidden = model.hidden(**b)
         feats.append(model.pool(hidden, b["attention_mask"]))
+        order.append(idx)
         if model.entity_head is not None and tags:
-            target = _collate_tags(tags[start:start + hidden.shape[0]], hidden.shape[1])
+            target = _collate_tags([tags[i] for i in idx], hidden.shape[1])
             known = target != IGNORE
             token_feats.append(hidden[known])
             token_tags.append(target[known])
-    _fit_linear(model.head, torch.cat(feats), y, cfg)
+    _fit_linear(model.head, _in_order(feats, order), y, cfg)
     if token_feats:
         token_feats, token_tags = torch.cat(token_feats), torch.cat(token_tags)
         if len(token_tags) > MAX_HEAD_TOKENS:  # a sample sets the head up as well as all tokens would
