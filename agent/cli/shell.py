@@ -59,9 +59,13 @@ class Shell:
             for row in user.parse_data.get("intent_ranking", [])[:5]:
                 table.add_row(str(row["name"]), f"{row['confidence']:.3f}")
             self.console.print(table)
+            if "in_scope_score" in user.parse_data:
+                self.console.print(f"in-scope score (confidence x neighbour similarity): "
+                                   f"{user.parse_data['in_scope_score']:.3f}", markup=False)
             if user.entities:
                 self.console.print("entities: " + ", ".join(
-                    f"{e['entity']}={e.get('value')!r}" for e in user.entities), markup=False)
+                    f"{e['entity']}={e.get('value')!r} ({e.get('extractor', '?')})" for e in user.entities),
+                    markup=False)
         actions = [e for e in result.events if isinstance(e, ActionExecuted)]
         self.console.print("actions: " + " → ".join(
             f"{a.name} [{a.policy}{'' if a.confidence is None else f' {a.confidence:.2f}'}]" for a in actions
