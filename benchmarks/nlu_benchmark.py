@@ -100,6 +100,8 @@ def main() -> None:
     parser.add_argument("--base-model", help="local Hugging Face-format directory (default: all-MiniLM-L6-v2)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--save-model", help="also save the trained classifier to this folder (for analysis)")
+    parser.add_argument("--model", help="evaluate a classifier saved with --save-model instead of training "
+                        "(e.g. after a change to decoding only); training figures are then left out")
     args = parser.parse_args()
 
     import torch
@@ -116,19 +118,27 @@ def main() -> None:
     cfg = IntentTrainingConfig(base_model=args.base_model)
     if args.epochs:
         cfg.max_epochs = args.epochs
-    started = time.time()
-    result = train_nlu(train, cfg, val_examples=valid)
-    train_seconds = time.time() - started
-    if args.save_model:
-        result.classifier.save(Path(args.save_model))
     entity_types = {a.entity for e in train for a in e.entities}
-    figures = {"data": folder.name, "train_examples": len(train), "intents": len({e.intent for e in train}),
-               "validation_examples": result.val_size, "epochs": len(result.history), "best_epoch": result.best_epoch}
-    figures |= evaluate(result.classifier, result.thresholds, test, entity_types)
-    figures |= {"train_seconds": round(train_seconds, 1),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                "inference_ms_per_utterance": round(single_message_ms(result.classifier, [e.text for e in test[:50]]), 2),
-                "calibration": result.calibration}
+    figures = {"data": folder.name, "train_examples": len(train), "intents": len({e.intent for e in train})}
+    if args.model:
+        from agent.nlu.intent_model import IntentClassifier
+
+        classifier = IntentClassifier.load(Path(args.model))
+        figures |= {"model": args.model}
+        figures |= evaluate(classifier, classifier.thresholds, test, entity_types)
+    else:
+        started = time.time()
+        result = train_nlu(train, cfg, val_examples=valid)
+        train_seconds = time.time() - started
+        if args.save_model:
+            result.classifier.save(Path(args.save_model))
+        classifier = result.classifier
+        figures |= {"validation_examples": result.val_size, "epochs": len(result.history),
+                    "best_epoch": result.best_epoch}
+        figures |= evaluate(classifier, result.thresholds, test, entity_types)
+        figures |= {"train_seconds": round(train_seconds, 1), "calibration": result.calibration}
+    figures |= {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "inference_ms_per_utterance": round(single_message_ms(classifier, [e.text for e in test[:50]]), 2)}
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}))
 
 

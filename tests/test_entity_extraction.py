@@ -46,21 +46,40 @@ def test_an_annotation_inside_a_token_is_reported_with_file_and_line_and_not_lea
     assert alignment.tags[2] == IGNORE
 
 
+def _probs(tags: list[int], n: int, sure: float = 0.9) -> list[list[float]]:
+    return [[sure if j == t else (1 - sure) / (n - 1) for j in range(n)] for t in tags]
+
+
 def test_decode_maps_tags_back_to_character_spans_of_the_original_text():
     text = "Fly to New  York tomorrow"
     offsets = [(0, 0), (0, 3), (4, 6), (7, 10), (12, 16), (17, 25), (0, 0)]
     names = ["O", "B-city||", "I-city||", "B-city|to|", "I-city|to|"]
     tags = [0, 0, 0, 3, 4, 0, 0]
-    found = decode(text, offsets, tags, [1.0] * 7, names, "X")
+    found = decode(text, offsets, _probs(tags, 5), names, "X")
     assert [(e["entity"], e["value"], e["start"], e["end"], e.get("role")) for e in found] == [
         ("city", "New  York", 7, 16, "to")]
 
 
-def test_decode_grows_a_span_cut_inside_a_word_to_the_whole_word():
+def test_decode_gives_the_pieces_of_a_word_one_tag():
     text = "ship to munich"
     offsets = [(0, 0), (0, 4), (5, 7), (8, 11), (11, 14), (0, 0)]  # mun ##ich
-    found = decode(text, offsets, [0, 0, 0, 1, 0, 0], [0.9] * 6, ["O", "B-city||", "I-city||"], "X")
+    probs = _probs([0, 0, 0, 1, 0, 0], 3)
+    probs[4] = [0.6, 0.1, 0.3]  # "##ich" alone would be O
+    found = decode(text, offsets, probs, ["O", "B-city||", "I-city||"], "X")
     assert found[0]["value"] == "munich"
+
+
+def test_decode_keeps_one_span_from_falling_apart_into_fragments_of_other_types():
+    text = "play the chipmunk song"
+    offsets = [(0, 0), (0, 4), (5, 8), (9, 17), (18, 22), (0, 0)]
+    names = ["O", "B-track||", "I-track||", "B-album||", "I-album||"]
+    probs = [[1, 0, 0, 0, 0], [0.9, 0.025, 0.025, 0.025, 0.025],
+             [0.05, 0.8, 0.05, 0.05, 0.05],  # the
+             [0.05, 0.05, 0.8, 0.05, 0.05],  # chipmunk
+             [0.05, 0.05, 0.4, 0.05, 0.45],  # song: an orphan I-album by argmax
+             [1, 0, 0, 0, 0]]
+    found = decode(text, offsets, probs, names, "X")
+    assert [(e["entity"], e["value"]) for e in found] == [("track", "the chipmunk song")]
 
 
 def test_rule_extractors_win_over_the_tagger_on_the_same_span():

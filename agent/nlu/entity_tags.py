@@ -80,26 +80,32 @@ def _trim_space(text: str, start: int, end: int) -> int:
     return end
 
 
-def decode(text: str, offsets: list[tuple[int, int]], tag_ids: list[int], confidences: list[float],
-           names: list[str], extractor: str) -> list[dict]:
-    """BIO tags back to Rasa entity dicts; an I- without a matching B- opens a new span."""
+def decode(text: str, offsets: list[tuple[int, int]], tag_probs, names: list[str], extractor: str) -> list[dict]:
+    """Token tag probabilities back to Rasa entity dicts, through the most probable *valid* BIO path
+    (I-x only after B-x or I-x; the pieces of one word share its tag), so a span never falls apart
+    into fragments of different types."""
+    import numpy as np
+
+    probs = np.asarray(tag_probs, dtype=np.float64)
+    tokens = [i for i, (s, e) in enumerate(offsets) if s < e]
+    if not tokens:
+        return []
+    path = _viterbi(np.log(probs[tokens] + 1e-9), [_continues_word(text, offsets, tokens, k) for k in range(len(tokens))],
+                    names)
     spans: list[list] = []  # [label, first token, last token, confidences]
-    for i, ((s, e), t) in enumerate(zip(offsets, tag_ids)):
-        if s == e:
-            continue
-        tag = names[t]
+    for k, tag_id in enumerate(path):
+        tag = names[tag_id]
         if tag == OUTSIDE:
             continue
-        prefix, label = tag[0], tag[2:]
-        if prefix == "I" and spans and spans[-1][0] == label and spans[-1][2] == _previous_token(offsets, i):
+        i = tokens[k]
+        if tag[0] == "I" and spans and spans[-1][0] == tag[2:] and spans[-1][2] == tokens[k - 1]:
             spans[-1][2] = i
-            spans[-1][3].append(confidences[i])
+            spans[-1][3].append(float(probs[i, tag_id]))
         else:
-            spans.append([label, i, i, [confidences[i]]])
+            spans.append([tag[2:], i, i, [float(probs[i, tag_id])]])
     entities = []
     for label, first, last, confs in spans:
-        start, end = offsets[first][0], offsets[last][1]
-        start, end = _whole_words(text, start, end)
+        start, end = _whole_words(text, offsets[first][0], offsets[last][1])
         entity, role, group = split_label(label)
         found = {"entity": entity, "start": start, "end": end, "value": text[start:end],
                  "confidence_entity": round(min(confs), 4), "extractor": extractor}
@@ -111,11 +117,41 @@ def decode(text: str, offsets: list[tuple[int, int]], tag_ids: list[int], confid
     return entities
 
 
-def _previous_token(offsets: list[tuple[int, int]], i: int) -> int:
-    j = i - 1
-    while j >= 0 and offsets[j][0] == offsets[j][1]:
-        j -= 1
-    return j
+def _continues_word(text: str, offsets: list[tuple[int, int]], tokens: list[int], k: int) -> bool:
+    """A sub-word piece: it starts where the previous token ended, letters or digits on both sides."""
+    if k == 0:
+        return False
+    start, prev_end = offsets[tokens[k]][0], offsets[tokens[k - 1]][1]
+    return start == prev_end and start > 0 and text[start - 1].isalnum() and text[start].isalnum() \
+        and ord(text[start]) < 0x2E80
+
+
+def _viterbi(logp, continues: list[bool], names: list[str]) -> list[int]:
+    import numpy as np
+
+    n_tags = len(names)
+    label = [t[2:] if t != OUTSIDE else None for t in names]
+    inside = [t.startswith("I-") for t in names]
+    allowed = np.zeros((n_tags, n_tags), dtype=bool)  # allowed[prev, next]
+    piece = np.zeros((n_tags, n_tags), dtype=bool)  # for a sub-word piece: same label, or O after O
+    for a in range(n_tags):
+        for b in range(n_tags):
+            allowed[a, b] = not inside[b] or (label[a] is not None and label[a] == label[b])
+            piece[a, b] = (label[a] is None and label[b] is None) or (label[a] is not None and inside[b]
+                                                                     and label[a] == label[b])
+    start_ok = np.array([not i for i in inside])
+    score = np.where(start_ok, logp[0], -np.inf)
+    back = []
+    for k in range(1, len(logp)):
+        mask = piece if continues[k] else allowed
+        cand = score[:, None] + np.where(mask, 0.0, -np.inf)
+        best = cand.argmax(0)
+        back.append(best)
+        score = cand[best, np.arange(n_tags)] + logp[k]
+    path = [int(score.argmax())]
+    for best in reversed(back):
+        path.append(int(best[path[-1]]))
+    return path[::-1]
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:

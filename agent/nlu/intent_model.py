@@ -94,9 +94,8 @@ class IntentClassifier:
             for k, text in enumerate(chunk):
                 entities = []
                 if tag_probs is not None:
-                    conf, ids = tag_probs[k].max(-1)
                     spans = [tuple(o) for o in offsets[k].tolist()]
-                    entities = decode(text, spans, ids.tolist(), conf.tolist(), self.tags, ENTITY_EXTRACTOR)
+                    entities = decode(text, spans, tag_probs[k].numpy(), self.tags, ENTITY_EXTRACTOR)
                 results.append(Analysis(probs[k], emb[k], entities, sims[k] if sims is not None else None))
         return results
 
