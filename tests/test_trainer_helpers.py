@@ -67,6 +67,8 @@ def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
     cfg = IntentTrainingConfig(frozen_layers=1, typo_rate=0.0)
     cache = FrozenBottomCache.build(model, classifier, ids, texts, cfg)
     assert cache is not None and len(cache.clean) == 3 and cache.noisy == []
+    noisy = FrozenBottomCache.build(model, classifier, ids, texts, IntentTrainingConfig(frozen_layers=1, typo_rate=0.5))
+    assert len(noisy.noisy) == 3 and all(len(copy) == 3 for copy in noisy.noisy)
     model.eval()
     hidden, mask, _ = cache.batch([0, 2], None, random.Random(0))
     with torch.no_grad():

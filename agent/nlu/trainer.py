@@ -25,6 +25,7 @@ from agent.nlu.encoder import load_encoder, load_tokenizer, resolve_base_model
 from agent.nlu.intent_model import IntentClassifier, IntentModel, ranking
 
 MAX_HEAD_TOKENS = 20000
+TYPO_VARIANTS = 3  # misspelt copies cached per sentence; epochs cycle through them
 LARGE_DATA = 2000  # from this many training examples, batches of 32 use the CPU better than 16
 
 
@@ -193,6 +194,8 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     for epoch in range(1, cfg.max_epochs + 1):
         t0 = time.time()
         model.train()
+        if cache is not None:
+            cache.epoch = epoch - 1
         total_loss, correct = 0.0, 0
         for idx in _length_bucketed_batches(train_ids, batch_size, generator):
             tags = [train_tags[i] for i in idx] if tag_names_ else None
@@ -253,11 +256,13 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
 
 
 class FrozenBottomCache:
-    """The frozen bottom's output for every training sentence and for one misspelt copy of it,
-    computed once; epochs then run only the trainable upper layers."""
+    """The frozen bottom's output for every training sentence and for a few misspelt copies of it,
+    computed once; epochs then run only the trainable upper layers. Each epoch draws its typos from
+    a different copy, so the noise still varies from epoch to epoch."""
 
-    def __init__(self, clean: list[torch.Tensor], noisy: list[torch.Tensor], layers: int, typo_rate: float):
+    def __init__(self, clean: list[torch.Tensor], noisy: list[list[torch.Tensor]], layers: int, typo_rate: float):
         self.clean, self.noisy, self.layers, self.typo_rate = clean, noisy, layers, typo_rate
+        self.epoch = 0
 
     @classmethod
     def build(cls, model: IntentModel, classifier: IntentClassifier, ids: list[list[int]], texts: list[str],
@@ -271,15 +276,17 @@ class FrozenBottomCache:
         if not layer_cache.split_matches_full(model.encoder, probe["input_ids"], probe["attention_mask"], layers):
             return None
         rng = random.Random(cfg.random_seed + 1)
-        noisy_ids = _tokenize(classifier, [typo(t, rng) for t in texts]) if cfg.typo_rate > 0 else []
-        return cls(_bottom_states(model, ids, layers), _bottom_states(model, noisy_ids, layers), layers,
-                   cfg.typo_rate)
+        variants = min(cfg.max_epochs, TYPO_VARIANTS) if cfg.typo_rate > 0 else 0
+        noisy = [_bottom_states(model, _tokenize(classifier, [typo(t, rng) for t in texts]), layers)
+                 for _ in range(variants)]
+        return cls(_bottom_states(model, ids, layers), noisy, layers, cfg.typo_rate)
 
     def batch(self, idx: list[int], tags: list[list[int]] | None, rng: random.Random):
         rows, out_tags = [], [] if tags is not None else None
+        copy = self.noisy[self.epoch % len(self.noisy)] if self.noisy else None
         for k, i in enumerate(idx):
-            noisy = bool(self.noisy) and rng.random() < self.typo_rate
-            rows.append(self.noisy[i] if noisy else self.clean[i])
+            noisy = copy is not None and rng.random() < self.typo_rate
+            rows.append(copy[i] if noisy else self.clean[i])
             if out_tags is not None:  # a misspelt copy no longer lines up with its tags
                 out_tags.append([IGNORE] * len(rows[-1]) if noisy else tags[k])
         width = max(len(r) for r in rows)
