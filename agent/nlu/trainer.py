@@ -266,11 +266,12 @@ class FrozenBottomCache:
 
     @classmethod
     def build(cls, model: IntentModel, classifier: IntentClassifier, ids: list[list[int]], texts: list[str],
-              cfg: IntentTrainingConfig) -> "FrozenBottomCache | None":
+              cfg: IntentTrainingConfig, min_examples: int = LARGE_DATA) -> "FrozenBottomCache | None":
+        """Only for large training sets, where it saves minutes; small bots keep fresh typos every epoch."""
         from agent.nlu import layer_cache
 
         layers = min(cfg.frozen_layers, len(_encoder_layers(model.encoder)))
-        if layers <= 0 or not ids:
+        if layers <= 0 or len(ids) < max(1, min_examples):
             return None
         probe = _collate(ids, list(range(min(4, len(ids)))), 0)
         if not layer_cache.split_matches_full(model.encoder, probe["input_ids"], probe["attention_mask"], layers):
