@@ -111,14 +111,6 @@ class IntentClassifier:
             out[chunk] = nn.functional.normalize(emb, dim=-1)
         return out
 
-    def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
-        if not texts:
-            return torch.empty(0, len(self.labels))
-        return torch.stack([a.probabilities for a in self.analyse(texts, batch_size)])
-
-    def rank(self, text: str) -> list[tuple[str, float]]:
-        return ranking(self.labels, self.analyse([text])[0].probabilities)
-
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file
 
