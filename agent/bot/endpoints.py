@@ -1,7 +1,7 @@
 """`endpoints.yml` (Rasa's file): where the action server lives; stores come with the server issues."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.bot.schema import Reader, key_line
@@ -15,6 +15,8 @@ KNOWN = ("action_endpoint", "tracker_store", "lock_store", "event_broker", "mode
 class Endpoints:
     action_url: str | None = None
     action_timeout: float = 10.0
+    tracker_store: dict = field(default_factory=dict)  # Rasa's keys: type, dialect, db, url, port, ...
+    source: str = "endpoints.yml"
 
 
 def load_endpoints(path: str | Path | None) -> Endpoints:
@@ -38,5 +40,9 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
             out.action_timeout = float(action.get("timeout", out.action_timeout))
         except (TypeError, ValueError):
             r.error(key_line(action, "timeout"), "action_endpoint timeout must be seconds (a number)")
+    store = data.get("tracker_store")
+    if store is not None:
+        out.tracker_store = r.mapping(store, "tracker_store", key_line(data, "tracker_store")) or {}
+        out.source = f"{path}:{key_line(data, 'tracker_store') or '?'}"
     problems.raise_if_errors()
     return out

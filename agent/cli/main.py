@@ -42,6 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--successes", action="store_true", help="also write successful_test_stories.yml")
     test.add_argument("--fail-on-prediction-errors", action="store_true", help="exit 1 if any story fails")
 
+    run = sub.add_parser("run", help="serve a trained bot over HTTP (REST, Slack, WeChat, WeCom, HTTP API)")
+    run.add_argument("--model", help="model file (default: newest in models/)")
+    run.add_argument("--models-dir", default="models")
+    run.add_argument("--host", default="0.0.0.0")
+    run.add_argument("--port", "-p", type=int, default=5005)
+    run.add_argument("--credentials", default="credentials.yml", help="Rasa's credentials.yml (channels)")
+    run.add_argument("--endpoints", default="endpoints.yml", help="Rasa's endpoints.yml (action server, stores)")
+    run.add_argument("--enable-api", action="store_true", help="serve the HTTP API (/model/parse, /conversations)")
+    run.add_argument("--auth-token", help="token the HTTP API requires (?token= or Authorization: Bearer)")
+    run.add_argument("--threads", type=int, default=1, help="torch threads for the model (default 1)")
+    run.add_argument("--rate-limit", type=float, default=5.0,
+                     help="messages per second per sender, with bursts of --rate-burst (0 turns it off)")
+    run.add_argument("--rate-burst", type=int, default=20)
+
     data = sub.add_parser("data", help="work with bot files")
     data_sub = data.add_subparsers(dest="data_command")
     validate = data_sub.add_parser("validate", help="report every problem in a bot's files with file:line")
@@ -70,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             from agent.cli.shell import run_shell
 
             return run_shell(args)
+        if args.command == "run":
+            from agent.cli.run import run_server
+
+            return run_server(args)
         if args.command == "test":
             from agent.cli.test import run_test
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+import inspect
+from typing import Awaitable, Callable
 
 from agent.bot.domain import Domain
 from agent.core.actions.base import ActionContext
@@ -43,7 +44,7 @@ class TurnResult:
 @dataclass
 class MessageProcessor:
     domain: Domain
-    parse: Callable[[str], dict]
+    parse: Callable[[str], dict | Awaitable[dict]]  # the server passes a micro-batching coroutine
     policies: PolicyEnsemble
     store: TrackerStore
     nlg: ResponseGenerator
@@ -56,6 +57,8 @@ class MessageProcessor:
         if self._needs_session_start(tracker):
             await self._run_action("action_session_start", tracker, message.input_channel, None, warnings)
         parse_data = self.parse(message.text)
+        if inspect.isawaitable(parse_data):
+            parse_data = await parse_data
         tracker.append(UserUttered(text=message.text, parse_data=parse_data, input_channel=message.input_channel,
                                    message_id=message.message_id, metadata=message.metadata))
         tracker.extend(extract_slots(tracker, self.domain))

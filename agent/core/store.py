@@ -17,6 +17,9 @@ class TrackerStore(ABC):
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
         """Persist the events appended during this turn (event-sourced: never rewrite history)."""
 
+    async def close(self) -> None:
+        """Release connections (server shutdown)."""
+
     async def get_or_create(self, sender_id: str, domain: Domain) -> Tracker:
         return await self.retrieve(sender_id, domain) or Tracker(sender_id, domain)
 

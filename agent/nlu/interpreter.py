@@ -39,7 +39,19 @@ class NLUInterpreter:
                    entities.get("synonyms", {}), builtin, use_neighbours)
 
     def parse(self, text: str) -> dict:
-        text = text or ""
+        return self.parse_batch([text])[0]
+
+    def parse_batch(self, texts: list[str]) -> list[dict]:
+        """Parse several messages with one encoder pass (the server micro-batches concurrent turns)."""
+        out: list[dict | None] = [self._shortcut(t or "") for t in texts]
+        todo = [i for i, parsed in enumerate(out) if parsed is None]
+        for i, analysis in zip(todo, self.classifier.analyse([texts[i] for i in todo]) if todo else []):
+            out[i] = self._from_analysis(texts[i], analysis)
+        return out  # type: ignore[return-value]
+
+    @staticmethod
+    def _shortcut(text: str) -> dict | None:
+        """Rasa's `/intent{...}` payloads and empty messages need no model."""
         if text.startswith("/"):
             try:
                 payload = parse_payload(text)
@@ -49,7 +61,9 @@ class NLUInterpreter:
                 return payload
         if not text.strip():
             return {"text": text, "intent": {"name": None, "confidence": 0.0}, "intent_ranking": [], "entities": []}
-        analysis = self.classifier.analyse([text])[0]
+        return None
+
+    def _from_analysis(self, text: str, analysis) -> dict:
         similarity = analysis.similarity if self.use_neighbours else None
         parsed = self.parse_ranking(text, ranking(self.classifier.labels, analysis.probabilities), similarity)
         found = list(analysis.entities)

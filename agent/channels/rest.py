@@ -1,0 +1,63 @@
+"""Rasa's REST channel: POST {"sender", "message", "metadata"}, answer with the bot's messages."""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from agent.channels.base import Channel, InboundMessage, TurnRunner
+from agent.server.metrics import CHANNEL_ERRORS
+from agent.server.runner import RateLimited
+
+
+def bad_request(message: str, channel: str = "rest") -> web.Response:
+    CHANNEL_ERRORS.labels(channel=channel, kind="bad_request").inc()
+    return web.json_response({"error": message}, status=400)
+
+
+def too_many(exc: RateLimited) -> web.Response:
+    return web.json_response({"error": str(exc)}, status=429,
+                             headers={"Retry-After": str(max(1, round(exc.retry_after + 0.5)))})
+
+
+async def json_body(request: web.Request) -> dict | web.Response:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    try:
+        body = json.loads(await request.read() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return bad_request("the body is not valid JSON")
+    if not isinstance(body, dict):
+        return bad_request("the body must be a JSON object")
+    return body
+
+
+class RestChannel(Channel):
+    name = "rest"
+
+    @classmethod
+    def from_credentials(cls, settings: dict | None) -> "RestChannel":
+        return cls()
+
+    def routes(self, runner: TurnRunner) -> list[web.RouteDef]:
+        async def health(request: web.Request) -> web.Response:
+            return web.json_response({"status": "ok"})
+
+        async def webhook(request: web.Request) -> web.Response:
+            body = await json_body(request)
+            if isinstance(body, web.Response):
+                return body
+            sender, text, metadata = body.get("sender", "default"), body.get("message"), body.get("metadata")
+            if not isinstance(text, str):
+                return bad_request('"message" must be a string, e.g. {"sender": "u1", "message": "hi"}')
+            if not isinstance(sender, (str, int)) or not str(sender):
+                return bad_request('"sender" must be a non-empty string')
+            if metadata is not None and not isinstance(metadata, dict):
+                return bad_request('"metadata" must be a JSON object')
+            try:
+                channel = body.get("input_channel") if isinstance(body.get("input_channel"), str) else "rest"
+                messages = await runner.submit(InboundMessage(channel, str(sender), text, metadata or {}))
+            except RateLimited as exc:
+                return too_many(exc)
+            return web.json_response(messages)
+
+        return [web.get("/webhooks/rest/", health), web.post("/webhooks/rest/webhook", webhook)]

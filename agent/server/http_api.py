@@ -1,0 +1,84 @@
+"""Rasa's HTTP API (`--enable-api`): parse, read and extend conversations, status; token auth like
+Rasa's `--auth-token` (query `?token=` or an `Authorization: Bearer` header)."""
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from agent.channels.rest import bad_request, json_body
+from agent.core.events import UserUttered
+from agent.server.openapi import openapi_document
+
+PUBLIC = ("/", "/health", "/version", "/metrics", "/openapi.json")
+
+
+def token_middleware(token: str):
+    """Every API route needs the token; channel webhooks have their own checks (signatures)."""
+    @web.middleware
+    async def check(request: web.Request, handler):
+        if request.path.startswith("/webhooks/") or request.path in PUBLIC:
+            return await handler(request)
+        given = request.query.get("token") or _bearer(request.headers.get("Authorization", ""))
+        if not given or not hmac.compare_digest(given.encode(), token.encode()):
+            return web.json_response({"error": "missing or wrong token; pass ?token= or Authorization: Bearer"},
+                                     status=401)
+        return await handler(request)
+    return check
+
+
+def _bearer(header: str) -> str:
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
+    import agent
+
+    agent_obj = runner.agent
+    store = agent_obj.processor.store
+
+    async def status(request: web.Request) -> web.Response:
+        return web.json_response({"model_file": model_file, "model_id": model_id, "num_active_training_jobs": 0})
+
+    async def parse(request: web.Request) -> web.Response:
+        body = await json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        if not isinstance(body.get("text"), str):
+            return bad_request('"text" must be a string, e.g. {"text": "where is my order"}', "api")
+        return web.json_response(await runner.parse(body["text"]))
+
+    async def tracker(request: web.Request) -> web.Response:
+        sender = request.match_info["conversation_id"]
+        found = await store.get_or_create(sender, agent_obj.domain)
+        return web.json_response(found.as_dict())
+
+    async def add_message(request: web.Request) -> web.Response:
+        """Like Rasa: record a user message (parsed) without running any action."""
+        body = await json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        if not isinstance(body.get("text"), str):
+            return bad_request('"text" must be a string, e.g. {"text": "hi", "sender": "user"}', "api")
+        if body.get("sender", "user") != "user":
+            return bad_request('only "sender": "user" messages can be added', "api")
+        sender = request.match_info["conversation_id"]
+        async with runner.locks.hold(sender):
+            found = await store.get_or_create(sender, agent_obj.domain)
+            event = UserUttered(text=body["text"], parse_data=await runner.parse(body["text"]),
+                                input_channel="http_api", metadata=body.get("metadata") or {})
+            found.append(event)
+            await store.save(found, [event])
+        return web.json_response(found.as_dict())
+
+    async def openapi(request: web.Request) -> web.Response:
+        served = {r.get_info().get("path") or r.get_info().get("formatter") for r in request.app.router.resources()}
+        return web.json_response(openapi_document(agent.__version__, served))
+
+    return [
+        web.get("/status", status),
+        web.post("/model/parse", parse),
+        web.get("/conversations/{conversation_id}/tracker", tracker),
+        web.post("/conversations/{conversation_id}/messages", add_message),
+        web.get("/openapi.json", openapi),
+    ]

@@ -1,0 +1,136 @@
+"""Turns for the server: strictly ordered per conversation, concurrent across conversations, NLU
+micro-batched on the model thread, rate limited per sender, and measured."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from agent.channels.base import BotMessage, InboundMessage
+from agent.core.events import ActionExecuted, UserUttered
+from agent.core.processor import TurnResult, UserMessage
+from agent.nlu.interpreter import NLU_FALLBACK
+from agent.server.batching import MicroBatcher
+from agent.server.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float):
+        super().__init__(f"too many messages; retry in {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per sender: `burst` messages at once, refilled at `per_second`."""
+    per_second: float = 5.0
+    burst: int = 20
+
+    def __post_init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, sender_id: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(sender_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        if tokens < 1.0:
+            self._buckets[sender_id] = (tokens, now)
+            raise RateLimited((1.0 - tokens) / self.per_second)
+        self._buckets[sender_id] = (tokens - 1.0, now)
+        if len(self._buckets) > 100_000:  # forget senders whose bucket is full again
+            full = [s for s, (t, at) in self._buckets.items() if t + (now - at) * self.per_second >= self.burst]
+            for s in full:
+                del self._buckets[s]
+
+
+class ConversationLocks:
+    """asyncio.Lock wakes waiters first-in first-out, so one sender's turns run one at a time in
+    arrival order. A lock lives only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def hold(self, sender_id: str):
+        lock = self._locks.setdefault(sender_id, asyncio.Lock())
+        self._users[sender_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[sender_id] -= 1
+            if not self._users[sender_id]:
+                del self._users[sender_id], self._locks[sender_id]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class AgentRunner:
+    def __init__(self, agent, rate_limit: RateLimit | None = None, max_batch: int = 32):
+        self.agent = agent
+        self.rate_limit = rate_limit
+        self.locks = ConversationLocks()
+        self.batcher = MicroBatcher(agent.interpreter.parse_batch, max_batch)
+        agent.processor.parse = self.batcher.parse
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._in_flight = 0
+
+    async def submit(self, message: InboundMessage) -> list[BotMessage]:
+        return (await self.turn(message)).messages
+
+    async def turn(self, message: InboundMessage) -> TurnResult:
+        if self.rate_limit is not None:
+            try:
+                self.rate_limit.take(message.sender_id)
+            except RateLimited:
+                RATE_LIMITED.labels(channel=message.channel).inc()
+                raise
+        MESSAGES.labels(channel=message.channel).inc()
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            async with self.locks.hold(message.sender_id):
+                started = time.perf_counter()
+                result = await self.agent.processor.handle_message(
+                    UserMessage(message.text, message.sender_id, message.channel,
+                                message.metadata.get("message_id"), dict(message.metadata)))
+                LATENCY.labels(stage="turn").observe(time.perf_counter() - started)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+        _count(result)
+        return result
+
+    async def parse(self, text: str) -> dict:
+        return await self.batcher.parse(text)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for in-flight turns (graceful shutdown)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def close(self) -> None:
+        await self.drain()
+        self.batcher.close()
+        await self.agent.processor.store.close()
+
+
+def _count(result: TurnResult) -> None:
+    for event in result.events:
+        if isinstance(event, UserUttered):
+            intent = event.intent_name or "none"
+            INTENTS.labels(intent=intent).inc()
+            if intent == NLU_FALLBACK:
+                FALLBACKS.labels(kind="nlu").inc()
+            if event.parse_data.get("response_selector", {}).get(intent):
+                FAQ_HITS.inc()
+        elif isinstance(event, ActionExecuted) and event.name == "action_default_fallback":
+            FALLBACKS.labels(kind="core").inc()
