@@ -102,6 +102,9 @@ def main() -> None:
     parser.add_argument("--save-model", help="also save the trained classifier to this folder (for analysis)")
     parser.add_argument("--model", help="evaluate a classifier saved with --save-model instead of training "
                         "(e.g. after a change to decoding only); training figures are then left out")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a training setting (IntentTrainingConfig field), e.g. frozen_layers=0; "
+                             "choose between settings by the printed validation accuracy, never by test")
     args = parser.parse_args()
 
     import torch
@@ -118,6 +121,12 @@ def main() -> None:
     cfg = IntentTrainingConfig(base_model=args.base_model)
     if args.epochs:
         cfg.max_epochs = args.epochs
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if not hasattr(cfg, name):
+            parser.error(f"--set {item}: no training setting named '{name}'")
+        current = getattr(cfg, name)
+        setattr(cfg, name, type(current)(value) if current is not None else value)
     entity_types = {a.entity for e in train for a in e.entities}
     figures = {"data": folder.name, "train_examples": len(train), "intents": len({e.intent for e in train})}
     if args.model:
@@ -134,7 +143,8 @@ def main() -> None:
             result.classifier.save(Path(args.save_model))
         classifier = result.classifier
         figures |= {"validation_examples": result.val_size, "epochs": len(result.history),
-                    "best_epoch": result.best_epoch}
+                    "best_epoch": result.best_epoch, "val_accuracy": result.val_accuracy,
+                    "settings": dict(item.partition("=")[::2] for item in args.set)}
         figures |= evaluate(classifier, result.thresholds, test, entity_types)
         figures |= {"train_seconds": round(train_seconds, 1), "calibration": result.calibration}
     figures |= {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -1,0 +1,161 @@
+"""Server figures over loopback: start time, RSS, REST latency and throughput, channel ack times.
+
+    python benchmarks/server_benchmark.py --model models/ecommerce.tar.gz      # starts `agent run` itself
+    python benchmarks/server_benchmark.py --url http://127.0.0.1:5005 \\
+        --payload '{"sender": "{sender}", "message": "{text}"}'                 # any running server, e.g. Rasa
+
+Every phase is bounded in time (--seconds). Prints one JSON line of figures.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TEXTS = ["hello", "where is my order", "I want to return my shoes", "how much is shipping",
+         "do you ship to canada", "my order ORD-123456 has not arrived", "can I pay with paypal",
+         "thanks, bye", "I want to talk to a human", "what are your opening hours"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def render(template: str, sender: str, text: str) -> dict:
+    """The payload template with {sender} and {text} filled in as JSON strings."""
+    return json.loads(template.replace('"{sender}"', json.dumps(sender)).replace('"{text}"', json.dumps(text)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def wait_ready(url: str, token: str, timeout: float = 120.0) -> float:
+    started = time.time()
+    async with aiohttp.ClientSession() as http:
+        while time.time() - started < timeout:
+            try:
+                async with http.get(f"{url}/status", params={"token": token}) as resp:
+                    if resp.status == 200:
+                        return time.time() - started
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit(f"the server did not answer /status within {timeout:.0f} s")
+
+
+async def conversation(http, url: str, template: str, sender: str, deadline: float, latencies: list[float],
+                       errors: list[int]) -> None:
+    i = 0
+    while time.perf_counter() < deadline:
+        body = render(template, sender, TEXTS[i % len(TEXTS)])
+        i += 1
+        t0 = time.perf_counter()
+        async with http.post(url, json=body) as resp:
+            await resp.read()
+            if resp.status != 200:
+                errors.append(resp.status)
+                continue
+        latencies.append(time.perf_counter() - t0)
+
+
+async def load(url: str, template: str, clients: int, seconds: float, tag: str) -> dict:
+    latencies: list[float] = []
+    errors: list[int] = []
+    connector = aiohttp.TCPConnector(limit=clients + 4)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        await conversation(http, url, template, f"warm-{tag}", time.perf_counter() + 1.0, [], [])
+        started = time.perf_counter()
+        deadline = started + seconds
+        await asyncio.gather(*(conversation(http, url, template, f"{tag}-{k}", deadline, latencies, errors)
+                               for k in range(clients)))
+        wall = time.perf_counter() - started
+    return {"clients": clients, "messages": len(latencies), "errors": len(errors),
+            "msgs_per_s": round(len(latencies) / wall, 1),
+            "p50_ms": round(percentile(latencies, 50) * 1000, 1) if latencies else None,
+            "p99_ms": round(percentile(latencies, 99) * 1000, 1) if latencies else None}
+
+
+def start_server(model: str, port: int, token: str, workdir: Path) -> tuple[subprocess.Popen, float]:
+    (workdir / "credentials.yml").write_text("rest:\n")
+    (workdir / "endpoints.yml").write_text(f"tracker_store:\n  type: sql\n  dialect: sqlite\n"
+                                           f"  db: {workdir / 'bench.db'}\n")
+    started = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--model", str(Path(model).resolve()),
+                             "--port", str(port), "--host", "127.0.0.1", "--enable-api", "--auth-token", token,
+                             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                             "--rate-limit", "0"],
+                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, started
+
+
+async def main_async(args) -> dict:
+    figures: dict = {}
+    proc = None
+    url = args.url
+    try:
+        if url is None:
+            port, token = free_port(), "bench-token"
+            workdir = Path(tempfile.mkdtemp(prefix="agent-server-bench-"))
+            proc, started = start_server(args.model, port, token, workdir)
+            url = f"http://127.0.0.1:{port}"
+            await wait_ready(url, token)
+            figures["start_to_status_200_s"] = round(time.time() - started, 2)
+        webhook = url + args.path
+        figures["single_client"] = await load(webhook, args.payload, 1, args.seconds, "one")
+        if proc is not None:
+            figures["rss_mb_after_single"] = round(rss_mb(proc.pid))
+        for clients in args.concurrency:
+            figures[f"concurrent_{clients}"] = await load(webhook, args.payload, clients, args.seconds, f"c{clients}")
+        if proc is not None:
+            figures["rss_mb_end"] = round(rss_mb(proc.pid))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=60)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="model to serve with `agent run` (default: newest in models/)")
+    parser.add_argument("--url", help="benchmark a server that is already running at this base URL instead")
+    parser.add_argument("--path", default="/webhooks/rest/webhook")
+    parser.add_argument("--payload", default='{"sender": "{sender}", "message": "{text}"}',
+                        help="JSON body template; \"{sender}\" and \"{text}\" are filled in")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each load phase")
+    parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32])
+    args = parser.parse_args()
+    if args.url is None and args.model is None:
+        from agent.model.artifact import latest_model
+        args.model = str(latest_model(REPO / "models"))
+    figures = asyncio.run(main_async(args))
+    figures |= {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "seconds_per_phase": args.seconds}
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
