@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,8 +98,95 @@ async def load(url: str, template: str, clients: int, seconds: float, tag: str) 
             "p99_ms": round(percentile(latencies, 99) * 1000, 1) if latencies else None}
 
 
-def start_server(model: str, port: int, token: str, workdir: Path) -> tuple[subprocess.Popen, float]:
-    (workdir / "credentials.yml").write_text("rest:\n")
+SLACK_SECRET = "bench-signing-secret"
+WECHAT_TOKEN = "benchtoken"
+
+
+async def fake_platform_api() -> tuple[aiohttp.web.AppRunner, str, list]:
+    """Stands in for chat.postMessage and WeChat's token + customer-service API; records the calls."""
+    from aiohttp import web
+
+    calls: list = []
+
+    async def post_message(request):
+        calls.append(("slack", await request.json()))
+        return web.json_response({"ok": True, "ts": "1.0"})
+
+    async def token(request):
+        return web.json_response({"access_token": "t", "expires_in": 7200})
+
+    async def custom_send(request):
+        calls.append(("wechat", await request.json()))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    app = web.Application()
+    app.add_routes([web.post("/chat.postMessage", post_message), web.get("/cgi-bin/token", token),
+                    web.post("/cgi-bin/message/custom/send", custom_send)])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}", calls
+
+
+def slack_request(i: int) -> tuple[bytes, dict]:
+    import hashlib
+    import hmac
+
+    event = {"type": "event_callback", "event_id": f"EvBench{i}", "team_id": "T1",
+             "event": {"type": "message", "channel": f"D{i % 50}", "channel_type": "im", "user": f"U{i % 50}",
+                       "text": TEXTS[i % len(TEXTS)], "ts": f"{time.time():.6f}"}}
+    body = json.dumps(event).encode()
+    ts = str(int(time.time()))
+    sig = "v0=" + hmac.new(SLACK_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return body, {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig, "Content-Type": "application/json"}
+
+
+def wechat_request(i: int) -> tuple[bytes, dict]:
+    import hashlib
+
+    ts, nonce = str(int(time.time())), str(i)
+    sig = hashlib.sha1("".join(sorted([WECHAT_TOKEN, ts, nonce])).encode()).hexdigest()
+    xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o{i % 50}]]></FromUserName>"
+           f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+           f"<Content><![CDATA[{TEXTS[i % len(TEXTS)]}]]></Content><MsgId>{10**9 + i}</MsgId></xml>")
+    return xml.encode(), {"signature": sig, "timestamp": ts, "nonce": nonce}
+
+
+async def acks_under_load(url: str, template: str, clients: int, seconds: float) -> dict:
+    """Slack and WeChat webhook answer times while `clients` REST conversations keep the server busy."""
+    timings: dict[str, list[float]] = {"slack": [], "wechat": []}
+    deadline = time.perf_counter() + seconds
+
+    async def sender(http, kind: str) -> None:
+        i = 0
+        while time.perf_counter() < deadline:
+            i += 1
+            body, extra = slack_request(i) if kind == "slack" else wechat_request(i)
+            t0 = time.perf_counter()
+            if kind == "slack":
+                resp = await http.post(f"{url}/webhooks/slack/webhook", data=body, headers=extra)
+            else:
+                resp = await http.post(f"{url}/webhooks/wechat", data=body, params=extra,
+                                       headers={"Content-Type": "text/xml"})
+            await resp.read()
+            if resp.status == 200:
+                timings[kind].append(time.perf_counter() - t0)
+            await asyncio.sleep(0.1)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients + 8)) as http:
+        latencies: list[float] = []
+        await asyncio.gather(sender(http, "slack"), sender(http, "wechat"),
+                             *(conversation(http, f"{url}/webhooks/rest/webhook", template, f"busy-{k}", deadline,
+                                            latencies, []) for k in range(clients)))
+    return {kind: {"acks": len(t), "p50_ms": round(percentile(t, 50) * 1000, 1) if t else None,
+                   "p99_ms": round(percentile(t, 99) * 1000, 1) if t else None} for kind, t in timings.items()}
+
+
+def start_server(model: str, port: int, token: str, workdir: Path, api_url: str) -> tuple[subprocess.Popen, float]:
+    (workdir / "credentials.yml").write_text(
+        f"rest:\nslack:\n  slack_token: xoxb-bench\n  slack_signing_secret: {SLACK_SECRET}\n  api_url: {api_url}\n"
+        f"wechat:\n  app_id: wxbench\n  app_secret: benchsecret\n  token: {WECHAT_TOKEN}\n  api_url: {api_url}\n")
     (workdir / "endpoints.yml").write_text(f"tracker_store:\n  type: sql\n  dialect: sqlite\n"
                                            f"  db: {workdir / 'bench.db'}\n")
     started = time.time()
@@ -116,11 +202,12 @@ async def main_async(args) -> dict:
     figures: dict = {}
     proc = None
     url = args.url
+    fake, api_url, calls = await fake_platform_api()
     try:
         if url is None:
             port, token = free_port(), "bench-token"
             workdir = Path(tempfile.mkdtemp(prefix="agent-server-bench-"))
-            proc, started = start_server(args.model, port, token, workdir)
+            proc, started = start_server(args.model, port, token, workdir, api_url)
             url = f"http://127.0.0.1:{port}"
             await wait_ready(url, token)
             figures["start_to_status_200_s"] = round(time.time() - started, 2)
@@ -131,11 +218,17 @@ async def main_async(args) -> dict:
         for clients in args.concurrency:
             figures[f"concurrent_{clients}"] = await load(webhook, args.payload, clients, args.seconds, f"c{clients}")
         if proc is not None:
+            figures["channel_acks_under_load"] = await acks_under_load(url, args.payload, max(args.concurrency),
+                                                                       args.seconds)
+            await asyncio.sleep(2.0)  # let the last background replies reach the fake APIs
+            figures["channel_replies_sent"] = {kind: sum(1 for k, _ in calls if k == kind) for kind in ("slack",
+                                                                                                         "wechat")}
             figures["rss_mb_end"] = round(rss_mb(proc.pid))
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=60)
+        await fake.cleanup()
     return figures
 
 
