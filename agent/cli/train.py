@@ -36,6 +36,10 @@ def run_train(args) -> int:
         c = r.calibration
         table.add_row("calibration", f"temperature {c['temperature']:.2f}; expected calibration error "
                                      f"{c['ece_before']:.3f} → {c['ece_after']:.3f} on validation")
+        mix = c.get("knn_mix")
+        table.add_row("neighbour vote", f"{mix['weight']:.0%} of the {mix['k']} nearest training examples' vote "
+                                        "mixed in (it helped on validation)" if mix else
+                                        "not used (it did not help on validation)")
     fallback = outcome.bot.config.fallback
     if fallback.from_config or r.thresholds is None:
         table.add_row("fallback thresholds", f"{fallback.threshold} / ambiguity {fallback.ambiguity_threshold} "

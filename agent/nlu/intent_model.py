@@ -67,6 +67,7 @@ class IntentClassifier:
     temperature: float = 1.0  # fitted on validation data: softmax(logits / T) is calibrated
     thresholds: object | None = None  # Thresholds swept on validation data, or None without any
     neighbours: object | None = None  # NeighbourIndex over the training sentences
+    knn_mix: object | None = None  # KnnMix chosen on validation data, or None when the vote did not help
 
     def encode(self, texts: list[str], offsets: bool = False) -> dict[str, torch.Tensor]:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
@@ -87,10 +88,9 @@ class IntentClassifier:
             batch = self.encode(chunk, offsets=bool(self.tags))
             offsets = batch.pop("offset_mapping", None)
             logits, tag_logits, pooled = self.model.joint(**batch)
-            probs = torch.softmax(logits / self.temperature, dim=-1)
             emb = nn.functional.normalize(pooled, dim=-1)
+            probs, sims = self.probabilities_and_similarity(logits, emb)
             tag_probs = torch.softmax(tag_logits, dim=-1) if tag_logits is not None else None
-            sims = self.neighbours.similarity(emb.numpy()).tolist() if self.neighbours is not None else None
             for k, text in enumerate(chunk):
                 entities = []
                 if tag_probs is not None:
@@ -98,6 +98,22 @@ class IntentClassifier:
                     entities = decode(text, spans, tag_probs[k].numpy(), self.tags, ENTITY_EXTRACTOR)
                 results.append(Analysis(probs[k], emb[k], entities, sims[k] if sims is not None else None))
         return results
+
+    def probabilities_and_similarity(self, logits: torch.Tensor,
+                                     embeddings: torch.Tensor) -> tuple[torch.Tensor, list[float] | None]:
+        """Calibrated probabilities (with the neighbours' vote mixed in when chosen) and the mean
+        similarity to the nearest training sentences; one FAISS search serves both."""
+        mix = self.knn_mix
+        probs = torch.softmax(logits / self.temperature, dim=-1)
+        if self.neighbours is None:
+            return probs, None
+        k = max(self.neighbours.k, mix.k if mix is not None else 0)
+        scores, ids = self.neighbours.search(embeddings.numpy(), k)
+        sims = scores[:, :self.neighbours.k].mean(axis=1).tolist()
+        if mix is not None and self.neighbours.labels is not None:
+            vote = torch.from_numpy(self.neighbours.vote(scores, ids, len(self.labels), mix.k, mix.tau))
+            probs = (1 - mix.weight) * probs + mix.weight * vote
+        return probs, sims
 
     @torch.inference_mode()
     def sentence_embeddings(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
@@ -126,6 +142,7 @@ class IntentClassifier:
         (folder / "intent_model.json").write_text(json.dumps(
             {"format": FORMAT, "labels": self.labels, "max_length": self.max_length, "tags": self.tags,
              "temperature": self.temperature,
+             "knn_mix": self.knn_mix.to_dict() if self.knn_mix is not None else None,
              "thresholds": self.thresholds.to_dict() if self.thresholds is not None else None}, indent=2))
 
     @classmethod
@@ -146,12 +163,12 @@ class IntentClassifier:
         model.load_state_dict(state)
         model.eval()
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
-        from agent.nlu.neighbours import NeighbourIndex
+        from agent.nlu.neighbours import KnnMix, NeighbourIndex
         from agent.nlu.thresholds import Thresholds
 
         thresholds = Thresholds.from_dict(meta["thresholds"]) if meta.get("thresholds") else None
         return cls(model, tokenizer, meta["labels"], meta["max_length"], tags, meta.get("temperature", 1.0),
-                   thresholds, NeighbourIndex.load(folder))
+                   thresholds, NeighbourIndex.load(folder), KnnMix.from_dict(meta.get("knn_mix")))
 
 
 def ranking(labels: list[str], probs: torch.Tensor) -> list[tuple[str, float]]:
