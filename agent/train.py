@@ -27,6 +27,7 @@ class TrainOutcome:
     bot: BotProject
     result: TrainingResult
     seconds: float
+    onnx_problem: str | None = None  # why serving will use torch instead of ONNX Runtime
 
 
 def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: str | None = None,
@@ -55,7 +56,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
 
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
-        result.classifier.save(staging / "nlu")
+        onnx_problem = result.classifier.save(staging / "nlu")
         _write_json(staging / "nlu" / "entities.json", entity_settings(bot))
         _write_json(staging / "domain.json", bot.domain.raw)
         _write_json(staging / "config.json", bot.config.to_dict())
@@ -86,7 +87,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         path = pack(staging, Path(out_dir), fixed_name or model_name(bot.name))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return TrainOutcome(path, bot, result, time.time() - started)
+    return TrainOutcome(path, bot, result, time.time() - started, onnx_problem)
 
 
 def entity_settings(bot: BotProject) -> dict:

@@ -49,6 +49,8 @@ def run_train(args) -> int:
         table.add_row("fallback thresholds", f"{t.fallback:.3f} / ambiguity {t.ambiguity} ({t.source})")
     if r.classifier.tags:
         table.add_row("entity extractor", f"{(len(r.classifier.tags) - 1) // 2} entity labels, trained jointly")
+    table.add_row("serving runtime", "ONNX Runtime" if outcome.onnx_problem is None else
+                  f"torch (the ONNX export failed: {outcome.onnx_problem})")
     table.add_row("wall time", f"{outcome.seconds:.1f} s")
     console.print(table)
     return 0

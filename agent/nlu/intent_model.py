@@ -120,14 +120,17 @@ class IntentClassifier:
         """L2-normalised embeddings, computed in length order (little padding), returned in input order."""
         self.model.eval()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = torch.zeros(len(texts), self.model.encoder.config.hidden_size)
+        out: torch.Tensor | None = None
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             emb = self.model.embed(**self.encode([texts[i] for i in chunk]))
+            out = torch.zeros(len(texts), emb.shape[-1]) if out is None else out
             out[chunk] = nn.functional.normalize(emb, dim=-1)
-        return out
+        return out if out is not None else torch.zeros(0, 0)
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, onnx: bool = True) -> str | None:
+        """Weights (fp16 safetensors) for torch, plus an ONNX graph that serving prefers; returns why
+        the ONNX export failed, if it did."""
         from safetensors.torch import save_file
 
         folder.mkdir(parents=True, exist_ok=True)
@@ -144,31 +147,59 @@ class IntentClassifier:
              "temperature": self.temperature,
              "knn_mix": self.knn_mix.to_dict() if self.knn_mix is not None else None,
              "thresholds": self.thresholds.to_dict() if self.thresholds is not None else None}, indent=2))
+        if onnx:
+            from agent.nlu.onnx_runtime import export
+
+            return export(self, folder, ["hello", "where is my order", "I would like to speak to a person about my bill"])
+        return None
 
     @classmethod
-    def load(cls, folder: Path) -> "IntentClassifier":
+    def load(cls, folder: Path, runtime: str | None = None) -> "IntentClassifier":
+        """runtime "onnx" (the default when the model has one and onnxruntime is installed) or "torch";
+        AGENT_NLU_RUNTIME=torch forces torch."""
+        import os
+
+        runtime = runtime or os.environ.get("AGENT_NLU_RUNTIME", "auto")
+        meta = json.loads((folder / "intent_model.json").read_text())
+        tokenizer_file = folder / "tokenizer" / "tokenizer.json"
+        if runtime != "torch" and (folder / "model.onnx").is_file() and tokenizer_file.is_file():
+            try:
+                from agent.nlu.onnx_runtime import FastTokenizer, OnnxEncoder
+
+                model = OnnxEncoder(folder / "model.onnx")
+                tokenizer = FastTokenizer(tokenizer_file, meta["max_length"])
+            except ImportError:
+                pass
+            else:
+                return cls._with_meta(model, tokenizer, meta, folder)
+        model, tokenizer = cls._torch_parts(folder, meta)
+        return cls._with_meta(model, tokenizer, meta, folder)
+
+    @classmethod
+    def _with_meta(cls, model, tokenizer, meta: dict, folder: Path) -> "IntentClassifier":
+        from agent.nlu.neighbours import KnnMix, NeighbourIndex
+        from agent.nlu.thresholds import Thresholds
+
+        thresholds = Thresholds.from_dict(meta["thresholds"]) if meta.get("thresholds") else None
+        return cls(model, tokenizer, meta["labels"], meta["max_length"], meta.get("tags", []),
+                   meta.get("temperature", 1.0), thresholds, NeighbourIndex.load(folder),
+                   KnnMix.from_dict(meta.get("knn_mix")))
+
+    @staticmethod
+    def _torch_parts(folder: Path, meta: dict):
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         from agent.nlu.encoder import quiet_transformers
 
         quiet_transformers()
-
-        meta = json.loads((folder / "intent_model.json").read_text())
         config = AutoConfig.from_pretrained(str(folder / "encoder"), local_files_only=True)
-        encoder = AutoModel.from_config(config)
-        tags = meta.get("tags", [])
-        model = IntentModel(encoder, len(meta["labels"]), len(tags))
-        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(folder / "model.safetensors")).items()}
+        model = IntentModel(AutoModel.from_config(config), len(meta["labels"]), len(meta.get("tags", [])))
+        state = {k: v.float() if v.is_floating_point() else v
+                 for k, v in load_file(str(folder / "model.safetensors")).items()}
         model.load_state_dict(state)
         model.eval()
-        tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
-        from agent.nlu.neighbours import KnnMix, NeighbourIndex
-        from agent.nlu.thresholds import Thresholds
-
-        thresholds = Thresholds.from_dict(meta["thresholds"]) if meta.get("thresholds") else None
-        return cls(model, tokenizer, meta["labels"], meta["max_length"], tags, meta.get("temperature", 1.0),
-                   thresholds, NeighbourIndex.load(folder), KnnMix.from_dict(meta.get("knn_mix")))
+        return model, AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
 
 
 def ranking(labels: list[str], probs: torch.Tensor) -> list[tuple[str, float]]:
