@@ -31,6 +31,14 @@ def _bearer(header: str) -> str:
     return header[7:].strip() if header.lower().startswith("bearer ") else ""
 
 
+async def _text_body(request: web.Request) -> dict | web.Response:
+    """A JSON object with a string "text", or the 400 saying so."""
+    body = await json_body(request)
+    if not isinstance(body, web.Response) and not isinstance(body.get("text"), str):
+        return bad_request('"text" must be a string, e.g. {"text": "where is my order"}', "api")
+    return body
+
+
 def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
     import agent
 
@@ -41,11 +49,9 @@ def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
         return web.json_response({"model_file": model_file, "model_id": model_id, "num_active_training_jobs": 0})
 
     async def parse(request: web.Request) -> web.Response:
-        body = await json_body(request)
+        body = await _text_body(request)
         if isinstance(body, web.Response):
             return body
-        if not isinstance(body.get("text"), str):
-            return bad_request('"text" must be a string, e.g. {"text": "where is my order"}', "api")
         return web.json_response(await runner.parse(body["text"]))
 
     async def tracker(request: web.Request) -> web.Response:
@@ -55,11 +61,9 @@ def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
 
     async def add_message(request: web.Request) -> web.Response:
         """Like Rasa: record a user message (parsed) without running any action."""
-        body = await json_body(request)
+        body = await _text_body(request)
         if isinstance(body, web.Response):
             return body
-        if not isinstance(body.get("text"), str):
-            return bad_request('"text" must be a string, e.g. {"text": "hi", "sender": "user"}', "api")
         if body.get("sender", "user") != "user":
             return bad_request('only "sender": "user" messages can be added', "api")
         sender = request.match_info["conversation_id"]
