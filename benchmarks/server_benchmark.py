@@ -183,17 +183,20 @@ async def acks_under_load(url: str, template: str, clients: int, seconds: float)
                    "p99_ms": round(percentile(t, 99) * 1000, 1) if t else None} for kind, t in timings.items()}
 
 
-def start_server(model: str, port: int, token: str, workdir: Path, api_url: str) -> tuple[subprocess.Popen, float]:
+def start_server(model: str, port: int, token: str, workdir: Path, api_url: str,
+                 extra: list[str], wechat_deadline: float | None) -> tuple[subprocess.Popen, float]:
+    deadline = f"  reply_deadline: {wechat_deadline}\n" if wechat_deadline is not None else ""
     (workdir / "credentials.yml").write_text(
         f"rest:\nslack:\n  slack_token: xoxb-bench\n  slack_signing_secret: {SLACK_SECRET}\n  api_url: {api_url}\n"
-        f"wechat:\n  app_id: wxbench\n  app_secret: benchsecret\n  token: {WECHAT_TOKEN}\n  api_url: {api_url}\n")
+        f"wechat:\n  app_id: wxbench\n  app_secret: benchsecret\n  token: {WECHAT_TOKEN}\n  api_url: {api_url}\n"
+        + deadline)
     (workdir / "endpoints.yml").write_text(f"tracker_store:\n  type: sql\n  dialect: sqlite\n"
                                            f"  db: {workdir / 'bench.db'}\n")
     started = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--model", str(Path(model).resolve()),
                              "--port", str(port), "--host", "127.0.0.1", "--enable-api", "--auth-token", token,
                              "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-                             "--rate-limit", "0"],
+                             "--rate-limit", "0", *extra],
                             cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return proc, started
 
@@ -207,7 +210,8 @@ async def main_async(args) -> dict:
         if url is None:
             port, token = free_port(), "bench-token"
             workdir = Path(tempfile.mkdtemp(prefix="agent-server-bench-"))
-            proc, started = start_server(args.model, port, token, workdir, api_url)
+            proc, started = start_server(args.model, port, token, workdir, api_url, args.server_arg,
+                                         args.wechat_reply_deadline)
             url = f"http://127.0.0.1:{port}"
             await wait_ready(url, token)
             figures["start_to_status_200_s"] = round(time.time() - started, 2)
@@ -240,6 +244,10 @@ def main() -> None:
     parser.add_argument("--payload", default='{"sender": "{sender}", "message": "{text}"}',
                         help="JSON body template; \"{sender}\" and \"{text}\" are filled in")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each load phase")
+    parser.add_argument("--server-arg", action="append", default=[],
+                        help="extra `agent run` argument, e.g. --server-arg=--nlu-batch=1")
+    parser.add_argument("--wechat-reply-deadline", type=float,
+                        help="WeChat's reply_deadline: how long a webhook waits to answer with the reply itself")
     parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32])
     args = parser.parse_args()
     if args.url is None and args.model is None:

@@ -287,3 +287,23 @@ def test_endpoints_pick_the_tracker_store(tmp_path):
     with pytest.raises(AgentError) as err:
         build_store(load_endpoints(path))
     assert "endpoints.yml:3" in str(err.value) and "redis" in str(err.value)
+
+
+def test_sqlite_store_keeps_active_conversations_in_memory_but_never_unsaved_events(trained_shopbot, tmp_path):
+    from agent.core.events import SlotSet
+
+    async def go():
+        store = SQLiteTrackerStore(tmp_path / "c.db")
+        agent = Agent.load(trained_shopbot.path, store=store, seed=0)
+        await agent.handle_text("/greet", "c")
+        cached = await store.retrieve("c", agent.domain)
+        cached.append(SlotSet("order_id", "NOT-SAVED"))  # a turn that fails before `save`
+        reloaded = await store.retrieve("c", agent.domain)
+        fresh = SQLiteTrackerStore(tmp_path / "c.db")
+        from_disk = await fresh.retrieve("c", agent.domain)
+        await store.close()
+        await fresh.close()
+        return cached, reloaded, from_disk
+    cached, reloaded, from_disk = asyncio.run(go())
+    assert reloaded is not cached and reloaded.slots["order_id"] is None
+    assert [e.as_dict() for e in reloaded.events] == [e.as_dict() for e in from_disk.events]

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rate-limit", type=float, default=5.0,
                      help="messages per second per sender, with bursts of --rate-burst (0 turns it off)")
     run.add_argument("--rate-burst", type=int, default=20)
+    run.add_argument("--nlu-batch", type=int, default=32,
+                     help="most messages one encoder pass serves under load (1 turns micro-batching off)")
 
     data = sub.add_parser("data", help="work with bot files")
     data_sub = data.add_subparsers(dest="data_command")

@@ -1,6 +1,7 @@
 """`agent run`: serve a trained bot over HTTP (channels from credentials.yml, stores from endpoints.yml)."""
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from pathlib import Path
@@ -32,13 +33,15 @@ def run_server(args) -> int:
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     store, where = build_store(endpoints)
     agent = Agent.load(path, store=store, endpoints=endpoints)
+    gc.collect()
+    gc.freeze()  # the model and libraries stay put: later full collections skip them (shorter pauses)
     rate = RateLimit(args.rate_limit, args.rate_burst) if args.rate_limit > 0 else None
     if args.enable_api and not args.auth_token:
         console.print("[yellow]warning:[/yellow] the HTTP API is enabled without --auth-token; anyone who can "
                       "reach this port can read conversations")
 
     async def make_app() -> web.Application:
-        runner = AgentRunner(agent, rate)
+        runner = AgentRunner(agent, rate, max_batch=max(1, args.nlu_batch))
         return build_app(runner, channels, enable_api=args.enable_api, token=args.auth_token,
                          model_file=str(path), model_id=Path(path).name.removesuffix(".tar.gz"))
 

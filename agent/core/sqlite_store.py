@@ -1,12 +1,14 @@
 """The embedded default tracker store: one SQLite file, events appended per turn, never rewritten.
 
 SQLite calls run on one dedicated thread so a slow disk never stalls the event loop, and so the
-connection is only ever used from the thread that opened it."""
+connection is only ever used from the thread that opened it. The file belongs to one process, so
+recently active conversations stay in memory: a turn does not re-read and replay a long history."""
 from __future__ import annotations
 
 import asyncio
 import json
 import sqlite3
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,8 +30,10 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 class SQLiteTrackerStore(TrackerStore):
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, cached_conversations: int = 10_000):
         self.path = str(path)
+        self.cached_conversations = cached_conversations
+        self._cache: OrderedDict[str, Tracker] = OrderedDict()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-store")
@@ -47,6 +51,11 @@ class SQLiteTrackerStore(TrackerStore):
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     async def retrieve(self, sender_id: str, domain: Domain) -> Tracker | None:
+        # The caller takes the cached tracker; `save` puts it back. A turn that fails before saving
+        # never returns it, so the next turn reloads what was really stored.
+        cached = self._cache.pop(sender_id, None)
+        if cached is not None:
+            return cached
         rows = await self._call(self._load, sender_id)
         if not rows:
             return None
@@ -57,6 +66,10 @@ class SQLiteTrackerStore(TrackerStore):
         rows = [(tracker.sender_id, first + k, e.type_name, e.timestamp, json.dumps(e.as_dict()))
                 for k, e in enumerate(new_events)]
         await self._call(self._append, rows)
+        self._cache[tracker.sender_id] = tracker
+        self._cache.move_to_end(tracker.sender_id)
+        while len(self._cache) > self.cached_conversations:
+            self._cache.popitem(last=False)
 
     async def sender_ids(self) -> list[str]:
         return await self._call(self._senders)

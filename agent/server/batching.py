@@ -47,6 +47,8 @@ class MicroBatcher:
                 for (_, future), parsed in zip(batch, results):
                     if not future.done():
                         future.set_result(parsed)
+                        # one turn resumes per loop pass, so webhooks are acknowledged in between
+                        await asyncio.sleep(0)
         finally:
             self._worker = None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,38 +49,48 @@ class Featurizer:
         return cls(domain.action_names, sorted(domain.intents), sorted(domain.entities), slots,
                    sorted(domain.forms), max_history)
 
+    def __post_init__(self) -> None:
+        """Index maps and offsets, so a state vector is a few dictionary lookups (it runs on every
+        prediction of a live server)."""
+        self._offsets = {}
+        o = 0
+        for part, names in (("action", self.actions), ("intent", self.intents), ("entity", self.entities)):
+            self._offsets[part] = (o, {n: i for i, n in enumerate(names)})
+            o += len(names)
+        self._offsets["loop"] = (o, {n: i + 1 for i, n in enumerate(self.forms)})
+        o += len(self.forms) + 1
+        self._slot_offsets = []
+        for spec in self.slots:
+            self._slot_offsets.append((o, spec))
+            o += _slot_width(spec)
+        self._size = o
+
     @property
     def state_size(self) -> int:
-        return (len(self.actions) + len(self.intents) + len(self.entities) + len(self.forms) + 1
-                + sum(_slot_width(s) for s in self.slots))
+        return self._size
 
-    def state_vector(self, state: State | None) -> torch.Tensor:
-        v = torch.zeros(self.state_size)
+    def state_vector(self, state: State | None) -> np.ndarray:
+        v = np.zeros(self._size, dtype=np.float32)
         if state is None:
             return v
-        o = 0
-        if state.prev_action in self.actions:
-            v[o + self.actions.index(state.prev_action)] = 1
-        o += len(self.actions)
-        if state.intent in self.intents:
-            v[o + self.intents.index(state.intent)] = 1
-        o += len(self.intents)
+        for part, value in (("action", state.prev_action), ("intent", state.intent)):
+            o, index = self._offsets[part]
+            if value in index:
+                v[o + index[value]] = 1
+        o, index = self._offsets["entity"]
         for e in state.entities:
-            if e in self.entities:
-                v[o + self.entities.index(e)] = 1
-        o += len(self.entities)
-        v[o + (self.forms.index(state.loop) + 1 if state.loop in self.forms else 0)] = 1
-        o += len(self.forms) + 1
-        for spec in self.slots:
-            width = _slot_width(spec)
-            v[o:o + width] = _slot_features(spec, state.slots.get(spec["name"]))
-            o += width
+            if e in index:
+                v[o + index[e]] = 1
+        o, index = self._offsets["loop"]
+        v[o + index.get(state.loop, 0)] = 1
+        for o, spec in self._slot_offsets:
+            _slot_features(spec, state.slots.get(spec["name"]), v[o:o + _slot_width(spec)])
         return v
 
     def window(self, states: list[State]) -> torch.Tensor:
         recent: list[State | None] = list(states[-self.max_history:])
         recent = [None] * (self.max_history - len(recent)) + recent
-        return torch.cat([self.state_vector(s) for s in recent])
+        return torch.from_numpy(np.concatenate([self.state_vector(s) for s in recent]))
 
     def to_dict(self) -> dict:
         return {"actions": self.actions, "intents": self.intents, "entities": self.entities, "slots": self.slots,
@@ -94,15 +105,15 @@ def _slot_width(spec: dict) -> int:
     return 1
 
 
-def _slot_features(spec: dict, value: Any) -> torch.Tensor:
-    width = _slot_width(spec)
-    out = torch.zeros(width)
+def _slot_features(spec: dict, value: Any, out: np.ndarray) -> None:
+    """Write a slot's features into `out` (a view of the state vector); nothing for an empty slot."""
     if value is None:
-        return out
+        return
     kind = spec["type"]
     if kind == "categorical":
         values = [v.lower() for v in spec["values"]]
-        out[values.index(str(value).lower()) if str(value).lower() in values else width - 1] = 1
+        text = str(value).lower()
+        out[values.index(text) if text in values else len(out) - 1] = 1
     elif kind == "bool":
         out[0] = 1
         out[1] = float(str(value).lower() in ("true", "1", "yes"))
@@ -113,7 +124,6 @@ def _slot_features(spec: dict, value: Any) -> torch.Tensor:
             out[0] = 1
     else:
         out[0] = 1
-    return out
 
 
 def story_states(steps: list, slot_types: dict[str, Slot]) -> list[tuple[list[State], str]]:

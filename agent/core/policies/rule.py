@@ -9,6 +9,7 @@ in Rasa; when the form rejects a message, rules answer it and the form then resu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from agent.bot.domain import Domain
@@ -34,9 +35,14 @@ class CompiledRule:
         if not self.slot_checks:
             self.slot_checks = [{} for _ in range(len(self.items) + 1)]
 
-    @property
+    @cached_property
     def uses_loops(self) -> bool:
         return any(kind == "loop" for kind, _ in self.items)
+
+    @cached_property
+    def specificity(self) -> tuple[int, int]:
+        """More checks win; checks on the current state (slot steps) beat conditions on the rule's start."""
+        return sum(len(c) for c in self.slot_checks), len(self.conditions) + (self.active_loop is not False)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "items": [list(i) for i in self.items], "slot_checks": self.slot_checks,
@@ -155,8 +161,7 @@ class RulePolicy(Policy):
             if rule.conversation_start and not whole:
                 continue
             h_items, h_states = (items, states) if rule.uses_loops else loopless
-            # more checks win; checks on the current state (slot steps) beat conditions on the rule's start
-            specificity = (sum(len(c) for c in rule.slot_checks), len(rule.conditions) + (rule.active_loop is not False))
+            specificity = rule.specificity
             about_loop = rule.uses_loops or bool(rule.active_loop)
             for k, item in enumerate(rule.items):
                 if item[0] != "action" or item[1] == ACTION_LISTEN:
