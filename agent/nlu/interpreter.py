@@ -43,14 +43,14 @@ class NLUInterpreter:
 
     def parse_batch(self, texts: list[str]) -> list[dict]:
         """Parse several messages with one encoder pass (the server micro-batches concurrent turns)."""
-        out: list[dict | None] = [self._shortcut(t or "") for t in texts]
+        out: list[dict | None] = [self.shortcut(t or "") for t in texts]
         todo = [i for i, parsed in enumerate(out) if parsed is None]
         for i, analysis in zip(todo, self.classifier.analyse([texts[i] for i in todo]) if todo else []):
             out[i] = self._from_analysis(texts[i], analysis)
         return out  # type: ignore[return-value]
 
     @staticmethod
-    def _shortcut(text: str) -> dict | None:
+    def shortcut(text: str) -> dict | None:
         """Rasa's `/intent{...}` payloads and empty messages need no model."""
         if text.startswith("/"):
             try:

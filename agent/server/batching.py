@@ -14,8 +14,10 @@ from agent.server.metrics import BATCH_SIZE, LATENCY
 
 
 class MicroBatcher:
-    def __init__(self, parse_batch: Callable[[list[str]], list[dict]], max_batch: int = 32):
+    def __init__(self, parse_batch: Callable[[list[str]], list[dict]], max_batch: int = 32,
+                 shortcut: Callable[[str], dict | None] = lambda text: None):
         self.parse_batch = parse_batch
+        self.shortcut = shortcut  # messages that need no model (button payloads) never queue
         self.max_batch = max_batch
         self._queue: list[tuple[str, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
@@ -23,6 +25,9 @@ class MicroBatcher:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="nlu")
 
     async def parse(self, text: str) -> dict:
+        parsed = self.shortcut(text or "")
+        if parsed is not None:
+            return parsed
         future = asyncio.get_running_loop().create_future()
         self._queue.append((text, future))
         if self._worker is None:

@@ -74,7 +74,7 @@ class AgentRunner:
         self.agent = agent
         self.rate_limit = rate_limit
         self.locks = ConversationLocks()
-        self.batcher = MicroBatcher(agent.interpreter.parse_batch, max_batch)
+        self.batcher = MicroBatcher(agent.interpreter.parse_batch, max_batch, agent.interpreter.shortcut)
         agent.processor.parse = self.batcher.parse
         self._idle = asyncio.Event()
         self._idle.set()
