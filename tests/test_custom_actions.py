@@ -4,11 +4,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +21,7 @@ from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
 from agent.core.store import InMemoryTrackerStore
 from tests.bot_factory import write_bot
+from tests.processes import free_port, wait_until_healthy
 
 
 DOMAIN = """
@@ -130,32 +128,15 @@ def bot_dir(tmp_path_factory) -> Path:
     return root
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def action_server(bot_dir):
     """The real rasa-sdk server (`python -m rasa_sdk`) serving the bot's actions package."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
                             cwd=bot_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(bot_dir)})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"rasa-sdk server exited: {proc.stdout.read().decode()[-2000:]}")
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("rasa-sdk server did not start within 60 s")
+    wait_until_healthy(f"{url}/health", proc, "rasa-sdk server")
     yield f"{url}/webhook"
     proc.terminate()
     proc.wait(10)
@@ -214,7 +195,7 @@ def test_form_validation_action_checks_and_normalises_slots(processor):
 
 
 def test_unreachable_action_server_is_reported_not_fatal(bot_dir):
-    processor = make_processor(bot_dir, HttpActionServer(f"http://127.0.0.1:{_free_port()}/webhook", timeout=2))
+    processor = make_processor(bot_dir, HttpActionServer(f"http://127.0.0.1:{free_port()}/webhook", timeout=2))
     (turn,) = chat(processor, ["check"])
     assert turn.messages[0]["text"].startswith("Sorry, something went wrong")
     assert any("cannot reach" in w for w in turn.warnings)

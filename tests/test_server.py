@@ -317,30 +317,20 @@ def test_sqlite_store_keeps_active_conversations_in_memory_but_never_unsaved_eve
 
 def test_agent_run_serves_and_stops_cleanly(trained_shopbot, tmp_path):
     import signal
-    import socket
     import subprocess
     import sys
-    import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.processes import free_port, wait_until_healthy
+
+    port = free_port()
     (tmp_path / "credentials.yml").write_text("rest:\ntelegram:\n  access_token: x\n")
     (tmp_path / "endpoints.yml").write_text(f"tracker_store:\n  type: sql\n  dialect: sqlite\n  db: {tmp_path / 'c.db'}\n")
     proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--model", str(trained_shopbot.path),
                              "--port", str(port), "--host", "127.0.0.1"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(proc.stderr.read())
-                time.sleep(0.2)
+        wait_until_healthy(f"http://127.0.0.1:{port}/health", proc, "agent run", timeout=120)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
                                          data=json.dumps({"sender": "cli", "message": "/greet"}).encode(),
                                          headers={"Content-Type": "application/json"})

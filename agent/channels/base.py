@@ -7,10 +7,11 @@ import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
+V = TypeVar("V")
 BotMessage = dict[str, Any]  # {"recipient_id", "text", "buttons": [{"title", "payload"}], "image", "custom"}
 
 
@@ -28,23 +29,46 @@ class TurnRunner(Protocol):
         """Run one turn; messages of one sender run one at a time, in arrival order."""
 
 
+class ExpiringMap(Generic[V]):
+    """Bounded in-process map whose entries expire: retried deliveries, nonces, pending replies."""
+
+    def __init__(self, ttl: float, max_items: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self.ttl, self.max_items, self.clock = ttl, max_items, clock
+        self._items: OrderedDict[str, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        self._prune()
+        item = self._items.get(key)
+        return item[1] if item else None
+
+    def put(self, key: str, value: V) -> None:
+        self._items[key] = (self.clock(), value)
+        self._items.move_to_end(key)
+        self._prune()
+
+    def pop(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def _prune(self) -> None:
+        oldest = self.clock() - self.ttl
+        while self._items and (len(self._items) > self.max_items
+                               or next(iter(self._items.values()))[0] < oldest):
+            self._items.popitem(last=False)
+
+
 class Deduplicator:
     """Remembers delivery keys for `ttl` seconds (bounded), so a platform's retry is not answered twice."""
 
     def __init__(self, ttl: float = 3600.0, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic):
-        self.ttl, self.max_keys, self.clock = ttl, max_keys, clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._seen: ExpiringMap[bool] = ExpiringMap(ttl, max_keys, clock)
 
     def first_time(self, *keys: str | None) -> bool:
         """True when none of the keys was seen before; records them all."""
-        now = self.clock()
-        while self._seen and (next(iter(self._seen.values())) < now - self.ttl or len(self._seen) > self.max_keys):
-            self._seen.popitem(last=False)
         present = [k for k in keys if k]
-        if any(k in self._seen for k in present):
+        if any(self._seen.get(k) for k in present):
             return False
         for k in present:
-            self._seen[k] = now
+            self._seen.put(k, True)
         return True
 
 

@@ -31,15 +31,14 @@ import os
 import re
 import time
 from abc import abstractmethod
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from typing import Any, Callable, Mapping
 
 import aiohttp
 from aiohttp import web
 from multidict import MultiMapping
 
-from agent.channels.base import BotMessage, Channel, Deduplicator, InboundMessage, TurnRunner
+from agent.channels.base import BotMessage, Channel, Deduplicator, ExpiringMap, InboundMessage, TurnRunner
 from agent.channels.wechat_crypto import (WeChatCryptoError, aes_key, check_signature, decrypt_message, encrypt,
                                           signature)
 from agent.channels.wechat_xml import (WeChatMessage, WeChatXmlError, parse_fields, parse_message,
@@ -56,8 +55,6 @@ TOKEN_EXPIRED_CODES = frozenset({40001, 40014, 42001})  # refresh the access tok
 _REASONS = {400: "bad request", 403: "forbidden", 413: "payload too large"}
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
-V = TypeVar("V")
-
 
 class _Rejected(Exception):
     """A refused request: the HTTP status and metric label, never request data."""
@@ -73,33 +70,6 @@ class _ApiError(Exception):
     def __init__(self, kind: str, errcode: Any = None, errmsg: Any = None):
         super().__init__(kind)
         self.kind, self.errcode, self.errmsg = kind, errcode, errmsg
-
-
-class _TtlCache(Generic[V]):
-    """Bounded in-process map whose entries expire: retry, nonce and button bookkeeping per worker."""
-
-    def __init__(self, ttl: float, max_items: int = 10_000, clock: Callable[[], float] = time.monotonic):
-        self.ttl, self.max_items, self.clock = ttl, max_items, clock
-        self._items: OrderedDict[str, tuple[float, V]] = OrderedDict()
-
-    def get(self, key: str) -> V | None:
-        self._prune()
-        item = self._items.get(key)
-        return item[1] if item else None
-
-    def put(self, key: str, value: V) -> None:
-        self._items[key] = (self.clock(), value)
-        self._items.move_to_end(key)
-        self._prune()
-
-    def pop(self, key: str) -> None:
-        self._items.pop(key, None)
-
-    def _prune(self) -> None:
-        oldest = self.clock() - self.ttl
-        while self._items and (len(self._items) > self.max_items
-                               or next(iter(self._items.values()))[0] < oldest):
-            self._items.popitem(last=False)
 
 
 @dataclass
@@ -194,9 +164,9 @@ class _WeChatFamilyChannel(Channel):
         self.clock = clock
         self._random16 = random16 or (lambda: os.urandom(16))
         self.dedupe = Deduplicator()
-        self._deliveries: _TtlCache[_Delivery] = _TtlCache(ttl=600.0)
-        self._nonces: _TtlCache[str] = _TtlCache(ttl=2 * (max_clock_skew or 3600.0), max_items=100_000)
-        self._choices: _TtlCache[list[str]] = _TtlCache(ttl=3600.0)
+        self._deliveries: ExpiringMap[_Delivery] = ExpiringMap(ttl=600.0)
+        self._nonces: ExpiringMap[str] = ExpiringMap(ttl=2 * (max_clock_skew or 3600.0), max_items=100_000)
+        self._choices: ExpiringMap[list[str]] = ExpiringMap(ttl=3600.0)
         self._client: aiohttp.ClientSession | None = None
         self._access_token: str | None = None
         self._token_expires = 0.0
