@@ -1,6 +1,7 @@
 """A trained bot, ready to talk: load an artifact and wire NLU, policies, actions and the store."""
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,12 @@ from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, TurnResult, UserMessage
 from agent.core.store import InMemoryTrackerStore, TrackerStore
 from agent.errors import Problems
+from agent.faq.bank import FAQBank
+from agent.faq.decision import FAQRouter
+from agent.faq.embedder import load_embedder
+from agent.faq.reference import IntentReference
+from agent.faq.threshold import FAQThreshold
+from agent.faq.training import SETTINGS_FILE
 from agent.model.artifact import Artifact, open_artifact
 from agent.nlu.intent_model import IntentClassifier
 from agent.nlu.interpreter import NLUInterpreter
@@ -36,6 +43,15 @@ def action_registry(domain: Domain, artifact: Artifact, endpoints: Endpoints) ->
         return ActionRegistry(domain, InProcessActionServer(code))
     except ActionServerUnavailable as exc:
         return ActionRegistry(domain, server_error=str(exc))
+
+
+def load_faq(folder: Path) -> FAQRouter | None:
+    """The model's FAQ bank with its thresholds (none for a bot without an FAQ)."""
+    if not (folder / SETTINGS_FILE).is_file():
+        return None
+    settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    bank = FAQBank.load(folder, load_embedder(folder, Path(settings["base_model"])))
+    return FAQRouter(bank, FAQThreshold.from_dict(settings["threshold"]), IntentReference.load(folder))
 
 
 @dataclass
@@ -56,6 +72,7 @@ class Agent:
         config = AgentConfig.from_dict(artifact.read_json("config.json"))
         classifier = IntentClassifier.load(artifact.folder / "nlu")
         interpreter = NLUInterpreter.build(classifier, config, artifact.read_json("nlu/entities.json"))
+        interpreter.faq = load_faq(artifact.folder / "faq")
         policies = artifact.read_json("core/policies.json")
         chosen = [RulePolicy.from_dict(policies.get("RulePolicy", {})),
                   MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))]

@@ -14,9 +14,11 @@ from agent.core.actions.custom import find_actions_code
 from agent.core.policies.base import TrainingStories
 from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
-from agent.core.policies.rule import RulePolicy
+from agent.core.policies.rule import CompiledRule, RulePolicy
+from agent.core.tracker import ACTION_LISTEN
+from agent.faq.training import FAQBuild, build_faq
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
-from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME
+from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME, resolve_base_model
 from agent.nlu.regex_entities import RegexEntityExtractor
 from agent.nlu.trainer import Reporter, TrainingResult, train_nlu
 
@@ -28,6 +30,7 @@ class TrainOutcome:
     result: TrainingResult
     seconds: float
     onnx_problem: str | None = None  # why serving will use torch instead of ONNX Runtime
+    faq: FAQBuild | None = None
 
 
 def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: str | None = None,
@@ -56,6 +59,11 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
 
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
+        faq = None
+        if bot.faq:
+            negatives = [e.text for e in bot.nlu.examples if "/" not in e.intent]
+            faq = build_faq(bot.faq, negatives, resolve_base_model(cfg.base_model), bot.config.faq, staging / "faq")
+            add_faq_dialogue(bot, rule_policy)
         onnx_problem = result.classifier.save(staging / "nlu")
         _write_json(staging / "nlu" / "entities.json", entity_settings(bot))
         _write_json(staging / "domain.json", bot.domain.raw)
@@ -87,7 +95,25 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         path = pack(staging, Path(out_dir), fixed_name or model_name(bot.name))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return TrainOutcome(path, bot, result, time.time() - started, onnx_problem)
+    return TrainOutcome(path, bot, result, time.time() - started, onnx_problem, faq)
+
+
+def add_faq_dialogue(bot: BotProject, rules: RulePolicy) -> None:
+    """A bot with an FAQ answers it without writing a rule: each retrieval intent (`faq` for faq.yml)
+    gets `intent → utter_<intent>` unless the bot's own rules or stories already handle that intent."""
+    handled = {item[1] for r in rules.rules for item in r.items if item[0] == "intent"}
+    handled |= {step.intent for block in bot.stories for step in block.steps if getattr(step, "intent", None)}
+    raw = bot.domain.raw
+    for group in sorted({e.group for e in bot.faq}):
+        intents = raw.setdefault("intents", [])
+        if not bot.domain.knows_intent(group) and group not in intents:
+            intents.append(group)
+        if not bot.domain.knows_action(f"utter_{group}") and f"utter_{group}" not in raw.get("actions", []):
+            raw.setdefault("actions", []).append(f"utter_{group}")
+        if group not in handled:
+            rules.rules.append(CompiledRule(f"faq: answer {group}", [("action", ACTION_LISTEN), ("intent", group),
+                                                                     ("action", f"utter_{group}")]))
+    rules.train_tail()
 
 
 def entity_settings(bot: BotProject) -> dict:

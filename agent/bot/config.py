@@ -22,7 +22,7 @@ INTENT_CLASSIFIERS = {"DIETClassifier", "LogisticRegressionClassifier", "Sklearn
 ENTITY_COMPONENTS = {"RegexEntityExtractor", "CRFEntityExtractor", "EntitySynonymMapper",
                      "SpacyEntityExtractor", "MitieEntityExtractor", "DucklingEntityExtractor",
                      "BuiltinEntityExtractor"}
-LATER_COMPONENTS = {"ResponseSelector"}
+FAQ_COMPONENTS = {"ResponseSelector", "FAQRetriever"}
 POLICIES = {"RulePolicy", "MemoizationPolicy", "AugmentedMemoizationPolicy", "TEDPolicy",
             "UnexpecTEDIntentPolicy"}
 
@@ -52,6 +52,12 @@ class FallbackConfig:
 
 
 @dataclass
+class FAQConfig:
+    threshold: float | None = None  # None: swept on validation data at training
+    max_weight: float = 0.5  # an entry's score: this much its best question, the rest its centroid
+
+
+@dataclass
 class PolicyConfig:
     core_fallback_threshold: float = 0.3
     core_fallback_action_name: str = "action_default_fallback"
@@ -69,6 +75,7 @@ class AgentConfig:
     intent: IntentTrainingConfig = field(default_factory=IntentTrainingConfig)
     fallback: FallbackConfig = field(default_factory=FallbackConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    faq: FAQConfig = field(default_factory=FAQConfig)
     regex_entities: bool = False  # RegexEntityExtractor in the pipeline
     builtin_entities: list[str] | None = None  # dimensions to extract; None: those the domain declares
     synonyms: bool = False  # EntitySynonymMapper in the pipeline
@@ -85,6 +92,7 @@ class AgentConfig:
             intent=IntentTrainingConfig(**data.get("intent", {})),
             fallback=FallbackConfig(**data.get("fallback", {})),
             policy=PolicyConfig(**data.get("policy", {})),
+            faq=FAQConfig(**data.get("faq", {})),
             regex_entities=data.get("regex_entities", False),
             builtin_entities=data.get("builtin_entities"),
             synonyms=data.get("synonyms", False),
@@ -223,8 +231,11 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
         r.warning(line, "SpacyEntityExtractor: no pretrained NER model ships offline; carrying on without it",
                   "annotate those entities in your NLU data: the trained entity extractor learns them")
         config.notes.append(f"{name}: skipped (annotated examples train our entity extractor instead)")
-    elif short in LATER_COMPONENTS:
-        config.notes.append(f"{name}: retrieval intents are answered from their responses")
+    elif short in FAQ_COMPONENTS:
+        if "threshold" in s:
+            config.faq.threshold = _number(s, "threshold", None, r, line)
+        config.faq.max_weight = _number(s, "max_weight", config.faq.max_weight, r, line)
+        config.notes.append(f"{name}: retrieval intents and faq.yml answered by FAISS retrieval over their questions")
     else:
         r.warning(line, f"unknown pipeline component '{name}'; carrying on without it",
                   "custom Rasa components are not loaded")

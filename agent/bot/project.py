@@ -13,6 +13,7 @@ from agent.bot.schema import Reader, key_line
 from agent.bot.stories import StoryBlock, parse_blocks
 from agent.bot.yaml_source import read_yaml
 from agent.errors import AgentError, BotFileError, Problems
+from agent.faq.faq_file import find_faq_file, parse_faq, retrieval_entries
 
 YAML_SUFFIXES = (".yml", ".yaml")
 DATA_KEYS = ("version", "nlu", "stories", "rules", "responses")
@@ -31,6 +32,7 @@ class BotProject:
     problems: Problems = field(default_factory=Problems)
     raw_stories: list = field(default_factory=list)
     raw_rules: list = field(default_factory=list)
+    faq: list = field(default_factory=list)  # FAQEntry: faq.yml, then Rasa retrieval intents
 
     def data_hash(self) -> str:
         digest = hashlib.sha256()
@@ -106,14 +108,25 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
         raw = _read(config_path, problems)
         config = parse_config(raw, Reader(_display(config_path), problems), root)
 
+    faq = _load_faq(root, files, problems) + retrieval_entries(nlu.examples, domain.responses)
+
     bot = BotProject(root.resolve().name, root, domain, nlu, stories, rules, config, files, problems,
-                     raw_stories, raw_rules)
+                     raw_stories, raw_rules, faq)
     from agent.bot.validate import validate_bot  # late import: validation depends on the whole project
 
     validate_bot(bot, problems)
     if strict:
         problems.raise_if_errors()
     return bot
+
+
+def _load_faq(root: Path, files: list[Path], problems: Problems) -> list:
+    path = find_faq_file(root)
+    if path is None:
+        return []
+    files.append(path)
+    raw = _read(path, problems)
+    return parse_faq(raw, Reader(_display(path), problems)) if raw is not None else []
 
 
 def _read(path: Path, problems: Problems) -> Any:

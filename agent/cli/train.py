@@ -49,6 +49,16 @@ def run_train(args) -> int:
         table.add_row("fallback thresholds", f"{t.fallback:.3f} / ambiguity {t.ambiguity} ({t.source})")
     if r.classifier.tags:
         table.add_row("entity extractor", f"{(len(r.classifier.tags) - 1) // 2} entity labels, trained jointly")
+    if outcome.faq is not None:
+        f = outcome.faq
+        t = f.threshold
+        detail = (f"; on {t.positives} held-out questions and {t.negatives} intent examples: "
+                  f"{t.answered_correctly:.0%} answered right, {t.rejected:.0%} of the others left to the intents"
+                  if t.answered_correctly is not None else "")
+        table.add_row("FAQ", f"{len(f.bank)} entries; answers unrecognised messages scoring ≥ {t.value:.3f} "
+                             f"({t.chosen_by}{detail})")
+        if f.onnx_problem:
+            table.add_row("FAQ encoder", f"torch (the ONNX export failed: {f.onnx_problem})")
     table.add_row("serving runtime", "ONNX Runtime" if outcome.onnx_problem is None else
                   f"torch (the ONNX export failed: {outcome.onnx_problem})")
     table.add_row("wall time", f"{outcome.seconds:.1f} s")

@@ -22,6 +22,7 @@ class NLUInterpreter:
     synonyms: dict[str, str] = field(default_factory=dict)
     builtin: object | None = None  # BuiltinEntityExtractor
     use_neighbours: bool = False  # the threshold applies to confidence x neighbour similarity
+    faq: object | None = None  # FAQRouter: answers questions no intent covers
 
     @classmethod
     def build(cls, classifier: IntentClassifier, config: AgentConfig, entities: dict) -> "NLUInterpreter":
@@ -47,6 +48,10 @@ class NLUInterpreter:
         todo = [i for i, parsed in enumerate(out) if parsed is None]
         for i, analysis in zip(todo, self.classifier.analyse([texts[i] for i in todo]) if todo else []):
             out[i] = self._from_analysis(texts[i], analysis)
+        if self.faq is not None and len(self.faq) and todo:
+            vectors = self.faq.embed([texts[i] for i in todo])
+            for i, vector in zip(todo, vectors):
+                out[i] = self.faq.decide(out[i], vector)
         return out  # type: ignore[return-value]
 
     @staticmethod

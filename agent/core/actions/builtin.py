@@ -28,9 +28,12 @@ class UtterAction(Action):
             latest = ctx.tracker.latest_message
             selector = (latest.parse_data.get("response_selector") or {}) if latest else {}
             parent = self.name[len("utter_"):]
-            key = ((selector.get(parent) or {}).get("response") or {}).get("intent_response_key")
+            chosen = (selector.get(parent) or {}).get("response") or {}
+            key = chosen.get("intent_response_key")
             if key:
                 response = f"utter_{key}"
+            if response not in ctx.domain.responses and chosen.get("responses"):
+                return [bot_message({**chosen["responses"][0], "response": response})]  # an FAQ answer
         return utter(ctx, response)
 
 

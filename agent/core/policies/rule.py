@@ -123,6 +123,10 @@ class RulePolicy(Policy):
 
     def train(self, data: TrainingStories) -> None:
         self.rules = [r for block in data.rules for r in compile_rule(block)]
+        self.train_tail()
+
+    def train_tail(self) -> None:
+        """Call after adding rules by hand."""
         self._tail = self._tail_length()
 
     def to_dict(self) -> dict:
