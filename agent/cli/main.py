@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--models-dir", default="models", help="where to look for the newest model")
     shell.add_argument("--debug", action="store_true", help="show intents, entities, slots and actions")
     shell.add_argument("--sender", default="shell", help="conversation id")
+    shell.add_argument("--faq-edits", default=".agent/faq_edits.db", help="FAQ edit log to follow")
     shell.add_argument("--endpoints", default="endpoints.yml",
                        help="Rasa's endpoints.yml (action_endpoint); default: endpoints.yml if present")
 
@@ -57,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rate-burst", type=int, default=20)
     run.add_argument("--nlu-batch", type=int, default=32,
                      help="most messages one encoder pass serves under load (1 turns micro-batching off)")
+
+    run.add_argument("--faq-edits", default=".agent/faq_edits.db",
+                     help="FAQ edit log to follow (written by `agent faq` and PUT /faq/{id})")
+    from agent.cli.faq import add_parser as add_faq_parser
+
+    add_faq_parser(sub)
 
     data = sub.add_parser("data", help="work with bot files")
     data_sub = data.add_subparsers(dest="data_command")
@@ -94,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             from agent.cli.test import run_test
 
             return run_test(args)
+        if args.command == "faq":
+            from agent.cli.faq import run_faq
+
+            return run_faq(args)
         if args.command == "data" and args.data_command == "validate":
             from agent.cli.validate import run_validate
 

@@ -40,14 +40,23 @@ def run_server(args) -> int:
         console.print("[yellow]warning:[/yellow] the HTTP API is enabled without --auth-token; anyone who can "
                       "reach this port can read conversations")
 
+    live = None
+    if agent.interpreter.faq is not None:
+        from agent.faq.edits import FAQEditLog
+        from agent.faq.live import LiveFAQ
+
+        live = LiveFAQ(agent.interpreter.faq, agent.artifact.manifest["bot"], FAQEditLog(args.faq_edits))
+        live.catch_up()
+
     async def make_app() -> web.Application:
-        runner = AgentRunner(agent, rate, max_batch=max(1, args.nlu_batch))
+        runner = AgentRunner(agent, rate, max_batch=max(1, args.nlu_batch), live_faq=live)
         return build_app(runner, channels, enable_api=args.enable_api, token=args.auth_token,
                          model_file=str(path), model_id=Path(path).name.removesuffix(".tar.gz"))
 
     routes = ", ".join(c.name for c in channels)
     console.print(f"[dim]model {path} loaded in {time.time() - started:.1f}s; {where}; channels: {routes}"
-                  f"{'; HTTP API on' if args.enable_api else ''}[/dim]")
+                  f"{'; HTTP API on' if args.enable_api else ''}"
+                  f"{f'; FAQ {len(live.router.bank)} entries, following {args.faq_edits}' if live else ''}[/dim]")
     console.print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops after in-flight turns finish)")
     web.run_app(make_app(), host=args.host, port=args.port, shutdown_timeout=30, print=None, access_log=None)
     return 0

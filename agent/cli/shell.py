@@ -18,8 +18,9 @@ HELP = "type a message; a number presses a button; /restart starts over; /debug 
 
 
 class Shell:
-    def __init__(self, agent, console: Console, debug: bool, sender: str):
+    def __init__(self, agent, console: Console, debug: bool, sender: str, live_faq=None):
         self.agent = agent
+        self.live_faq = live_faq  # edits from `agent faq` show up in the next reply
         self.console = console
         self.debug = debug
         self.sender = sender
@@ -28,6 +29,8 @@ class Shell:
     async def send(self, text: str) -> TurnResult:
         if text.isdigit() and self.buttons and 1 <= int(text) <= len(self.buttons):
             text = self.buttons[int(text) - 1]["payload"]
+        if self.live_faq is not None:
+            self.live_faq.catch_up()
         result = await self.agent.handle_text(text, self.sender, channel="cmdline")
         self.show(result)
         return result
@@ -62,6 +65,7 @@ class Shell:
             if "in_scope_score" in user.parse_data:
                 self.console.print(f"in-scope score (confidence x neighbour similarity): "
                                    f"{user.parse_data['in_scope_score']:.3f}", markup=False)
+            self.show_faq(user.parse_data.get("faq"))
             if user.entities:
                 self.console.print("entities: " + ", ".join(
                     f"{e['entity']}={e.get('value')!r} ({e.get('extractor', '?')})" for e in user.entities),
@@ -76,6 +80,21 @@ class Shell:
                            markup=False)
 
 
+    def show_faq(self, faq: dict | None) -> None:
+        if not faq:
+            return
+        table = Table(title=f"FAQ candidates (answers from {faq['threshold']:.3f}"
+                            + (f"; nearest intent example {faq['nearest_intent_example']:.3f}"
+                               if "nearest_intent_example" in faq else "") + ")")
+        table.add_column("entry")
+        table.add_column("score", justify="right")
+        table.add_column("closest stored question")
+        for c in faq["candidates"]:
+            mark = " ✓" if c["id"] == faq.get("answer") else ""
+            table.add_row(escape(c["id"]) + mark, f"{c['score']:.3f}", escape(c["question"]))
+        self.console.print(table)
+
+
 def run_shell(args) -> int:
     from agent.runtime import Agent
 
@@ -83,7 +102,13 @@ def run_shell(args) -> int:
     path = args.model or latest_model(args.models_dir)
     started = time.time()
     agent = Agent.load(path, endpoints=load_endpoints(args.endpoints))
-    shell = Shell(agent, console, args.debug, args.sender)
+    live = None
+    if agent.interpreter.faq is not None:
+        from agent.faq.edits import FAQEditLog
+        from agent.faq.live import LiveFAQ
+
+        live = LiveFAQ(agent.interpreter.faq, agent.artifact.manifest["bot"], FAQEditLog(args.faq_edits))
+    shell = Shell(agent, console, args.debug, args.sender, live)
     interactive = sys.stdin.isatty()
     console.print(f"[dim]model {path} loaded in {time.time() - started:.1f}s. {HELP}[/dim]")
     return asyncio.run(_loop(shell, interactive))

@@ -90,3 +90,23 @@ def open_artifact(path: str | Path) -> Artifact:
         raise AgentError(f"model '{path}' has format version {manifest.get('format_version')}, this release reads "
                          f"{FORMAT_VERSION}; train it again with this release")
     return Artifact(folder, manifest, source)
+
+
+def read_members(path: str | Path, names: tuple[str, ...]) -> dict[str, bytes]:
+    """A few small files of a model without unpacking it all (the CLI needs the manifest and FAQ)."""
+    source = Path(path)
+    if not source.exists():
+        raise AgentError(f"model '{path}' does not exist")
+    if source.is_dir():
+        return {n: (source / n).read_bytes() for n in names if (source / n).is_file()}
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(source, "r:gz") as tar:
+            for member in tar:
+                if member.name in names and member.isfile():
+                    found[member.name] = tar.extractfile(member).read()
+                    if len(found) == len(names):
+                        break
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise AgentError(f"model '{path}' is not a readable model archive ({exc}); train it again") from None
+    return found

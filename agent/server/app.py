@@ -2,6 +2,8 @@
 shares (body size caps, no tracebacks to callers)."""
 from __future__ import annotations
 
+import asyncio
+
 import logging
 
 from aiohttp import web
@@ -53,6 +55,7 @@ def build_app(runner, channels: list[Channel], *, enable_api: bool = False, toke
               model_file: str = "", model_id: str = "") -> web.Application:
     import agent
 
+    from agent.server.faq_api import faq_routes, follow_edit_log
     from agent.server.http_api import api_routes, token_middleware
 
     middlewares = [guard] + ([token_middleware(token)] if enable_api and token else [])
@@ -77,6 +80,15 @@ def build_app(runner, channels: list[Channel], *, enable_api: bool = False, toke
         app.add_routes(channel.routes(runner))
     if enable_api:
         app.add_routes(api_routes(runner, model_file, model_id))
+        if runner.live_faq is not None:
+            app.add_routes(faq_routes(runner))
+    if runner.live_faq is not None:
+        async def follow_faq(app: web.Application):
+            task = asyncio.ensure_future(follow_edit_log(runner))
+            yield
+            task.cancel()
+
+        app.cleanup_ctx.append(follow_faq)
 
     async def finish_replies(app: web.Application) -> None:
         for channel in channels:

@@ -57,5 +57,9 @@ class MicroBatcher:
         finally:
             self._worker = None
 
+    async def run(self, fn: Callable, *args):
+        """Run fn on the model thread, between parse batches (FAQ edits change what parses read)."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
     def close(self) -> None:
         self._thread.shutdown(wait=True)

@@ -70,8 +70,9 @@ class ConversationLocks:
 
 
 class AgentRunner:
-    def __init__(self, agent, rate_limit: RateLimit | None = None, max_batch: int = 32):
+    def __init__(self, agent, rate_limit: RateLimit | None = None, max_batch: int = 32, live_faq=None):
         self.agent = agent
+        self.live_faq = live_faq  # LiveFAQ: the served FAQ follows the edit log
         self.rate_limit = rate_limit
         self.locks = ConversationLocks()
         self.batcher = MicroBatcher(agent.interpreter.parse_batch, max_batch, agent.interpreter.shortcut)
