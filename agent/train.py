@@ -16,6 +16,7 @@ from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import CompiledRule, RulePolicy
 from agent.core.tracker import ACTION_LISTEN
+from agent.faq.faq_file import find_faq_file
 from agent.faq.training import FAQBuild, build_faq
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
 from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME, resolve_base_model
@@ -60,9 +61,10 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
         faq = None
-        if bot.faq:
+        if bot.faq or find_faq_file(bot.root):
             negatives = [e.text for e in bot.nlu.examples if "/" not in e.intent]
-            faq = build_faq(bot.faq, negatives, resolve_base_model(cfg.base_model), bot.config.faq, staging / "faq")
+            encoder = resolve_base_model(bot.config.faq.encoder or cfg.base_model)
+            faq = build_faq(bot.faq, negatives, encoder, bot.config.faq, staging / "faq")
             add_faq_dialogue(bot, rule_policy)
         onnx_problem = result.classifier.save(staging / "nlu")
         _write_json(staging / "nlu" / "entities.json", entity_settings(bot))

@@ -55,6 +55,7 @@ class FallbackConfig:
 class FAQConfig:
     threshold: float | None = None  # None: swept on validation data at training
     max_weight: float = 0.5  # an entry's score: this much its best question, the rest its centroid
+    encoder: str | None = None  # None: the bot's base model (not the intent-tuned copy)
 
 
 @dataclass
@@ -235,6 +236,8 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
         if "threshold" in s:
             config.faq.threshold = _number(s, "threshold", None, r, line)
         config.faq.max_weight = _number(s, "max_weight", config.faq.max_weight, r, line)
+        if s.get("encoder"):
+            config.faq.encoder = _resolve_path(str(s["encoder"]), bot_dir)
         config.notes.append(f"{name}: retrieval intents and faq.yml answered by FAISS retrieval over their questions")
     else:
         r.warning(line, f"unknown pipeline component '{name}'; carrying on without it",

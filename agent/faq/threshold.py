@@ -53,11 +53,13 @@ def sweep_threshold(pos_scores, pos_correct, neg_scores, pos_gaps=None, neg_gaps
         m = -np.inf if margin is None else margin
         pos_ok, neg_ok = pos_gaps >= m, neg_gaps >= m
         for t in candidates:
-            answered = float(((pos_scores >= t) & pos_ok & (pos_correct > 0)).mean())
+            taken = (pos_scores >= t) & pos_ok
+            answered = float((taken & (pos_correct > 0)).mean())
             rejected = float(1 - ((neg_scores >= t) & neg_ok).mean())
-            key = (answered + rejected) / 2
-            if best is None or key > best[0] + 1e-12:
-                best = (key, float(t), margin, answered, rejected)
+            # ties go to fewer wrong answers: a wrong answer is worse than a fallback
+            key = (round((answered + rejected) / 2, 9), -float((taken & (pos_correct == 0)).mean()))
+            if best is None or key > best[0]:
+                best = (key, float(t), None if margin is None else float(margin), answered, rejected)
     _, t, margin, answered, rejected = best
     return FAQThreshold(round(t, 4), "balanced accuracy on validation", margin, len(pos_scores), len(neg_scores),
                         round(answered, 4), round(rejected, 4))

@@ -51,8 +51,9 @@ def faq_routes(runner) -> list[web.RouteDef]:
         await runner.batcher.run(live.catch_up)
         return web.json_response({"removed": entry_id, "edit_seq": edit.seq})
 
-    return [web.get("/faq", list_entries), web.get("/faq/{entry_id}", get_entry),
-            web.put("/faq/{entry_id}", put_entry), web.delete("/faq/{entry_id}", delete_entry)]
+    one = "/faq/{entry_id:.+}"  # Rasa retrieval ids have a slash: faq/ask_hours
+    return [web.get("/faq", list_entries), web.get(one, get_entry), web.put(one, put_entry),
+            web.delete(one, delete_entry)]
 
 
 async def follow_edit_log(runner, interval: float = POLL_SECONDS) -> None:

@@ -12,6 +12,14 @@ _ERROR = {"description": "what was wrong", "content": {"application/json": {"sch
     "type": "object", "properties": {"error": {"type": "string"}}}}}}
 
 
+_FAQ_ENTRY = {"type": "object", "required": ["questions", "answer"], "properties": {
+    "id": {"type": "string"}, "questions": {"type": "array", "items": {"type": "string"}},
+    "answer": {"type": "object", "properties": {"text": {"type": "string"}, "buttons": {"type": "array"}}},
+    "tags": {"type": "array", "items": {"type": "string"}}, "language": {"type": "string"}}}
+_FAQ_LIST = {"type": "object", "properties": {"entries": {"type": "array", "items": _FAQ_ENTRY},
+                                              "edit_seq": {"type": "integer"}}}
+
+
 def _json(schema: dict, description: str = "OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -25,6 +33,7 @@ def openapi_document(version: str, served: set[str] | None = None) -> dict:
     conversation = [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     text_body = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
     auth = [{"token": []}, {"bearer": []}]
+    entry = [{"name": "entry_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     doc = {
         "openapi": "3.0.3",
         "info": {"title": "agent server", "version": version},
@@ -54,6 +63,16 @@ def openapi_document(version: str, served: set[str] | None = None) -> dict:
                 "responses": {"200": _json(_TRACKER), "400": _ERROR, "401": _ERROR}}},
             "/status": {"get": {"summary": "The loaded model", "security": auth,
                                 "responses": {"200": _json({"type": "object"}), "401": _ERROR}}},
+            "/faq": {"get": {"summary": "The FAQ entries served now (trained ones plus live edits)",
+                             "security": auth, "responses": {"200": _json(_FAQ_LIST), "401": _ERROR}}},
+            "/faq/{entry_id}": {
+                "get": {"summary": "One FAQ entry", "security": auth, "parameters": entry,
+                        "responses": {"200": _json(_FAQ_ENTRY), "401": _ERROR, "404": _ERROR}},
+                "put": {"summary": "Add or replace an FAQ entry; served when this returns, no retraining",
+                        "security": auth, "parameters": entry, "requestBody": _body(_FAQ_ENTRY),
+                        "responses": {"200": _json({"type": "object"}), "400": _ERROR, "401": _ERROR}},
+                "delete": {"summary": "Remove an FAQ entry", "security": auth, "parameters": entry,
+                           "responses": {"200": _json({"type": "object"}), "401": _ERROR, "404": _ERROR}}},
             "/version": {"get": {"summary": "Server version", "responses": {"200": _json({"type": "object"})}}},
             "/health": {"get": {"summary": "Liveness", "responses": {"200": _json({"type": "object"})}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
