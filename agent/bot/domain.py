@@ -351,9 +351,9 @@ def parse_responses(value: Any, r: Reader, line: int | None) -> dict[str, list[R
             parsed.append(ResponseVariation(
                 text=None if var.get("text") is None else str(var.get("text")),
                 image=_opt_str(var.get("image")),
-                buttons=_parse_buttons(var.get("buttons"), name, r, vat),
+                buttons=parse_buttons(var.get("buttons"), name, r, vat),
                 button_type=_opt_str(var.get("button_type")),
-                quick_replies=_parse_buttons(var.get("quick_replies"), name, r, vat),
+                quick_replies=parse_buttons(var.get("quick_replies"), name, r, vat),
                 attachment=plain(var.get("attachment")),
                 elements=plain(var.get("elements")),
                 custom=plain(var.get("custom")),
@@ -367,7 +367,7 @@ def parse_responses(value: Any, r: Reader, line: int | None) -> dict[str, list[R
     return responses
 
 
-def _parse_buttons(value: Any, response: str, r: Reader, line: int | None) -> list[Button]:
+def parse_buttons(value: Any, response: str, r: Reader, line: int | None) -> list[Button]:
     if value is None:
         return []
     items = r.sequence(value, f"buttons of '{response}'", line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agent.bot.domain import parse_buttons
 from agent.bot.schema import Reader, item_line, key_line
 from agent.faq.entries import ANSWER_KEYS, ID_PATTERN, FAQEntry
 
@@ -77,19 +78,8 @@ def _parse_answer(value: Any, r: Reader, at: int | None, entry_id: Any) -> dict 
         return None
     r.check_keys(answer, ANSWER_KEYS, "an FAQ answer")
     out: dict = {"text": answer["text"].strip()}
-    buttons = []
-    items = r.sequence(answer["buttons"], "answer buttons", key_line(answer, "buttons", at)) \
-        if "buttons" in answer else []
-    for i, b in enumerate(items or []):
-        bat = item_line(items, i, at)
-        b = r.mapping(b, "an answer button", bat)
-        if b is None:
-            continue
-        r.check_keys(b, ("title", "payload", "url"), "an answer button")
-        if not isinstance(b.get("title"), str):
-            r.error(bat, "an answer button needs a `title:`")
-            continue
-        buttons.append({"title": b["title"], "payload": str(b.get("payload", b.get("url", "")))})
+    buttons = [{"title": b.title, "payload": b.payload}
+               for b in parse_buttons(answer.get("buttons"), f"FAQ {entry_id}", r, key_line(answer, "buttons", at))]
     if buttons:
         out["buttons"] = buttons
     for key in ("image", "links"):
