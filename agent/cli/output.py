@@ -4,8 +4,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from typing import TYPE_CHECKING
+
 from agent.errors import Problem
-from agent.nlu.trainer import EpochMetrics
+
+if TYPE_CHECKING:  # importing the trainer pulls in torch: 1.5 s that `agent faq` does not need
+    from agent.nlu.trainer import EpochMetrics
 
 console = Console(stderr=True, highlight=False)
 
