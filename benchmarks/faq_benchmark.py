@@ -109,6 +109,8 @@ def run_bank(args) -> dict:
     for w in (0.0, 1.0):
         out[f"test_top1_max_weight_{w}"] = summary(ranks(FAQBank.build(entries, emb, bank_vectors, max_weight=w),
                                                          t_in, t_gold)[1])["top1"]
+    if args.lexical:
+        out["lexical_rerank"] = lexical_rerank(bank, entries, valid, v_in, v_gold, test, t_in, t_gold)
     if len(v_oos) and len(t_oos):
         v_results, v_rank = ranks(bank, v_in, v_gold)
         v_oos_scores = [r[0].score for r in bank.search_vectors(v_oos, 1)]
@@ -120,6 +122,36 @@ def run_bank(args) -> dict:
                     "in_scope_answered_correctly_at_threshold":
                         round(100 * float(((t_scores >= chosen.value) & (np.asarray(rank) == 0)).mean()), 2)})
     return out
+
+
+def lexical_rerank(bank, entries, valid, v_in, v_gold, test, t_in, t_gold) -> dict:
+    """Re-rank the dense top 10 with dense + lambda x char n-gram TF-IDF cosine to the entry's questions;
+    lambda chosen on valid. The FAQ keeps it only if it helps (it did not: docs/benchmarks.md)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+    vectorizer.fit([q for e in entries for q in e.questions])
+    docs = {e.id: normalize(vectorizer.transform(e.questions).sum(axis=0).A) for e in entries}
+    lambdas = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+    def top1(rows, vectors, gold):
+        texts = [r["text"] for r in rows if r["intent"] != OOS]
+        lex = normalize(vectorizer.transform(texts))
+        found = bank.search_vectors(vectors, 10)
+        out = {}
+        for lam in lambdas:
+            hits = 0
+            for i, (cands, g) in enumerate(zip(found, gold)):
+                best = max(cands, key=lambda m: m.score + lam * float((lex[i] @ docs[m.id].T)[0, 0]))
+                hits += best.id == g
+            out[lam] = round(100 * hits / len(gold), 2)
+        return out
+
+    on_valid, on_test = top1(valid, v_in, v_gold), top1(test, t_in, t_gold)
+    chosen = max(lambdas, key=lambda lam: (on_valid[lam], -lam))
+    return {"valid_top1_by_lambda": on_valid, "test_top1_by_lambda": on_test, "chosen_lambda": chosen,
+            "test_gain_pts": round(on_test[chosen] - on_test[0.0], 2)}
 
 
 def run_bot(args) -> dict:
@@ -162,6 +194,7 @@ def main(argv=None) -> int:
     b.add_argument("data")
     b.add_argument("--base-model")
     b.add_argument("--cache-dir", default=".cache/faq_bench")
+    b.add_argument("--lexical", action="store_true", help="also measure a char n-gram re-rank")
     o = sub.add_parser("bot", help="a bot's faq.yml against held-out paraphrases")
     o.add_argument("bot")
     o.add_argument("--heldout", required=True)

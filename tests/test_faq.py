@@ -379,3 +379,19 @@ def test_http_edits_are_served_by_the_next_message_and_persisted(faqbot, tmp_pat
     assert (out["delete"], out["delete_again"]) == (200, 404)
     assert "dogs" not in {e["id"] for e in out["list"]["entries"]}
     assert [e.op for e in FAQEditLog(log_path).since(agent.artifact.manifest["bot"])] == [UPSERT, REMOVE]
+
+
+def test_leave_one_out_scores_each_question_as_the_bank_would_without_it():
+    from agent.faq.training import leave_one_out
+
+    found = entries() + [FAQEntry("lonely", ["a single question entry"], {"text": "x"})]
+    bank = FAQBank.build(found, WordsEmbedder())
+    scores, correct, vectors = leave_one_out(bank)
+    assert len(scores) == 9  # the one-question entry has nothing left to find it by
+    for score, right, vector in zip(scores, correct, vectors):
+        owner, index = next((e.id, i) for e in bank.entries() for i, v in enumerate(bank.vectors_of(e.id))
+                            if np.array_equal(v, vector))
+        expected = {e.id: bank.score_vectors(np.delete(bank.vectors_of(e.id), index, axis=0) if e.id == owner
+                                             else bank.vectors_of(e.id), vector) for e in bank.entries()}
+        best = max(expected, key=expected.get)
+        assert score == pytest.approx(expected[best], abs=1e-5) and right == (best == owner)
