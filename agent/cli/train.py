@@ -55,8 +55,10 @@ def run_train(args) -> int:
         detail = (f"; on {t.positives} held-out questions and {t.negatives} intent examples: "
                   f"{t.answered_correctly:.0%} answered right, {t.rejected:.0%} of the others left to the intents"
                   if t.answered_correctly is not None else "")
-        table.add_row("FAQ", f"{len(f.bank)} entries; answers unrecognised messages scoring ≥ {t.value:.3f} "
-                             f"({t.chosen_by}{detail})")
+        margin = (f", and others scoring ≥ {t.value:.3f} and {t.margin:+.3f} over the nearest intent example"
+                  if t.margin is not None else "")
+        table.add_row("FAQ", f"{len(f.bank)} entries; answers unrecognised messages scoring ≥ {t.value:.3f}"
+                             f"{margin} ({t.chosen_by}{detail})")
         if f.onnx_problem:
             table.add_row("FAQ encoder", f"torch (the ONNX export failed: {f.onnx_problem})")
     table.add_row("serving runtime", "ONNX Runtime" if outcome.onnx_problem is None else

@@ -101,8 +101,11 @@ class FAQBank:
         vectors = np.asarray(vectors, np.float32)
         rows = list(range(self._next_row, self._next_row + len(vectors)))
         self._next_row += len(vectors)
-        centroid = vectors.mean(axis=0)
-        centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+        if len(vectors) == 1:
+            centroid = vectors[0]  # already unit length; no second copy (banks of a million one-liners)
+        else:
+            centroid = vectors.mean(axis=0)
+            centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
         self._stored[entry.id] = _Stored(entry, rows, vectors, centroid)
         for r in rows:
             self._row_owner[r] = entry.id
