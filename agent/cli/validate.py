@@ -15,7 +15,8 @@ def run_validate(args) -> int:
         print_problem(p)
     errors, warnings = len(problems.errors), len(problems.warnings)
     summary = (f"{bot.name}: {len(bot.domain.intents)} intents, {len(bot.nlu.examples)} examples, "
-               f"{len(bot.stories)} stories, {len(bot.rules)} rules, {len(bot.domain.responses)} responses")
+               f"{len(bot.stories)} stories, {len(bot.rules)} rules, {len(bot.domain.responses)} responses"
+               + (f", {len(bot.faq)} FAQ entries" if bot.faq else ""))
     console.print(summary, markup=False)
     if errors or (warnings and args.fail_on_warnings):
         console.print(f"[red]{errors} errors, {warnings} warnings[/red]")
