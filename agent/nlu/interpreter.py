@@ -23,6 +23,7 @@ class NLUInterpreter:
     builtin: object | None = None  # BuiltinEntityExtractor
     use_neighbours: bool = False  # the threshold applies to confidence x neighbour similarity
     faq: object | None = None  # FAQRouter: answers questions no intent covers
+    _faq_executor: object | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def build(cls, classifier: IntentClassifier, config: AgentConfig, entities: dict) -> "NLUInterpreter":
@@ -46,13 +47,24 @@ class NLUInterpreter:
         """Parse several messages with one encoder pass (the server micro-batches concurrent turns)."""
         out: list[dict | None] = [self.shortcut(t or "") for t in texts]
         todo = [i for i, parsed in enumerate(out) if parsed is None]
+        faq_vectors = None
+        if self.faq is not None and len(self.faq) and todo:
+            # the FAQ encoder runs beside the intent encoder (ONNX Runtime releases the GIL), so a
+            # message costs the slower of the two passes rather than their sum
+            faq_vectors = self._faq_thread().submit(self.faq.embed, [texts[i] for i in todo])
         for i, analysis in zip(todo, self.classifier.analyse([texts[i] for i in todo]) if todo else []):
             out[i] = self._from_analysis(texts[i], analysis)
-        if self.faq is not None and len(self.faq) and todo:
-            vectors = self.faq.embed([texts[i] for i in todo])
-            for i, vector in zip(todo, vectors):
+        if faq_vectors is not None:
+            for i, vector in zip(todo, faq_vectors.result()):
                 out[i] = self.faq.decide(out[i], vector)
         return out  # type: ignore[return-value]
+
+    def _faq_thread(self):
+        if self._faq_executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._faq_executor = ThreadPoolExecutor(1, thread_name_prefix="faq")
+        return self._faq_executor
 
     @staticmethod
     def shortcut(text: str) -> dict | None:
