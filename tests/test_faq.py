@@ -395,3 +395,10 @@ def test_leave_one_out_scores_each_question_as_the_bank_would_without_it():
                                              else bank.vectors_of(e.id), vector) for e in bank.entries()}
         best = max(expected, key=expected.get)
         assert score == pytest.approx(expected[best], abs=1e-5) and right == (best == owner)
+
+
+def test_reading_an_edit_log_nobody_wrote_creates_no_file(tmp_path):
+    log = FAQEditLog(tmp_path / "sub" / "edits.db")
+    assert log.since("shop") == [] and not (tmp_path / "sub").exists()
+    log.append("shop", REMOVE, "x")
+    assert [e.entry_id for e in FAQEditLog(tmp_path / "sub" / "edits.db").since("shop")] == ["x"]

@@ -30,28 +30,40 @@ class FAQEdit:
 class FAQEditLog:
     def __init__(self, path: str | Path = DEFAULT_PATH):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS faq_edits (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                         "bot TEXT NOT NULL, op TEXT NOT NULL, entry_id TEXT NOT NULL, entry TEXT, at REAL NOT NULL)")
-        self._db.execute("CREATE INDEX IF NOT EXISTS faq_edits_bot ON faq_edits (bot, seq)")
+        self._db: sqlite3.Connection | None = None  # opened on first write, or once the file exists
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        """Reading a log nobody has written yet creates nothing (`agent shell` in any folder)."""
+        if self._db is None and (create or self.path.is_file()):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS faq_edits (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                       "bot TEXT NOT NULL, op TEXT NOT NULL, entry_id TEXT NOT NULL, entry TEXT, at REAL NOT NULL)")
+            db.execute("CREATE INDEX IF NOT EXISTS faq_edits_bot ON faq_edits (bot, seq)")
+            self._db = db
+        return self._db
 
     def append(self, bot: str, op: str, entry_id: str, entry: dict | None = None) -> FAQEdit:
         at = time.time()
         with self._lock:
-            cur = self._db.execute("INSERT INTO faq_edits (bot, op, entry_id, entry, at) VALUES (?, ?, ?, ?, ?)",
-                                   (bot, op, entry_id, None if entry is None else json.dumps(entry, ensure_ascii=False),
-                                    at))
+            cur = self._connect(create=True).execute(
+                "INSERT INTO faq_edits (bot, op, entry_id, entry, at) VALUES (?, ?, ?, ?, ?)",
+                (bot, op, entry_id, None if entry is None else json.dumps(entry, ensure_ascii=False), at))
         return FAQEdit(cur.lastrowid, bot, op, entry_id, entry, at)
 
     def since(self, bot: str, seq: int = 0) -> list[FAQEdit]:
         with self._lock:
-            rows = self._db.execute("SELECT seq, bot, op, entry_id, entry, at FROM faq_edits WHERE bot = ? AND seq > ? "
-                                    "ORDER BY seq", (bot, seq)).fetchall()
+            db = self._connect(create=False)
+            if db is None:
+                return []
+            rows = db.execute("SELECT seq, bot, op, entry_id, entry, at FROM faq_edits WHERE bot = ? AND seq > ? "
+                              "ORDER BY seq", (bot, seq)).fetchall()
         return [FAQEdit(s, b, op, i, None if e is None else json.loads(e), at) for s, b, op, i, e, at in rows]
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
