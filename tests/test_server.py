@@ -289,10 +289,10 @@ def test_endpoints_pick_the_tracker_store(tmp_path):
     store, _ = build_store(Endpoints(), default_db=tmp_path / "default.db")
     assert isinstance(store, SQLiteTrackerStore) and (tmp_path / "default.db").exists()
     asyncio.run(store.close())
-    path.write_text("action_endpoint:\n  url: http://x\ntracker_store:\n  type: redis\n  url: localhost\n")
+    path.write_text("action_endpoint:\n  url: http://x\ntracker_store:\n  type: mongod\n  url: localhost\n")
     with pytest.raises(AgentError) as err:
         build_store(load_endpoints(path))
-    assert "endpoints.yml:3" in str(err.value) and "redis" in str(err.value)
+    assert "endpoints.yml:4" in str(err.value) and "mongod" in str(err.value)
 
 
 def test_sqlite_store_keeps_active_conversations_in_memory_but_never_unsaved_events(trained_shopbot, tmp_path):

@@ -16,7 +16,8 @@ class Endpoints:
     action_url: str | None = None
     action_timeout: float = 10.0
     tracker_store: dict = field(default_factory=dict)  # Rasa's keys: type, dialect, db, url, port, ...
-    source: str = "endpoints.yml"
+    source: str = "endpoints.yml"  # file:line of the tracker_store key, for errors about the whole section
+    file: str = "endpoints.yml"
 
 
 def load_endpoints(path: str | Path | None) -> Endpoints:
@@ -27,7 +28,7 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
     raw = read_yaml(path) or {}
     data = r.mapping(raw, "endpoints.yml") or {}
     r.check_keys(data, KNOWN, "endpoints.yml")
-    out = Endpoints()
+    out = Endpoints(file=str(path))
     action = data.get("action_endpoint")
     if action is not None:
         action = r.mapping(action, "action_endpoint", key_line(data, "action_endpoint")) or {}

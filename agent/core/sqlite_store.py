@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agent.bot.domain import Domain
 from agent.core.events import Event, events_from_dicts
-from agent.core.store import TrackerStore
+from agent.core.store import TrackerConflict, TrackerStore, first_seq
 from agent.core.tracker import Tracker
 
 SCHEMA = """
@@ -62,10 +62,15 @@ class SQLiteTrackerStore(TrackerStore):
         return Tracker(sender_id, domain, events_from_dicts([json.loads(r) for r in rows]))
 
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
-        first = len(tracker.events) - len(new_events)
+        """Append the turn; the (sender_id, seq) key turns a second writer's overlapping append into
+        TrackerConflict, and the cache keeps only what was stored."""
+        first = first_seq(tracker, new_events)
         rows = [(tracker.sender_id, first + k, e.type_name, e.timestamp, json.dumps(e.as_dict()))
                 for k, e in enumerate(new_events)]
-        await self._call(self._append, rows)
+        try:
+            await self._call(self._append, rows)
+        except sqlite3.IntegrityError as exc:
+            raise TrackerConflict(tracker.sender_id, first) from exc
         self._cache[tracker.sender_id] = tracker
         self._cache.move_to_end(tracker.sender_id)
         while len(self._cache) > self.cached_conversations:

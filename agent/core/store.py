@@ -8,6 +8,26 @@ from agent.core.events import Event
 from agent.core.tracker import Tracker
 
 
+class TrackerConflict(Exception):
+    """Another writer appended to this conversation since it was read: saving would interleave two turns."""
+
+    def __init__(self, sender_id: str, first_seq: int, stored: int | None = None):
+        self.sender_id = sender_id
+        self.first_seq = first_seq
+        found = f" (the store now holds {stored})" if stored is not None else ""
+        super().__init__(f"conversation '{sender_id}': another writer saved to it after this turn read its "
+                         f"{first_seq} events{found}; this turn was not saved, reload the conversation and retry")
+
+
+class StoreUnavailable(Exception):
+    """A tracker store's server cannot be used; the message is the driver's short reason, no traceback."""
+
+
+def first_seq(tracker: Tracker, new_events: list[Event]) -> int:
+    """The position of the turn's first new event in the conversation: the durable stores' append key."""
+    return len(tracker.events) - len(new_events)
+
+
 class TrackerStore(ABC):
     @abstractmethod
     async def retrieve(self, sender_id: str, domain: Domain) -> Tracker | None:
@@ -15,7 +35,10 @@ class TrackerStore(ABC):
 
     @abstractmethod
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
-        """Persist the events appended during this turn (event-sourced: never rewrite history)."""
+        """Persist the events appended during this turn (event-sourced: never rewrite history).
+
+        Durable stores raise TrackerConflict when the stored conversation no longer ends where this
+        tracker was read, rather than interleave two writers' turns."""
 
     async def close(self) -> None:
         """Release connections (server shutdown)."""

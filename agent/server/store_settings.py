@@ -1,0 +1,69 @@
+"""Typed reading of endpoints.yml's `tracker_store` keys: a wrong value names its file, line and key."""
+from __future__ import annotations
+
+from typing import Any
+
+from agent.bot.endpoints import Endpoints
+from agent.bot.schema import key_line
+from agent.errors import AgentError
+
+
+class StoreSettings:
+    def __init__(self, endpoints: Endpoints):
+        self.values: dict = endpoints.tracker_store
+        self.file = endpoints.file
+        self.source = endpoints.source
+
+    def where(self, key: str | None = None) -> str:
+        """file:line of `key`, or of the tracker_store section."""
+        line = key_line(self.values, key) if key is not None and key in self.values else None
+        return f"{self.file}:{line}" if line else self.source
+
+    def error(self, key: str | None, message: str, hint: str = "") -> AgentError:
+        return AgentError(f"{self.where(key)}: tracker_store{f' {key}' if key else ''}: {message}"
+                          f"{f' ({hint})' if hint else ''}")
+
+    def _scalar(self, key: str) -> Any:
+        value = self.values.get(key)
+        if isinstance(value, (dict, list)):
+            raise self.error(key, "must be a single value, not a mapping or list")
+        return value
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self._scalar(key)
+        return default if value is None or value == "" else str(value)
+
+    def host(self, key: str = "url") -> str:
+        host = self.text(key, "localhost")
+        if "://" in host or "/" in host:
+            raise self.error(key, f"is the server's host name, not a URL: {host!r}", "e.g. url: localhost")
+        return host
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        value = self._scalar(key)
+        if value is None:
+            return default
+        try:
+            number = int(str(value), 10)
+        except ValueError:
+            raise self.error(key, f"must be a whole number, not {value!r}") from None
+        if number < minimum:
+            raise self.error(key, f"must be at least {minimum}, not {number}")
+        return number
+
+    def seconds(self, key: str) -> float | None:
+        value = self._scalar(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise self.error(key, f"must be a number of seconds above 0, not {value!r}",
+                             "leave it out to keep conversations forever")
+        return float(value)
+
+    def flag(self, key: str) -> bool:
+        value = self._scalar(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, not {value!r}")
+        return value
