@@ -1,4 +1,4 @@
-"""`endpoints.yml` (Rasa's file): where the action server lives; stores come with the server issues."""
+"""`endpoints.yml` (Rasa's file): where the action server lives, the tracker store and the lock store."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,6 +18,8 @@ class Endpoints:
     tracker_store: dict = field(default_factory=dict)  # Rasa's keys: type, dialect, db, url, port, ...
     source: str = "endpoints.yml"  # file:line of the tracker_store key, for errors about the whole section
     file: str = "endpoints.yml"
+    lock_store: dict = field(default_factory=dict)  # Rasa's keys: type, url, port, db, ..., lock_lifetime
+    lock_source: str = "endpoints.yml"  # file:line of the lock_store key
 
 
 def load_endpoints(path: str | Path | None) -> Endpoints:
@@ -45,5 +47,9 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
     if store is not None:
         out.tracker_store = r.mapping(store, "tracker_store", key_line(data, "tracker_store")) or {}
         out.source = f"{path}:{key_line(data, 'tracker_store') or '?'}"
+    locks = data.get("lock_store")
+    if locks is not None:
+        out.lock_store = r.mapping(locks, "lock_store", key_line(data, "lock_store")) or {}
+        out.lock_source = f"{path}:{key_line(data, 'lock_store') or '?'}"
     problems.raise_if_errors()
     return out

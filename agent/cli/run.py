@@ -1,4 +1,5 @@
-"""`agent run`: serve a trained bot over HTTP (channels from credentials.yml, stores from endpoints.yml)."""
+"""`agent run`: serve a trained bot over HTTP (channels from credentials.yml, the tracker and lock
+stores from endpoints.yml)."""
 from __future__ import annotations
 
 import gc
@@ -20,7 +21,7 @@ def run_server(args) -> int:
     from agent.server.app import build_app
     from agent.server.credentials import load_channels
     from agent.server.runner import AgentRunner, RateLimit
-    from agent.server.stores import build_store
+    from agent.server.stores import build_lock_store, build_store
 
     console = Console(highlight=False, stderr=True)
     torch.set_num_threads(args.threads)  # one thread per serving process is fastest on small boxes
@@ -32,6 +33,7 @@ def run_server(args) -> int:
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     store, where = build_store(endpoints)
+    locks, ordering = build_lock_store(endpoints)
     agent = Agent.load(path, store=store, endpoints=endpoints)
     gc.collect()
     gc.freeze()  # the model and libraries stay put: later full collections skip them (shorter pauses)
@@ -49,12 +51,12 @@ def run_server(args) -> int:
         live.catch_up()
 
     async def make_app() -> web.Application:
-        runner = AgentRunner(agent, rate, max_batch=max(1, args.nlu_batch), live_faq=live)
+        runner = AgentRunner(agent, rate, max_batch=max(1, args.nlu_batch), live_faq=live, locks=locks)
         return build_app(runner, channels, enable_api=args.enable_api, token=args.auth_token,
                          model_file=str(path), model_id=Path(path).name.removesuffix(".tar.gz"))
 
     routes = ", ".join(c.name for c in channels)
-    console.print(f"[dim]model {path} loaded in {time.time() - started:.1f}s; {where}; channels: {routes}"
+    console.print(f"[dim]model {path} loaded in {time.time() - started:.1f}s; {where}; {ordering}; channels: {routes}"
                   f"{'; HTTP API on' if args.enable_api else ''}"
                   f"{f'; FAQ {len(live.router.bank)} entries, following {args.faq_edits}' if live else ''}[/dim]")
     console.print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops after in-flight turns finish)")

@@ -1,11 +1,10 @@
-"""Turns for the server: strictly ordered per conversation, concurrent across conversations, NLU
-micro-batched on the model thread, rate limited per sender, and measured."""
+"""Turns for the server: strictly ordered per conversation (within this process, or across workers
+with a Redis lock store), concurrent across conversations, NLU micro-batched on the model thread,
+rate limited per sender, and measured."""
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from agent.channels.base import BotMessage, InboundMessage
@@ -13,6 +12,7 @@ from agent.core.events import ActionExecuted, UserUttered
 from agent.core.processor import TurnResult, UserMessage
 from agent.nlu.interpreter import NLU_FALLBACK
 from agent.server.batching import MicroBatcher
+from agent.server.locks import ConversationLocks, LockStore
 from agent.server.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
 
 
@@ -45,36 +45,13 @@ class RateLimit:
                 del self._buckets[s]
 
 
-class ConversationLocks:
-    """asyncio.Lock wakes waiters first-in first-out, so one sender's turns run one at a time in
-    arrival order. A lock lives only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = defaultdict(int)
-
-    @asynccontextmanager
-    async def hold(self, sender_id: str):
-        lock = self._locks.setdefault(sender_id, asyncio.Lock())
-        self._users[sender_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[sender_id] -= 1
-            if not self._users[sender_id]:
-                del self._users[sender_id], self._locks[sender_id]
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
 class AgentRunner:
-    def __init__(self, agent, rate_limit: RateLimit | None = None, max_batch: int = 32, live_faq=None):
+    def __init__(self, agent, rate_limit: RateLimit | None = None, max_batch: int = 32, live_faq=None,
+                 locks: LockStore | None = None):
         self.agent = agent
         self.live_faq = live_faq  # LiveFAQ: the served FAQ follows the edit log
         self.rate_limit = rate_limit
-        self.locks = ConversationLocks()
+        self.locks: LockStore = locks if locks is not None else ConversationLocks()
         self.batcher = MicroBatcher(agent.interpreter.parse_batch, max_batch, agent.interpreter.shortcut)
         agent.processor.parse = self.batcher.parse
         self._idle = asyncio.Event()
@@ -121,6 +98,7 @@ class AgentRunner:
     async def close(self) -> None:
         await self.drain()
         self.batcher.close()
+        await self.locks.close()
         await self.agent.processor.store.close()
 
 

@@ -1,4 +1,5 @@
-"""Typed reading of endpoints.yml's `tracker_store` keys: a wrong value names its file, line and key."""
+"""Typed reading of endpoints.yml's `tracker_store` and `lock_store` keys: a wrong value names its
+file, line and key."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,18 +10,19 @@ from agent.errors import AgentError
 
 
 class StoreSettings:
-    def __init__(self, endpoints: Endpoints):
-        self.values: dict = endpoints.tracker_store
+    def __init__(self, endpoints: Endpoints, section: str = "tracker_store"):
+        self.section = section
+        self.values: dict = getattr(endpoints, section)
         self.file = endpoints.file
-        self.source = endpoints.source
+        self.source = endpoints.lock_source if section == "lock_store" else endpoints.source
 
     def where(self, key: str | None = None) -> str:
-        """file:line of `key`, or of the tracker_store section."""
+        """file:line of `key`, or of the section."""
         line = key_line(self.values, key) if key is not None and key in self.values else None
         return f"{self.file}:{line}" if line else self.source
 
     def error(self, key: str | None, message: str, hint: str = "") -> AgentError:
-        return AgentError(f"{self.where(key)}: tracker_store{f' {key}' if key else ''}: {message}"
+        return AgentError(f"{self.where(key)}: {self.section}{f' {key}' if key else ''}: {message}"
                           f"{f' ({hint})' if hint else ''}")
 
     def _scalar(self, key: str) -> Any:
@@ -51,13 +53,13 @@ class StoreSettings:
             raise self.error(key, f"must be at least {minimum}, not {number}")
         return number
 
-    def seconds(self, key: str) -> float | None:
+    def seconds(self, key: str, default: float | None = None,
+                hint: str = "leave it out to keep conversations forever") -> float | None:
         value = self._scalar(key)
         if value is None:
-            return None
+            return default
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise self.error(key, f"must be a number of seconds above 0, not {value!r}",
-                             "leave it out to keep conversations forever")
+            raise self.error(key, f"must be a number of seconds above 0, not {value!r}", hint)
         return float(value)
 
     def flag(self, key: str) -> bool:

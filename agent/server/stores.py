@@ -1,4 +1,5 @@
-"""Pick the tracker store `endpoints.yml` asks for; by default an embedded SQLite file."""
+"""Pick the tracker store `endpoints.yml` asks for (by default an embedded SQLite file), and the lock
+store (by default in memory: turns ordered within this process)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,7 @@ from pathlib import Path
 from agent.bot.endpoints import Endpoints
 from agent.core.store import InMemoryTrackerStore, StoreUnavailable, TrackerStore
 from agent.errors import AgentError
+from agent.server.locks import ConversationLocks, LockStore
 from agent.server.store_settings import StoreSettings
 
 DEFAULT_DB = Path(".agent") / "conversations.db"
@@ -60,12 +62,53 @@ def _postgres(settings: StoreSettings) -> tuple[TrackerStore, str]:
     return store, f"conversations in PostgreSQL: {store.address}, database {store.database or '(default)'}"
 
 
-def _reach(store, product: str, settings: StoreSettings, hint: str) -> None:
+def build_lock_store(endpoints: Endpoints) -> tuple[LockStore, str]:
+    """The lock store and a line saying how turns are ordered. Redis is reached once here, so a
+    wrong address stops `agent run` at startup."""
+    settings = StoreSettings(endpoints, "lock_store")
+    kind = (settings.text("type") or "in_memory").lower()
+    if kind in ("in_memory", "memory"):
+        return ConversationLocks(), "turns ordered per process"
+    if kind != "redis":
+        raise settings.error("type", f"'{kind}' is not available", "use type: redis, or type: in_memory (the default)")
+    from agent.server.redis_lock import DEFAULT_LIFETIME, DEFAULT_PREFIX, RedisLockStore
+
+    locks = RedisLockStore(host=settings.host(), port=settings.integer("port", 6379, minimum=1),
+                           db=settings.integer("db", 0), username=settings.text("username"),
+                           password=settings.text("password"), use_ssl=settings.flag("use_ssl"),
+                           key_prefix=settings.text("key_prefix", DEFAULT_PREFIX),
+                           lock_lifetime=settings.seconds("lock_lifetime", DEFAULT_LIFETIME,
+                                                          "leave it out for 60 s"))
+    _separate_keys(locks, settings, StoreSettings(endpoints))
+    _reach(locks, "Redis", settings, "start Redis there, or correct url, port, db or password",
+           "leave lock_store out to order turns within each process")
+    return locks, (f"turns ordered across workers by Redis locks: {locks.address} db {locks.db}, "
+                   f"keys {locks.key_prefix}*, lifetime {locks.lock_lifetime:g}s")
+
+
+def _separate_keys(locks, settings: StoreSettings, tracker: StoreSettings) -> None:
+    """The key prefixes are used as given, so a lock key could land on a conversation's key when
+    both stores share a Redis database (Rasa users often give both the same key_prefix)."""
+    if (tracker.text("type") or "").lower() != "redis":
+        return
+    from agent.core.redis_store import DEFAULT_PREFIX
+
+    theirs = tracker.text("key_prefix", DEFAULT_PREFIX)
+    same_db = (tracker.host(), tracker.integer("port", 6379, minimum=1), tracker.integer("db", 0)) == (
+        locks.host, locks.port, locks.db)
+    if same_db and (theirs.startswith(locks.key_prefix) or locks.key_prefix.startswith(theirs)):
+        raise settings.error("key_prefix", f"'{locks.key_prefix}' overlaps the tracker_store's key_prefix "
+                             f"'{theirs}' in the same Redis database, so lock keys could overwrite conversations",
+                             "give the lock store a prefix of its own, e.g. key_prefix: 'agent:lock:' "
+                             "(the default)")
+
+
+def _reach(store, product: str, settings: StoreSettings, hint: str,
+           fallback: str = "use the embedded default (type: sql, dialect: sqlite)") -> None:
     """Run the store's check on a loop of its own thread: the caller may or may not be inside one."""
     with ThreadPoolExecutor(1, thread_name_prefix="store-check") as pool:
         try:
             pool.submit(asyncio.run, store.check()).result()
         except StoreUnavailable as exc:
-            raise AgentError(f"{settings.where()}: tracker_store: cannot use {product} at {store.address}: {exc}"
-                             f"\n    hint: {hint} in {settings.file}, or use the embedded default "
-                             "(type: sql, dialect: sqlite)") from None
+            raise AgentError(f"{settings.where()}: {settings.section}: cannot use {product} at {store.address}: "
+                             f"{exc}\n    hint: {hint} in {settings.file}, or {fallback}") from None
