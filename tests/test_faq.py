@@ -402,3 +402,20 @@ def test_reading_an_edit_log_nobody_wrote_creates_no_file(tmp_path):
     assert log.since("shop") == [] and not (tmp_path / "sub").exists()
     log.append("shop", REMOVE, "x")
     assert [e.entry_id for e in FAQEditLog(tmp_path / "sub" / "edits.db").since("shop")] == ["x"]
+
+
+def test_an_approximate_bank_saves_its_graph_and_loads_it_identically(tmp_path, monkeypatch):
+    import agent.faq.index as index_module
+
+    monkeypatch.setattr(index_module, "APPROXIMATE_FROM", 5)
+    bank = FAQBank.build(entries(), WordsEmbedder())
+    assert bank._index.approximate
+    bank.save(tmp_path)
+    assert (tmp_path / "index.faiss").is_file()
+    again = FAQBank.load(tmp_path, WordsEmbedder())
+    assert again._index.approximate and again._index._base.hnsw.efSearch == index_module.HNSW_EF_SEARCH
+    queries = ["wifi in the shop", "gift voucher", "jobs"]
+    for a, b in zip(bank.search(queries, 3), again.search(queries, 3)):
+        assert [(m.id, round(m.score, 5)) for m in a] == [(m.id, round(m.score, 5)) for m in b]
+    again.upsert(FAQEntry("new", ["brand new question about parking"], {"text": "P"}))
+    assert again.search(["parking question"], 1)[0][0].id == "new"

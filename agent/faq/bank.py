@@ -18,6 +18,7 @@ from agent.faq.index import QuestionIndex
 
 ENTRIES_FILE = "entries.json"
 VECTORS_FILE = "questions.npy"
+INDEX_FILE = "index.faiss"  # only for an approximate index: an exact one rebuilds in milliseconds
 MAX_WEIGHT = 0.5  # weight of the best question; the centroid gets the rest
 ROWS_PER_CANDIDATE = 10  # rows fetched from the index per candidate wanted
 
@@ -51,17 +52,18 @@ class FAQBank:
 
     @classmethod
     def build(cls, entries: list[FAQEntry], embedder: SentenceEmbedder, vectors: np.ndarray | None = None,
-              max_weight: float = MAX_WEIGHT) -> "FAQBank":
-        """Embed every question once (or use `vectors`, one row per question in entry order)."""
+              max_weight: float = MAX_WEIGHT, index: QuestionIndex | None = None) -> "FAQBank":
+        """Embed every question once (or use `vectors`, one row per question in entry order; `index`:
+        those rows already indexed, with row ids in the same order)."""
         bank = cls(embedder, max_weight)
         questions = [q for e in entries for q in e.questions]
         if vectors is None:
             vectors = embedder.embed(questions) if questions else np.zeros((0, embedder.dim), np.float32)
         dim = vectors.shape[1] if len(vectors) else embedder.dim
-        bank._index = QuestionIndex.for_size(dim, len(questions))
+        bank._index = index or QuestionIndex.for_size(dim, len(questions))
         start = 0
         for e in entries:
-            bank._put(e, vectors[start:start + len(e.questions)])
+            bank._put(e, vectors[start:start + len(e.questions)], indexed=index is not None)
             start += len(e.questions)
         return bank
 
@@ -97,7 +99,7 @@ class FAQBank:
             self._row_owner.pop(r, None)
         return True
 
-    def _put(self, entry: FAQEntry, vectors: np.ndarray) -> None:
+    def _put(self, entry: FAQEntry, vectors: np.ndarray, indexed: bool = False) -> None:
         vectors = np.asarray(vectors, np.float32)
         rows = list(range(self._next_row, self._next_row + len(vectors)))
         self._next_row += len(vectors)
@@ -109,7 +111,8 @@ class FAQBank:
         self._stored[entry.id] = _Stored(entry, rows, vectors, centroid)
         for r in rows:
             self._row_owner[r] = entry.id
-        self._index.add(np.asarray(rows, np.int64), vectors)
+        if not indexed:
+            self._index.add(np.asarray(rows, np.int64), vectors)
 
     def search(self, texts: list[str], k: int = 5, group: str | None = None) -> list[list[FAQMatch]]:
         if not texts or not self._stored:
@@ -166,6 +169,9 @@ class FAQBank:
         dim = self._index.dim if self._index else 0
         matrix = np.concatenate([self._stored[e.id].vectors for e in entries]) if entries else np.zeros((0, dim))
         np.save(folder / VECTORS_FILE, matrix.astype(np.float32))
+        if self._index is not None and self._index.approximate and not self._index.removed \
+                and self._next_row == len(matrix):  # rows 0..n-1 in entry order, as `load` rebuilds them
+            self._index.save(folder / INDEX_FILE)
 
     @classmethod
     def load(cls, folder: Path, embedder: SentenceEmbedder | None) -> "FAQBank | None":
@@ -173,4 +179,8 @@ class FAQBank:
             return None
         data = json.loads((folder / ENTRIES_FILE).read_text(encoding="utf-8"))
         entries = [FAQEntry.from_dict(e) for e in data["entries"]]
-        return cls.build(entries, embedder, np.load(folder / VECTORS_FILE), float(data["max_weight"]))
+        vectors = np.load(folder / VECTORS_FILE)
+        index = None
+        if (folder / INDEX_FILE).is_file():
+            index = QuestionIndex.load(folder / INDEX_FILE, vectors.shape[1], approximate=True)
+        return cls.build(entries, embedder, vectors, float(data["max_weight"]), index)
