@@ -105,13 +105,17 @@ def add_faq_dialogue(bot: BotProject, rules: RulePolicy) -> None:
     gets `intent → utter_<intent>` unless the bot's own rules or stories already handle that intent."""
     handled = {item[1] for r in rules.rules for item in r.items if item[0] == "intent"}
     handled |= {step.intent for block in bot.stories for step in block.steps if getattr(step, "intent", None)}
-    raw = bot.domain.raw
+    raw = bot.domain.raw  # what the model's domain.json will say: the sources declare nothing for faq.yml
     for group in sorted({e.group for e in bot.faq}):
         intents = raw.setdefault("intents", [])
-        if not bot.domain.knows_intent(group) and group not in intents:
+        declared = {str(next(iter(i))) if isinstance(i, dict) else str(i) for i in intents}
+        if group not in {d.split("/")[0] for d in declared}:
             intents.append(group)
-        if not bot.domain.knows_action(f"utter_{group}") and f"utter_{group}" not in raw.get("actions", []):
-            raw.setdefault("actions", []).append(f"utter_{group}")
+        action = f"utter_{group}"
+        responses = raw.get("responses") or {}
+        if action not in raw.get("actions", []) and not any(r == action or r.startswith(action + "/")
+                                                            for r in responses):
+            raw.setdefault("actions", []).append(action)
         if group not in handled:
             rules.rules.append(CompiledRule(f"faq: answer {group}", [("action", ACTION_LISTEN), ("intent", group),
                                                                      ("action", f"utter_{group}")]))

@@ -99,7 +99,8 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
             raw_rules.append(data["rules"])
         if "responses" in data:
             domain.responses.update(parse_responses(data["responses"], r, key_line(data, "responses")))
-            domain.raw.setdefault("responses", {}).update(data["responses"])
+            if isinstance(data["responses"], dict) and isinstance(domain.raw.get("responses", {}), dict):
+                domain.raw.setdefault("responses", {}).update(data["responses"])  # else: reported above
 
     config = AgentConfig()
     config_path = next((root / n for n in ("config.yml", "config.yaml") if (root / n).exists()), None)
@@ -109,6 +110,7 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
         config = parse_config(raw, Reader(_display(config_path), problems), root)
 
     faq = _load_faq(root, files, problems) + retrieval_entries(nlu.examples, domain.responses)
+    _declare_faq_intents(domain, faq)
 
     bot = BotProject(root.resolve().name, root, domain, nlu, stories, rules, config, files, problems,
                      raw_stories, raw_rules, faq)
@@ -118,6 +120,18 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
     if strict:
         problems.raise_if_errors()
     return bot
+
+
+def _declare_faq_intents(domain: Domain, faq: list) -> None:
+    """A faq.yml implies its retrieval intent (`faq`) and the response action that answers it
+    (`utter_faq`): stories, rules and test conversations may use them without declaring them."""
+    from agent.bot.domain import Intent
+
+    for group in sorted({e.group for e in faq}):
+        if not domain.knows_intent(group):
+            domain.intents[group] = Intent(group, source=("faq.yml", None))
+        if not domain.knows_action(f"utter_{group}"):
+            domain.actions.append(f"utter_{group}")
 
 
 def _load_faq(root: Path, files: list[Path], problems: Problems) -> list:

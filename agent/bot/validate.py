@@ -57,7 +57,8 @@ def validate_bot(bot: "BotProject", problems: Problems) -> None:
         del d.entities[name]
 
     for name in d.intents:
-        if name not in examples_per_intent and name not in DEFAULT_INTENTS:
+        answered_by_faq = any(e.group == name for e in bot.faq)  # its questions live in the FAQ bank
+        if name not in examples_per_intent and name not in DEFAULT_INTENTS and not answered_by_faq:
             problems.warning(*d.intents[name].source, f"intent '{name}' has no training examples",
                              "the classifier can never predict it; button payloads (/intent) still can")
 
