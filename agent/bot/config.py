@@ -147,7 +147,7 @@ def _number(settings: dict, key: str, default: Any, r: Reader, line: int | None,
         return default
     try:
         return cast(settings[key])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(.inf)
         r.error(key_line(settings, key, line), f"'{key}' must be a number, got {settings[key]!r}")
         return default
 
@@ -285,7 +285,11 @@ def _spacy_model_available(model: str, bot_dir: Path | None) -> bool:
 
 
 def _resolve_path(value: str, bot_dir: Path | None) -> str:
-    path = Path(value).expanduser()
+    path = Path(value)
+    try:
+        path = path.expanduser()
+    except RuntimeError:  # `~name` of no such user: keep the text as written
+        pass
     if not path.is_absolute() and bot_dir is not None and (bot_dir / path).exists():
         path = bot_dir / path
     return str(path)

@@ -49,8 +49,41 @@ def line_of(value: Any, default: int | None = None) -> int | None:
     return getattr(value, "line", None) or default
 
 
+# Values one document may stand for once its aliases are expanded: far above any real bot file, far
+# below what an alias bomb (`b: [*a, *a, ...]`, nested) makes the parsers copy and walk.
+MAX_EXPANDED_VALUES = 1_000_000
+# Nesting of lists and mappings: bot files nest a handful of levels; thousands exhaust Python's stack.
+MAX_DEPTH = 100
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans (Rasa reads `yes`/`no` as strings) and line tracking."""
+    """SafeLoader with YAML 1.2 booleans (Rasa reads `yes`/`no` as strings), line tracking and caps on
+    nesting depth and alias expansion."""
+
+    def compose_document(self):
+        self._sizes: dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
+        self._depth = 0
+        return super().compose_document()
+
+    def compose_node(self, parent, index):
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"lists and mappings nest deeper than {MAX_DEPTH} levels",
+                                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if id(node) not in self._sizes:  # an alias returns its anchor's node, already counted
+            children = (node.value if isinstance(node, yaml.SequenceNode) else
+                        [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+            size = 1 + sum(self._sizes.get(id(child), 1) for child in children)
+            if size > MAX_EXPANDED_VALUES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases expand this document to more than {MAX_EXPANDED_VALUES:,} values",
+                    node.start_mark)
+            self._sizes[id(node)] = size
+        return node
 
 
 # Rasa reads YAML 1.2 (ruamel): yes/no/on/off stay strings, 12:30 is not the number 750, 010 is ten.
@@ -85,6 +118,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
         key = loader.construct_object(key_node, deep=True)
         if isinstance(key, LineStr):
             key = str(key)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                "found a list or mapping used as a key", key_node.start_mark) from None
         key_line = key_node.start_mark.line + 1
         if key in mapping:
             raise DuplicateKey(key, key_line, mapping.key_lines[key])
@@ -113,7 +152,11 @@ def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
         return int(text[2:], 8)
     if text.startswith("0x"):
         return int(text[2:], 16)
-    return int(text, 10)
+    try:
+        return int(text, 10)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise yaml.constructor.ConstructorError(None, None, f"the number has too many digits ({len(text)})",
+                                                node.start_mark) from None
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)

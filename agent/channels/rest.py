@@ -26,8 +26,14 @@ async def json_body(request: web.Request) -> dict | web.Response:
         body = json.loads(await request.read() or b"null")
     except (ValueError, UnicodeDecodeError):
         return bad_request("the body is not valid JSON")
+    except RecursionError:
+        return bad_request("the body nests JSON too deeply")
     if not isinstance(body, dict):
         return bad_request("the body must be a JSON object")
+    try:  # JSON may escape lone surrogates (\ud800), which no UTF-8 store or encoder accepts
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return bad_request("the body holds text that is not valid Unicode (a lone surrogate such as \\ud800)")
     return body
 
 

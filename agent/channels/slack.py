@@ -56,6 +56,11 @@ def verify_signature(secret: str, timestamp: str | None, signature: str | None, 
     return None if hmac.compare_digest(("v0=" + digest).encode(), signature.encode()) else "bad_signature"
 
 
+def _ident(value: Any) -> bool:
+    """Slack ids (channel, user) are non-empty strings; anything else in a signed body is unusable."""
+    return isinstance(value, str) and bool(value)
+
+
 def sanitize(text: str, bot_user_ids: set[str]) -> str:
     """What NLU should see: no mention of the bot, `<url|label>` as its label, mrkdwn entities unescaped."""
     text = _MENTION.sub(lambda m: "" if m.group(1) in bot_user_ids else m.group(0), text)
@@ -157,7 +162,7 @@ class SlackChannel(Channel):
                 self._on_click(json.loads(payload[0]), runner)
                 return web.Response()
             raise ValueError(f"unsupported content type {request.content_type!r}")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             # Signed by Slack but unusable: answer 200 so Slack does not retry it or disable us.
             log.warning("slack: ignored an unusable request (%s)", type(exc).__name__)
             CHANNEL_ERRORS.labels(channel="slack", kind="bad_payload").inc()
@@ -183,7 +188,7 @@ class SlackChannel(Channel):
         supported = (event.get("channel_type") == "im" or event.get("type") == "app_mention"
                      or (self.slack_channel is not None and channel == self.slack_channel))
         if (event.get("type") not in ("message", "app_mention") or "subtype" in event or "bot_id" in event
-                or not (text and channel and user) or user in bot_users or not supported):
+                or not (text and _ident(channel) and _ident(user)) or user in bot_users or not supported):
             return web.Response()
         team = envelope.get("team_id") or event.get("team") or ""
         if not self.dedup.first_time(f"event:{envelope.get('event_id')}" if envelope.get("event_id") else None,
@@ -204,7 +209,7 @@ class SlackChannel(Channel):
                    if a.get("value") or (a.get("selected_option") or {}).get("value")]
         user = (payload.get("user") or {}).get("id")
         channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
-        if not (actions and user and channel):
+        if not (actions and _ident(user) and _ident(channel)):
             return
         action, message = actions[0], payload.get("message") or {}
         message_ts = (payload.get("container") or {}).get("message_ts") or message.get("ts")

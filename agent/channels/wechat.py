@@ -311,7 +311,8 @@ class _WeChatFamilyChannel(Channel):
     def _choice(self, user: str, text: str) -> str:
         """A bare number picks the button of that number from the user's last reply."""
         payloads, picked = self._choices.get(user), text.strip()
-        if payloads and picked.isdecimal() and 1 <= int(picked) <= len(payloads):
+        # a few digits at most: int() refuses thousands of them (ValueError)
+        if payloads and picked.isdecimal() and len(picked) <= 4 and 1 <= int(picked) <= len(payloads):
             return payloads[int(picked) - 1]
         return text
 

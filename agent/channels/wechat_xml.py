@@ -45,8 +45,8 @@ class WeChatMessage:
         """Identifiers are stripped; `Content` is user text and kept verbatim."""
         ident = {name: fields.get(name, "").strip() for name in _IDENTIFIERS}
         create_time = ident["CreateTime"]
-        if create_time and not (create_time.isascii() and create_time.isdigit()):
-            raise WeChatXmlError("CreateTime is not an integer")
+        if create_time and not (create_time.isascii() and create_time.isdigit() and len(create_time) <= 12):
+            raise WeChatXmlError("CreateTime is not a Unix time")  # thousands of digits: int() refuses them
         return cls(to_user=ident["ToUserName"], from_user=ident["FromUserName"],
                    create_time=int(create_time) if create_time else None, msg_type=ident["MsgType"],
                    content=fields.get("Content", ""), msg_id=ident["MsgId"], event=ident["Event"],
@@ -62,7 +62,7 @@ def parse_fields(data: bytes | str, max_bytes: int = MAX_XML_BYTES) -> dict[str,
         raise WeChatXmlError("XML body too large")
     try:
         root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (DefusedXmlException, ParseError, ValueError):
+    except (DefusedXmlException, ParseError, ValueError, LookupError):  # LookupError: encoding="x-unknown"
         raise WeChatXmlError("XML is malformed or uses forbidden constructs") from None
     if root.tag != "xml":
         raise WeChatXmlError("root element is not <xml>")

@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.channels.base import Channel
@@ -27,7 +28,16 @@ def body_limit(path: str) -> int:
 
 @web.middleware
 async def guard(request: web.Request, handler):
-    """Refuse oversize bodies with 413 and turn unexpected errors into a 500 without internals."""
+    """Refuse oversize bodies with 413, unreadable ones with 400, and turn unexpected errors into a 500
+    without internals. A response sent before the whole body arrived closes the connection: the client
+    must not reuse it while the rest of a body we refused (or could not decode) is still on the wire."""
+    response = await _guarded(request, handler)
+    if not request.content.is_eof():
+        response.force_close()
+    return response
+
+
+async def _guarded(request: web.Request, handler) -> web.StreamResponse:
     limit = body_limit(request.path)
     if request.content_length is not None and request.content_length > limit:
         CHANNEL_ERRORS.labels(channel=_channel(request.path), kind="too_large").inc()
@@ -38,6 +48,9 @@ async def guard(request: web.Request, handler):
     except web.HTTPRequestEntityTooLarge:
         CHANNEL_ERRORS.labels(channel=_channel(request.path), kind="too_large").inc()
         return web.json_response({"error": f"body larger than {limit} bytes"}, status=413)
+    except RequestPayloadError:  # the body could not be read: a broken Content-Encoding, a cut-off chunk
+        CHANNEL_ERRORS.labels(channel=_channel(request.path), kind="bad_request").inc()
+        return web.json_response({"error": "the request body could not be read"}, status=400)
     except web.HTTPException:
         raise
     except Exception:
