@@ -4,7 +4,6 @@ second and stay in force for later models of the same bot."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from rich.table import Table
 

@@ -34,6 +34,18 @@ return -1
 """
 
 
+async def ping(options: dict) -> None:
+    """Ping on a throwaway connection without retries, so a wrong address fails at once (the tracker
+    store and the lock store check their Redis this way at start-up)."""
+    probe = aioredis.Redis(**options, retry=Retry(NoBackoff(), 0))
+    try:
+        await probe.ping()
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailable(str(exc) or type(exc).__name__) from None
+    finally:
+        await probe.aclose()
+
+
 class RedisTrackerStore(TrackerStore):
     """Rasa's `type: redis` store.
 
@@ -62,14 +74,7 @@ class RedisTrackerStore(TrackerStore):
         return self.key_prefix + sender_id
 
     async def check(self) -> None:
-        """Ping on a throwaway connection without retries, so a wrong address fails at once."""
-        probe = aioredis.Redis(**self._options, retry=Retry(NoBackoff(), 0))
-        try:
-            await probe.ping()
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from None
-        finally:
-            await probe.aclose()
+        await ping(self._options)
 
     async def retrieve(self, sender_id: str, domain: Domain) -> Tracker | None:
         items = await self._redis.lrange(self.key(sender_id), 0, -1)

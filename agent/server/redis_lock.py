@@ -31,11 +31,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from agent.core.store import StoreUnavailable
+from agent.core.redis_store import ping
 from agent.server.locks import ConversationLocks
 
 log = logging.getLogger(__name__)
@@ -169,14 +167,7 @@ class RedisLockStore:
         return self.key_prefix + sender_id
 
     async def check(self) -> None:
-        """Ping on a throwaway connection without retries, so a wrong address fails at once."""
-        probe = aioredis.Redis(**self._options, retry=Retry(NoBackoff(), 0))
-        try:
-            await probe.ping()
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from None
-        finally:
-            await probe.aclose()
+        await ping(self._options)
 
     @asynccontextmanager
     async def hold(self, sender_id: str):
