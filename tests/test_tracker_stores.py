@@ -67,7 +67,7 @@ class Backend:
 def _drop_redis_keys(prefix: str) -> None:
     import redis
 
-    client = redis.Redis(*REDIS)
+    client = redis.Redis(host=REDIS[0], port=REDIS[1])
     try:
         keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
@@ -107,7 +107,7 @@ def open_backend(kind: str, tmp_path) -> Iterator[Backend]:
 
         table = f"events_test_{unique}"
         yield Backend(kind, lambda **kw: PostgresTrackerStore(*POSTGRES, **POSTGRES_LOGIN, table=table, **kw))
-        _postgres(f"DROP TABLE IF EXISTS {table}")
+        _postgres(f"DROP TABLE IF EXISTS {table}, {table}_snapshots")
 
 
 @pytest.fixture(params=["sqlite", "redis", "postgres"])
@@ -365,3 +365,78 @@ def test_service_rule_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true: Nowhere is not reachable at 127.0.0.1:1"):
         require_service("nowhere")
+
+
+def long_turn(n: int) -> list[Event]:
+    return [UserUttered(text=f"message {n}", parse_data={"intent": {"name": "greet", "confidence": 0.9},
+                                                         "entities": []}),
+            SlotSet(name="turn", value=n), ActionExecuted(name="utter_greet"),
+            BotUttered(text=f"reply {n}"), ActionExecuted(name="action_listen")]
+
+
+def test_a_long_conversation_loads_from_a_snapshot_plus_a_short_tail(backend):
+    from agent.core.snapshot import SNAPSHOT_EVERY
+    from agent.core.tracker import KEEP_EVENTS
+
+    sender, saved = new_sender(), [long_turn(n) for n in range(130)]  # 650 events: six snapshots
+    everything = [e for t in saved for e in t]
+
+    async def go():
+        async with backend.open() as store:
+            for events in saved:
+                live = await take_turn(store, sender, events)
+        async with backend.open() as fresh:  # a restart, or a worker that never saw this conversation
+            loaded = await fresh.retrieve(sender, DOMAIN)
+            return live, loaded, await fresh.events(sender), await loaded.history(), await fresh.events(sender, 7)
+    live, loaded, stored, history, first_seven = asyncio.run(go())
+    replayed = Tracker(sender, DOMAIN, everything)
+    assert loaded.snapshot_seq == 600 and loaded.offset > 0
+    assert len(loaded.events) <= KEEP_EVENTS + SNAPSHOT_EVERY  # a snapshot and a tail, not 650 events
+    assert loaded.event_count == live.event_count == len(everything)
+    assert loaded.slots == replayed.slots and loaded.slots["turn"] == 129
+    assert loaded.state.turns.items[-20:] == replayed.state.turns.items[-20:]
+    assert loaded.state.turns.count == replayed.state.turns.count
+    assert dicts(loaded.events) == dicts(everything[-len(loaded.events):])
+    assert dicts(stored) == dicts(history) == dicts(everything)
+    assert dicts(first_seven) == dicts(everything[:7])
+    assert len(live.events) <= 2 * KEEP_EVENTS  # the served tracker is compacted too
+
+
+def test_workers_taking_turns_in_turn_each_see_the_others_events(backend):
+    """Each worker keeps the conversations it served; its next turn must still start from the
+    turns other workers saved meanwhile (and from a reload when the cache cannot be trusted)."""
+    sender = new_sender()
+
+    async def go():
+        async with backend.open() as one, backend.open() as two:
+            seen = []
+            for n in range(12):
+                store = (one, two)[n % 2]
+                tracker = await store.get_or_create(sender, DOMAIN)
+                seen.append(tracker.slots.get("turn"))
+                events = long_turn(n)
+                tracker.extend(events)
+                await store.save(tracker, events)
+            return seen, await one.events(sender)
+    seen, stored = asyncio.run(go())
+    assert seen == [None, *range(11)]
+    assert dicts(stored) == dicts([e for n in range(12) for e in long_turn(n)]) or [
+        d["text"] for d in dicts(stored) if d["event"] == "user"] == [f"message {n}" for n in range(12)]
+
+
+def test_a_redis_worker_notices_its_cached_conversation_was_replaced(redis_backend):
+    import redis
+
+    sender = new_sender()
+
+    async def go():
+        async with redis_backend.open() as one, redis_backend.open() as two:
+            await take_turn(one, sender, long_turn(0))
+            client = redis.Redis(host=REDIS[0], port=REDIS[1])
+            client.delete(one.key(sender))  # expired, or deleted by an operator
+            client.close()
+            for n in range(100, 103):  # another worker starts over, longer than what `one` holds
+                await take_turn(two, sender, long_turn(n))
+            return await one.retrieve(sender, DOMAIN)
+    tracker = asyncio.run(go())
+    assert tracker.slots["turn"] == 102 and tracker.event_count == 15

@@ -1,7 +1,9 @@
-"""Conversations in PostgreSQL: the SQLite store's events table, shared by every server worker.
+"""Conversations in PostgreSQL: the SQLite store's events and snapshots tables, shared by every
+server worker.
 
-Nothing is cached in process, since another worker may have extended a conversation since this one
-last saw it. The connection pool binds to the event loop that first uses the store (the server's)."""
+Each worker keeps the conversations it served recently and, on the next turn, reads only the events
+other workers appended since; a conversation it does not hold loads from its snapshot plus the
+events after it. The connection pool binds to the event loop that first uses the store (the server's)."""
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +13,11 @@ import re
 import asyncpg
 
 from agent.bot.domain import Domain
+from agent.core import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.core.store import StoreUnavailable, TrackerConflict, TrackerStore, first_seq
+from agent.core.store import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
+from agent.core.tracker_cache import TrackerCache
 
 # `data` is TEXT, not JSONB: JSONB refuses the \u0000 escape a user's message may carry, and the
 # store only ever reads whole conversations back.
@@ -25,9 +29,14 @@ CREATE TABLE IF NOT EXISTS {table} (
     timestamp DOUBLE PRECISION NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (sender_id, seq)
+);
+CREATE TABLE IF NOT EXISTS {table}_snapshots (
+    sender_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL
 )
 """
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,52}")  # room for the _snapshots suffix in 63
 
 
 class PostgresTrackerStore(TrackerStore):
@@ -40,7 +49,7 @@ class PostgresTrackerStore(TrackerStore):
 
     def __init__(self, host: str = "localhost", port: int = 5432, database: str | None = None,
                  user: str | None = None, password: str | None = None, table: str = "events",
-                 max_connections: int = 10, connect_timeout: float = 5.0):
+                 max_connections: int = 10, connect_timeout: float = 5.0, cached_conversations: int = 10_000):
         if not IDENTIFIER.fullmatch(table):
             raise ValueError(f"table name {table!r} is not a plain SQL identifier")
         self.host, self.port, self.database, self.table = host, port, database, table
@@ -49,6 +58,7 @@ class PostgresTrackerStore(TrackerStore):
         self.max_connections = max_connections
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._cache = TrackerCache(cached_conversations)
 
     @property
     def address(self) -> str:
@@ -87,11 +97,30 @@ class PostgresTrackerStore(TrackerStore):
         return self._pool
 
     async def retrieve(self, sender_id: str, domain: Domain) -> Tracker | None:
+        cached = self._cache.take(sender_id)
+        if cached is not None:
+            pool = await self._connected()
+            known = cached.tracker.event_count
+            rows = await pool.fetch(f"SELECT seq, data FROM {self.table} WHERE sender_id = $1 AND seq >= $2 "
+                                    "ORDER BY seq", sender_id, known - 1)
+            if rows and rows[0]["seq"] == known - 1 and rows[0]["data"] == cached.last:
+                cached.tracker.extend(events_from_dicts([json.loads(r["data"]) for r in rows[1:]]))
+                return cached.tracker  # with what other workers appended since this one saved
+        return await self.peek(sender_id, domain)
+
+    async def peek(self, sender_id: str, domain: Domain) -> Tracker | None:
         pool = await self._connected()
-        rows = await pool.fetch(f"SELECT data FROM {self.table} WHERE sender_id = $1 ORDER BY seq", sender_id)
-        if not rows:
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            saved = await conn.fetchrow(f"SELECT seq, data FROM {self.table}_snapshots WHERE sender_id = $1",
+                                        sender_id)
+            rows = await conn.fetch(f"SELECT data FROM {self.table} WHERE sender_id = $1 AND seq >= $2 ORDER BY seq",
+                                    sender_id, saved["seq"] if saved else 0)
+        if saved is None and not rows:
             return None
-        return Tracker(sender_id, domain, events_from_dicts([json.loads(r["data"]) for r in rows]))
+        tail = events_from_dicts([json.loads(r["data"]) for r in rows])
+        if saved is not None:
+            return self._bind(snapshot.decode(sender_id, domain, saved["data"], tail))
+        return self._bind(Tracker(sender_id, domain, tail))
 
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
         if not new_events:
@@ -99,14 +128,30 @@ class PostgresTrackerStore(TrackerStore):
         first = first_seq(tracker, new_events)
         rows = [(tracker.sender_id, first + k, e.type_name, e.timestamp, json.dumps(e.as_dict()))
                 for k, e in enumerate(new_events)]
+        saved = snapshot_for(tracker)
         pool = await self._connected()
         async with pool.acquire() as conn:
             try:
                 async with conn.transaction():
                     await conn.executemany(f"INSERT INTO {self.table} (sender_id, seq, type, timestamp, data) "
                                            "VALUES ($1, $2, $3, $4, $5)", rows)
+                    if saved:
+                        await conn.execute(f"INSERT INTO {self.table}_snapshots (sender_id, seq, data) "
+                                           "VALUES ($1, $2, $3) ON CONFLICT (sender_id) DO UPDATE "
+                                           "SET seq = EXCLUDED.seq, data = EXCLUDED.data",
+                                           tracker.sender_id, tracker.event_count, saved)
             except asyncpg.UniqueViolationError as exc:
                 raise TrackerConflict(tracker.sender_id, first) from exc
+        if saved:
+            tracker.snapshot_seq = tracker.event_count
+        tracker.compact()
+        self._cache.put(self._bind(tracker), rows[-1][4])
+
+    async def events(self, sender_id: str, stop: int | None = None) -> list[Event]:
+        pool = await self._connected()
+        rows = await pool.fetch(f"SELECT data FROM {self.table} WHERE sender_id = $1 AND seq < $2 ORDER BY seq",
+                                sender_id, stop if stop is not None else 2 ** 31 - 1)
+        return events_from_dicts([json.loads(r["data"]) for r in rows])
 
     async def sender_ids(self) -> list[str]:
         pool = await self._connected()

@@ -1,7 +1,10 @@
-"""Conversations in Redis: one list per conversation, one JSON event per item, appended per turn.
+"""Conversations in Redis: one list per conversation, one JSON event per item, appended per turn,
+and a snapshot of the conversation every so many events.
 
-Several server workers may share one Redis, so nothing is cached in process: a turn reads the list
-it extends. The client binds its connections to the event loop that first uses it (the server's)."""
+Several server workers may share one Redis. Each keeps the conversations it served recently and,
+on the next turn, reads only the events other workers appended since; a conversation it does not
+hold loads from its snapshot plus the events after it. The client binds its connections to the
+event loop that first uses it (the server's)."""
 from __future__ import annotations
 
 import json
@@ -13,24 +16,59 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from agent.bot.domain import Domain
+from agent.core import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.core.store import StoreUnavailable, TrackerConflict, TrackerStore, first_seq
+from agent.core.store import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
+from agent.core.tracker_cache import TrackerCache
 
 DEFAULT_PREFIX = "agent:tracker:"
+SNAPSHOT_PREFIX = "snapshot:"  # + key_prefix + sender id: outside the conversations' key space
 
-# KEYS[1] the conversation; ARGV[1] the length the writer read; ARGV[2] TTL in ms (0: none);
-# ARGV[3..] the new events. Returns -1 when appended, else the length found (nothing written).
-# RPUSH goes in slices because Lua's unpack has a stack limit of a few thousand values.
+# KEYS: the conversation, its snapshot. ARGV[1] the length the writer read; ARGV[2] TTL in ms (0:
+# none); ARGV[3] a snapshot of the conversation after this turn, or ''; ARGV[4..] the new events.
+# Returns -1 when appended, else the length found (nothing written). RPUSH goes in slices because
+# Lua's unpack has a stack limit of a few thousand values.
 APPEND = """
 local n = redis.call('LLEN', KEYS[1])
 if n ~= tonumber(ARGV[1]) then return n end
-for i = 3, #ARGV, 1000 do
+if n == 0 then redis.call('DEL', KEYS[2]) end
+for i = 4, #ARGV, 1000 do
   redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3]) end
 local ttl = tonumber(ARGV[2])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
 return -1
+"""
+
+# KEYS: the conversation, its snapshot. ARGV[1] how many events this worker already holds (0: none)
+# and ARGV[2] the stored form of the last of them. Returns {'tail', events after them} while the
+# list still extends what the worker holds; else {snapshot or '', events after the snapshot}, or
+# {'none', {}} for no conversation. One script, so a concurrent append cannot fall between reads.
+# Indexes count from the tail: Redis walks a long list from the nearer end.
+LOAD = """
+local n = redis.call('LLEN', KEYS[1])
+local known = tonumber(ARGV[1])
+if known > 0 and n >= known and redis.call('LINDEX', KEYS[1], known - 1 - n) == ARGV[2] then
+  if n == known then return {'tail', {}} end
+  return {'tail', redis.call('LRANGE', KEYS[1], known - n, -1)}
+end
+if n == 0 then return {'none', {}} end
+local snap = redis.call('GET', KEYS[2])
+local seq = 0
+if snap then
+  seq = tonumber(string.match(snap, '^(%d+)'))
+  if seq == nil or seq > n then
+    snap = false
+    seq = 0
+  end
+end
+if seq == n then return {snap, {}} end
+return {snap or '', redis.call('LRANGE', KEYS[1], seq - n, -1)}
 """
 
 
@@ -57,7 +95,8 @@ class RedisTrackerStore(TrackerStore):
 
     def __init__(self, host: str = "localhost", port: int = 6379, db: int = 0, username: str | None = None,
                  password: str | None = None, use_ssl: bool = False, key_prefix: str = DEFAULT_PREFIX,
-                 record_exp: float | None = None, connect_timeout: float = 5.0):
+                 record_exp: float | None = None, connect_timeout: float = 5.0,
+                 cached_conversations: int = 10_000):
         self.host, self.port, self.db = host, port, db
         self.key_prefix = key_prefix
         self.record_exp = record_exp
@@ -65,6 +104,8 @@ class RedisTrackerStore(TrackerStore):
                              socket_connect_timeout=connect_timeout)
         self._redis = aioredis.Redis(**self._options)
         self._append = self._redis.register_script(APPEND)
+        self._load = self._redis.register_script(LOAD)
+        self._cache = TrackerCache(cached_conversations)
 
     @property
     def address(self) -> str:
@@ -73,22 +114,53 @@ class RedisTrackerStore(TrackerStore):
     def key(self, sender_id: str) -> str:
         return self.key_prefix + sender_id
 
+    def snapshot_key(self, sender_id: str) -> str:
+        return SNAPSHOT_PREFIX + self.key_prefix + sender_id
+
     async def check(self) -> None:
         await ping(self._options)
 
     async def retrieve(self, sender_id: str, domain: Domain) -> Tracker | None:
-        items = await self._redis.lrange(self.key(sender_id), 0, -1)
-        if not items:
+        return await self._read(sender_id, domain, self._cache.take(sender_id))
+
+    async def peek(self, sender_id: str, domain: Domain) -> Tracker | None:
+        return await self._read(sender_id, domain, None)
+
+    async def _read(self, sender_id: str, domain: Domain, cached) -> Tracker | None:
+        known = cached.tracker.event_count if cached else 0
+        head, items = await self._load(keys=[self.key(sender_id), self.snapshot_key(sender_id)],
+                                       args=[known, cached.last if cached else ""])
+        tail = events_from_dicts([json.loads(item) for item in items])
+        if head == b"tail":
+            cached.tracker.extend(tail)  # what other workers appended since this one saved
+            return cached.tracker
+        if head == b"none":
             return None
-        return Tracker(sender_id, domain, events_from_dicts([json.loads(item) for item in items]))
+        if head:
+            text = head.decode().split("\n", 1)[1]
+            return self._bind(snapshot.decode(sender_id, domain, text, tail))
+        return self._bind(Tracker(sender_id, domain, tail))
 
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
         first = first_seq(tracker, new_events)
         ttl_ms = int(self.record_exp * 1000) if self.record_exp else 0
-        found = await self._append(keys=[self.key(tracker.sender_id)],
-                                   args=[first, ttl_ms, *(json.dumps(e.as_dict()) for e in new_events)])
+        saved = snapshot_for(tracker)
+        items = [json.dumps(e.as_dict()) for e in new_events]
+        found = await self._append(keys=[self.key(tracker.sender_id), self.snapshot_key(tracker.sender_id)],
+                                   args=[first, ttl_ms, f"{tracker.event_count}\n{saved}" if saved else "", *items])
         if found != -1:
             raise TrackerConflict(tracker.sender_id, first, found)
+        if saved:
+            tracker.snapshot_seq = tracker.event_count
+        tracker.compact()
+        if items:
+            self._cache.put(self._bind(tracker), items[-1])
+
+    async def events(self, sender_id: str, stop: int | None = None) -> list[Event]:
+        if stop is not None and stop <= 0:
+            return []
+        items = await self._redis.lrange(self.key(sender_id), 0, -1 if stop is None else stop - 1)
+        return events_from_dicts([json.loads(item) for item in items])
 
     async def sender_ids(self) -> list[str]:
         start = len(self.key_prefix)

@@ -25,13 +25,40 @@ class StoreUnavailable(Exception):
 
 def first_seq(tracker: Tracker, new_events: list[Event]) -> int:
     """The position of the turn's first new event in the conversation: the durable stores' append key."""
-    return len(tracker.events) - len(new_events)
+    return tracker.event_count - len(new_events)
+
+
+def snapshot_for(tracker: Tracker) -> str | None:
+    """The snapshot to write with this turn, when the conversation has grown enough since the last."""
+    from agent.core import snapshot
+
+    if not snapshot.due(tracker):
+        return None
+    tracker.compact()
+    return snapshot.encode(tracker)
 
 
 class TrackerStore(ABC):
     @abstractmethod
     async def retrieve(self, sender_id: str, domain: Domain) -> Tracker | None:
-        ...
+        """The conversation to take a turn on (durable stores: its snapshot and the events after it)."""
+
+    async def peek(self, sender_id: str, domain: Domain) -> Tracker | None:
+        """The conversation to read without taking a turn (the HTTP API)."""
+        return await self.retrieve(sender_id, domain)
+
+    @abstractmethod
+    async def events(self, sender_id: str, stop: int | None = None) -> list[Event]:
+        """The stored events of a conversation, from its start up to position `stop`."""
+
+    def _bind(self, tracker: Tracker) -> Tracker:
+        """Let the tracker read back the events it no longer holds (the HTTP API, full-history actions)."""
+        sender_id = tracker.sender_id
+
+        async def earlier(stop: int) -> list[Event]:
+            return await self.events(sender_id, stop)
+        tracker.earlier = earlier
+        return tracker
 
     @abstractmethod
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
@@ -53,6 +80,10 @@ class InMemoryTrackerStore(TrackerStore):
 
     async def retrieve(self, sender_id: str, domain: Domain) -> Tracker | None:
         return self._trackers.get(sender_id)
+
+    async def events(self, sender_id: str, stop: int | None = None) -> list[Event]:
+        tracker = self._trackers.get(sender_id)
+        return [] if tracker is None else tracker.events[:stop]
 
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
         self._trackers[tracker.sender_id] = tracker

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from agent.bot.domain import Domain
 from agent.core.turns import StateView, Turns
@@ -14,6 +14,11 @@ from agent.core.events import (
 )
 
 ACTION_LISTEN = "action_listen"
+# A long conversation keeps in memory (and in its snapshots) only its recent past: these many raw
+# events (what action servers are sent by default), events that still count, and policy turn items.
+KEEP_EVENTS = 100
+KEEP_APPLIED = 50
+KEEP_TURNS = 200
 
 
 @dataclass
@@ -29,9 +34,11 @@ class DialogueState:
     paused: bool = False
     loop_interrupted: bool = False
     loop_rejected: bool = False  # the active form could not use the latest user message
-    # Events that still count for the conversation (after restarts, sessions and reverts).
+    # Events that still count for the conversation (after restarts, sessions and reverts), replayed
+    # from `origin`: the state before the first of them (None: the conversation's initial state).
     applied: list[Event] = field(default_factory=list)
     turns: Turns = field(default_factory=lambda: Turns([], [], []))
+    origin: "DialogueState | None" = None
 
 
 def initial_slots(domain: Domain) -> dict[str, Any]:
@@ -96,18 +103,43 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
         state.paused = False
 
 
-def _replay(events: Iterable[Event], domain: Domain) -> DialogueState:
-    state = DialogueState(slots=initial_slots(domain))
+def _start(origin: DialogueState | None, domain: Domain) -> DialogueState:
+    if origin is None:
+        return DialogueState(slots=initial_slots(domain))
+    state = copy.copy(origin)
+    state.applied, state.turns, state.origin = [], origin.turns.copy(), origin
+    return state
+
+
+def replay(events: Iterable[Event], domain: Domain, origin: DialogueState | None = None) -> DialogueState:
+    state = _start(origin, domain)
     for e in events:
         apply_event(state, e, domain)
     return state
+
+
+def compact_state(state: DialogueState, domain: Domain, keep_applied: int = KEEP_APPLIED,
+                  keep_turns: int = KEEP_TURNS) -> None:
+    """Fold all but the last `keep_applied` counting events into `origin`, so the state (and a
+    snapshot of it) stays the same size however long the conversation grows. Done only past twice
+    the limits, so the replay it costs is spread over many turns."""
+    if len(state.turns.items) > 2 * keep_turns:
+        state.turns.trim(keep_turns)
+    extra = len(state.applied) - keep_applied
+    if extra <= keep_applied:
+        return
+    origin = replay(state.applied[:extra], domain, state.origin)
+    origin.applied, origin.origin = [], None
+    origin.turns.trim(keep_turns)
+    state.applied = state.applied[extra:]
+    state.origin = origin
 
 
 def _rewind_to_last_user(state: DialogueState, domain: Domain) -> None:
     events = state.applied
     for i in range(len(events) - 1, -1, -1):
         if isinstance(events[i], UserUttered):
-            state.__dict__.update(_replay(events[:i], domain).__dict__)
+            state.__dict__.update(replay(events[:i], domain, state.origin).__dict__)
             return
 
 
@@ -115,17 +147,27 @@ def _undo_last_action(state: DialogueState, domain: Domain) -> None:
     events = state.applied
     for i in range(len(events) - 1, -1, -1):
         if isinstance(events[i], ActionExecuted) and events[i].name != ACTION_LISTEN:
-            state.__dict__.update(_replay(events[:i], domain).__dict__)
+            state.__dict__.update(replay(events[:i], domain, state.origin).__dict__)
             return
 
 
+EarlierEvents = Callable[[int], Awaitable[list[Event]]]
+
+
 class Tracker:
-    """One conversation: every event ever appended, plus the state they imply."""
+    """One conversation: its events, plus the state they imply.
+
+    `events` holds the conversation from position `offset` on. A tracker loaded from a snapshot, or
+    compacted by its store after a save, holds only its recent events; `earlier(offset)` (set by the
+    store) reads the ones before from storage when a caller needs the whole history."""
 
     def __init__(self, sender_id: str, domain: Domain, events: Iterable[Event] = ()):
         self.sender_id = sender_id
         self.domain = domain
         self.events: list[Event] = []
+        self.offset = 0
+        self.snapshot_seq = 0  # the position of the store's latest snapshot of this conversation
+        self.earlier: EarlierEvents | None = None
         self.state = DialogueState(slots=initial_slots(domain))
         # kept on append so the per-message session check never scans the whole log
         self._session_started = False
@@ -146,6 +188,28 @@ class Tracker:
             self.append(e)
 
     @property
+    def event_count(self) -> int:
+        """Events in the whole conversation, held or not: the next event's position."""
+        return self.offset + len(self.events)
+
+    def compact(self, keep_events: int = KEEP_EVENTS) -> None:
+        """Bound what a long conversation holds in memory (stores call this after saving a turn)."""
+        if len(self.events) > 2 * keep_events:
+            drop = len(self.events) - keep_events
+            del self.events[:drop]
+            self.offset += drop
+        compact_state(self.state, self.domain)
+
+    async def history(self) -> list[Event]:
+        """Every event of the conversation, read back from the store where not held."""
+        if not self.offset:
+            return list(self.events)
+        if self.earlier is None:
+            raise RuntimeError(f"conversation '{self.sender_id}' holds events from {self.offset} on and no store "
+                               "to read the earlier ones from")
+        return [*(await self.earlier(self.offset)), *self.events]
+
+    @property
     def slots(self) -> dict[str, Any]:
         return self.state.slots
 
@@ -161,6 +225,7 @@ class Tracker:
         """A copy with extra events applied, for asking an action about a state not yet committed."""
         view = Tracker(self.sender_id, self.domain)
         view.events = list(self.events)
+        view.offset, view.snapshot_seq, view.earlier = self.offset, self.snapshot_seq, self.earlier
         view._session_started, view.last_user_event = self._session_started, self.last_user_event
         view.state = copy.copy(self.state)
         view.state.applied = list(self.state.applied)
@@ -177,8 +242,9 @@ class Tracker:
     def applied_events(self) -> list[Event]:
         return self.state.applied
 
-    def as_dict(self) -> dict:
-        """Rasa's tracker JSON (as the HTTP API and action servers expect)."""
+    def as_dict(self, events: list[Event] | None = None) -> dict:
+        """Rasa's tracker JSON (as the HTTP API and action servers expect), with the given events
+        (by default those held: the recent past of a long conversation)."""
         latest = self.latest_message
         return {
             "sender_id": self.sender_id,
@@ -188,7 +254,7 @@ class Tracker:
             "latest_event_time": self.last_event_time(),
             "followup_action": self.state.followup_action,
             "paused": self.state.paused,
-            "events": [e.as_dict() for e in self.events],
+            "events": [e.as_dict() for e in (self.events if events is None else events)],
             "latest_input_channel": latest.input_channel if latest else None,
             "active_loop": {"name": self.active_loop} if self.active_loop else {},
             "latest_action": {"action_name": self.state.latest_action} if self.state.latest_action else {},

@@ -27,6 +27,12 @@ class Turns:
     items: list[Item]
     states: list[StateView]
     entities: list[frozenset[str]]  # entity names of each user turn (empty for other items)
+    dropped: int = 0  # items trimmed from the front: a long conversation keeps only its recent turns
+
+    @property
+    def count(self) -> int:
+        """Items since the conversation (or session) began, including trimmed ones."""
+        return self.dropped + len(self.items)
 
     def tail(self, n: int) -> tuple[list[Item], list[StateView]]:
         return self.items[-n:], self.states[-n:]
@@ -54,4 +60,11 @@ class Turns:
             self._push(item, view)
 
     def copy(self) -> "Turns":
-        return Turns(list(self.items), list(self.states), list(self.entities))
+        return Turns(list(self.items), list(self.states), list(self.entities), self.dropped)
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the last `keep` items; policies read far fewer than that."""
+        extra = len(self.items) - keep
+        if extra > 0:
+            del self.items[:extra], self.states[:extra], self.entities[:extra]
+            self.dropped += extra

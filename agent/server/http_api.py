@@ -8,6 +8,7 @@ from aiohttp import web
 
 from agent.channels.rest import bad_request, json_body
 from agent.core.events import UserUttered
+from agent.core.tracker import Tracker
 from agent.server.openapi import openapi_document
 
 PUBLIC = ("/", "/health", "/version", "/metrics", "/openapi.json")
@@ -56,8 +57,8 @@ def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
 
     async def tracker(request: web.Request) -> web.Response:
         sender = request.match_info["conversation_id"]
-        found = await store.get_or_create(sender, agent_obj.domain)
-        return web.json_response(found.as_dict())
+        found = await store.peek(sender, agent_obj.domain) or Tracker(sender, agent_obj.domain)
+        return web.json_response(found.as_dict(await found.history()))
 
     async def add_message(request: web.Request) -> web.Response:
         """Like Rasa: record a user message (parsed) without running any action."""
@@ -73,7 +74,7 @@ def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
                                 input_channel="http_api", metadata=body.get("metadata") or {})
             found.append(event)
             await store.save(found, [event])
-        return web.json_response(found.as_dict())
+        return web.json_response(found.as_dict(await found.history()))
 
     async def openapi(request: web.Request) -> web.Response:
         served = {r.get_info().get("path") or r.get_info().get("formatter") for r in request.app.router.resources()}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.bot.endpoints import DEFAULT_EVENTS_WINDOW
 from agent.core.actions.base import Action, ActionContext, bot_message
 from agent.core.events import ActionExecutionRejected, Event, EventFormatError, event_from_dict
 
@@ -152,12 +153,19 @@ def domain_for_action_server(ctx: ActionContext) -> dict:
 
 
 class CustomAction(Action):
-    def __init__(self, name: str, server: ActionServer):
+    """`events_window`: how many of the latest events the server is sent (None: the whole history,
+    read back from the tracker store when a long conversation no longer holds it). Slots, the
+    latest message and the active loop are always sent whole."""
+
+    def __init__(self, name: str, server: ActionServer, events_window: int | None = DEFAULT_EVENTS_WINDOW):
         self.name = name
         self.server = server
+        self.events_window = events_window
 
     async def run(self, ctx: ActionContext) -> list[Event]:
-        payload = {"next_action": self.name, "sender_id": ctx.tracker.sender_id, "tracker": ctx.tracker.as_dict(),
+        tracker = ctx.tracker
+        sent = await tracker.history() if self.events_window is None else tracker.events[-self.events_window:]
+        payload = {"next_action": self.name, "sender_id": tracker.sender_id, "tracker": tracker.as_dict(sent),
                    "domain": domain_for_action_server(ctx), "version": RASA_VERSION}
         try:
             reply = await self.server.call(payload)

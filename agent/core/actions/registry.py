@@ -4,6 +4,7 @@ from __future__ import annotations
 from agent.bot.domain import Domain
 from agent.core.actions.base import Action
 from agent.core.actions.builtin import BUILTIN_ACTIONS, UnavailableAction, UtterAction
+from agent.bot.endpoints import DEFAULT_EVENTS_WINDOW
 from agent.core.actions.custom import ActionServer, CustomAction
 from agent.core.actions.form import FormAction
 from agent.core.actions.two_stage import ActionDefaultAskAffirmation, ActionDefaultAskRephrase, TwoStageFallback
@@ -13,10 +14,12 @@ LOOP_AND_ASK_ACTIONS = {cls.name: cls for cls in (TwoStageFallback, ActionDefaul
 
 
 class ActionRegistry:
-    def __init__(self, domain: Domain, server: ActionServer | None = None, server_error: str | None = None):
+    def __init__(self, domain: Domain, server: ActionServer | None = None, server_error: str | None = None,
+                 events_window: int | None = DEFAULT_EVENTS_WINDOW):
         self.domain = domain
         self.server = server
         self.server_error = server_error
+        self.events_window = events_window
 
     def get(self, name: str) -> Action:
         if name in BUILTIN_ACTIONS:
@@ -28,7 +31,7 @@ class ActionRegistry:
         if name in self.domain.forms:
             return FormAction(name)
         if self.server is not None:
-            return CustomAction(name, self.server)
+            return CustomAction(name, self.server, self.events_window)
         return UnavailableAction(name, self.server_error or "no action server is configured (set action_endpoint "
                                  "in endpoints.yml) and the bot has no actions/ code")
 

@@ -43,7 +43,7 @@ def history_items(tracker: Tracker, window: int) -> tuple[list[Item], bool]:
     turns = tracker.state.turns
     items, states = turns.tail(2 * window + 2)
     tagged = [(kind, _tag(name, state.active_loop)) for (kind, name), state in zip(items, states) if kind != "loop"]
-    complete = len(turns.items) == len(items)
+    complete = turns.count == len(items)
     return tagged[-window:], complete and len(tagged) <= window
 
 

@@ -155,7 +155,7 @@ class RulePolicy(Policy):
         """The action of the most specific matching rule, and whether that rule is about a loop."""
         turns = tracker.state.turns
         items, states = turns.tail(self._tail)
-        whole = len(turns.items) <= self._tail  # conversation_start rules need the whole conversation
+        whole = turns.count <= self._tail  # conversation_start rules need the whole conversation
         # the current state comes from the tracker: initial values and carried-over slots count too
         now = StateView(tracker.slots, tracker.active_loop)
         kept = [i for i, it in enumerate(items) if it[0] != "loop"]  # for rules that never mention loops
