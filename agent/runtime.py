@@ -34,13 +34,15 @@ from agent.nlu.interpreter import NLUInterpreter
 
 def action_registry(domain: Domain, artifact: Artifact, endpoints: Endpoints) -> ActionRegistry:
     """An action server from endpoints.yml wins; else the bot's own actions code, run in process."""
+    window = endpoints.action_events
     if endpoints.action_url:
-        return ActionRegistry(domain, HttpActionServer(endpoints.action_url, endpoints.action_timeout))
+        return ActionRegistry(domain, HttpActionServer(endpoints.action_url, endpoints.action_timeout),
+                              events_window=window)
     code = find_actions_code(artifact.folder)
     if code is None:
         return ActionRegistry(domain)
     try:
-        return ActionRegistry(domain, InProcessActionServer(code))
+        return ActionRegistry(domain, InProcessActionServer(code), events_window=window)
     except ActionServerUnavailable as exc:
         return ActionRegistry(domain, server_error=str(exc))
 

@@ -242,3 +242,55 @@ def test_actions_code_travels_in_the_model_and_runs_in_process(bot_dir, tmp_path
     turn = asyncio.run(go())
     assert turn.messages[0]["text"].startswith("Checked after 4 events")
     assert turn.slots["order_status"] == "shipped"
+
+
+@pytest.mark.parametrize("window", [100, None])
+def test_action_servers_get_a_bounded_window_of_events_unless_configured_for_all(bot_dir, tmp_path, window):
+    """A long conversation sends the latest 100 events by default; `tracker_events: all` sends the
+    whole history, read back from the store even after a restart loaded it from a snapshot."""
+    from agent.core.sqlite_store import SQLiteTrackerStore
+
+    def processor_on(store):
+        made = make_processor(bot_dir, InProcessActionServer(bot_dir / "actions"))
+        made.store = store
+        made.actions.events_window = window
+        return made
+
+    async def go():
+        store = SQLiteTrackerStore(tmp_path / "c.db")
+        first = processor_on(store)
+        for _ in range(40):
+            last = await first.handle_message(UserMessage("check", "long"))
+        await store.close()
+        restarted = SQLiteTrackerStore(tmp_path / "c.db")  # loads a snapshot plus a tail
+        again = await processor_on(restarted).handle_message(UserMessage("check", "long"))
+        stored = len(await restarted.events("long"))
+        await restarted.close()
+        return last, again, stored
+    last, again, stored = asyncio.run(go())
+    seen = [int(m["text"].split()[2]) for m in (last.messages[0], again.messages[0])]
+    if window is None:
+        assert stored > 200 and seen[1] == stored - len(again.events) + 1  # all stored before the turn, and its message
+    else:
+        assert seen == [100, 100]
+
+
+@pytest.mark.parametrize("value, expected", [("", 100), ("  tracker_events: 20\n", 20),
+                                             ("  tracker_events: all\n", None)])
+def test_endpoints_yml_sets_the_events_window(tmp_path, value, expected):
+    from agent.bot.endpoints import load_endpoints
+
+    path = tmp_path / "endpoints.yml"
+    path.write_text(f"action_endpoint:\n  url: http://localhost:5055/webhook\n{value}")
+    assert load_endpoints(path).action_events == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "lots", "true"])
+def test_a_bad_events_window_names_its_line(tmp_path, value):
+    from agent.bot.endpoints import load_endpoints
+    from agent.errors import AgentError
+
+    path = tmp_path / "endpoints.yml"
+    path.write_text(f"action_endpoint:\n  url: http://localhost:5055/webhook\n  tracker_events: {value}\n")
+    with pytest.raises(AgentError, match=f"{path.name}:3.*tracker_events"):
+        load_endpoints(path)

@@ -8,6 +8,9 @@ from agent.bot.schema import Reader, key_line
 from agent.bot.yaml_source import read_yaml
 from agent.errors import Problems
 
+# Events sent to an action server by default: what rasa-sdk actions look back over (the current
+# turn, recent slot changes), without a payload that grows with the conversation.
+DEFAULT_EVENTS_WINDOW = 100
 KNOWN = ("action_endpoint", "tracker_store", "lock_store", "event_broker", "models", "nlg")
 
 
@@ -15,6 +18,7 @@ KNOWN = ("action_endpoint", "tracker_store", "lock_store", "event_broker", "mode
 class Endpoints:
     action_url: str | None = None
     action_timeout: float = 10.0
+    action_events: int | None = DEFAULT_EVENTS_WINDOW  # sent to the action server; None: the whole history
     tracker_store: dict = field(default_factory=dict)  # Rasa's keys: type, dialect, db, url, port, ...
     source: str = "endpoints.yml"  # file:line of the tracker_store key, for errors about the whole section
     file: str = "endpoints.yml"
@@ -34,7 +38,7 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
     action = data.get("action_endpoint")
     if action is not None:
         action = r.mapping(action, "action_endpoint", key_line(data, "action_endpoint")) or {}
-        r.check_keys(action, ("url", "timeout", "token", "cafile"), "action_endpoint")
+        r.check_keys(action, ("url", "timeout", "token", "cafile", "tracker_events"), "action_endpoint")
         if not action.get("url"):
             r.error(key_line(data, "action_endpoint"), "action_endpoint needs a url",
                     "e.g. url: http://localhost:5055/webhook")
@@ -43,6 +47,14 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
             out.action_timeout = float(action.get("timeout", out.action_timeout))
         except (TypeError, ValueError):
             r.error(key_line(action, "timeout"), "action_endpoint timeout must be seconds (a number)")
+        events = action.get("tracker_events", out.action_events)
+        if events == "all":
+            out.action_events = None
+        elif isinstance(events, int) and not isinstance(events, bool) and events > 0:
+            out.action_events = events
+        else:
+            r.error(key_line(action, "tracker_events"), f"action_endpoint tracker_events must be a number of "
+                    f"events above 0 or 'all', not {events!r}", "e.g. tracker_events: 100 (the default)")
     store = data.get("tracker_store")
     if store is not None:
         out.tracker_store = r.mapping(store, "tracker_store", key_line(data, "tracker_store")) or {}
