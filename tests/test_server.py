@@ -212,6 +212,8 @@ def test_metrics_count_messages_intents_and_stage_latency(agent):
         before = samples(await (await client.get("/metrics")).text())
         await client.post("/webhooks/rest/webhook", json={"sender": "m1", "message": "/greet"})
         await client.post("/webhooks/rest/webhook", json={"sender": "m1", "message": "where is my order"})
+        await client.post("/webhooks/rest/webhook", json={"sender": "m2", "message": "/greet",
+                                                          "input_channel": "client-chosen-1234"})
         resp = await client.get("/metrics")
         return resp.headers["Content-Type"], before, samples(await resp.text())
     ctype, before, after = serve(agent, go)
@@ -219,9 +221,10 @@ def test_metrics_count_messages_intents_and_stage_latency(agent):
 
     def grew(name: str) -> float:  # the registry is process-wide: compare with what other tests left
         return after.get(name, 0.0) - before.get(name, 0.0)
-    assert grew('agent_messages_total{channel="rest"}') == 2
+    assert grew('agent_messages_total{channel="rest"}') == 3
+    assert not any("client-chosen" in name for name in after)  # a client cannot mint metric series
     assert grew('agent_intents_total{intent="greet"}') >= 1
-    assert grew('agent_stage_seconds_count{stage="turn"}') == 2
+    assert grew('agent_stage_seconds_count{stage="turn"}') == 3
     assert grew('agent_stage_seconds_count{stage="nlu"}') == 1  # the payload skipped the encoder pass
 
 

@@ -22,6 +22,9 @@ class InboundMessage:
     sender_id: str
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The connector that received it. Metrics are labelled with this, never with `channel`, which a
+    # REST client may set to anything (an unbounded number of Prometheus series).
+    via: str = ""
 
 
 class TurnRunner(Protocol):

@@ -61,7 +61,7 @@ class RestChannel(Channel):
                 return bad_request('"metadata" must be a JSON object')
             try:
                 channel = body.get("input_channel") if isinstance(body.get("input_channel"), str) else "rest"
-                messages = await runner.submit(InboundMessage(channel, str(sender), text, metadata or {}))
+                messages = await runner.submit(InboundMessage(channel, str(sender), text, metadata or {}, via="rest"))
             except RateLimited as exc:
                 return too_many(exc)
             return web.json_response(messages)

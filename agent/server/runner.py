@@ -62,13 +62,14 @@ class AgentRunner:
         return (await self.turn(message)).messages
 
     async def turn(self, message: InboundMessage) -> TurnResult:
+        source = message.via or message.channel
         if self.rate_limit is not None:
             try:
                 self.rate_limit.take(message.sender_id)
             except RateLimited:
-                RATE_LIMITED.labels(channel=message.channel).inc()
+                RATE_LIMITED.labels(channel=source).inc()
                 raise
-        MESSAGES.labels(channel=message.channel).inc()
+        MESSAGES.labels(channel=source).inc()
         self._in_flight += 1
         self._idle.clear()
         try:
