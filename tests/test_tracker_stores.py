@@ -440,3 +440,51 @@ def test_a_redis_worker_notices_its_cached_conversation_was_replaced(redis_backe
             return await one.retrieve(sender, DOMAIN)
     tracker = asyncio.run(go())
     assert tracker.slots["turn"] == 102 and tracker.event_count == 15
+
+
+def test_per_turn_work_does_not_grow_with_the_conversation(backend, monkeypatch):
+    """Turn 1,000 of a conversation reads and replays no more than a bounded number of events,
+    warm (the worker that served the last turn) and cold (a worker that never saw it); a store
+    without snapshots would read and replay all 5,000. Counted, not timed: machines are noisy."""
+    import agent.core.events as events_module
+    import agent.core.snapshot as snapshot_module
+    import agent.core.tracker as tracker_module
+    from agent.core.snapshot import SNAPSHOT_EVERY
+    from agent.core.tracker import KEEP_APPLIED, KEEP_EVENTS
+
+    counts = {"decoded": 0, "applied": 0}
+
+    def counting(name, original):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return original(*args, **kwargs)
+        return wrapper
+    decode = counting("decoded", events_module.event_from_dict)
+    monkeypatch.setattr(events_module, "event_from_dict", decode)
+    monkeypatch.setattr(snapshot_module, "event_from_dict", decode)
+    monkeypatch.setattr(tracker_module, "apply_event", counting("applied", tracker_module.apply_event))
+    sender = new_sender()
+
+    async def work(action) -> dict:
+        before = dict(counts)
+        await action
+        return {k: counts[k] - before[k] for k in counts}
+
+    async def go():
+        warm, cold = {}, {}
+        async with backend.open() as store, backend.open() as other:
+            for n in range(1000):
+                spent = await work(take_turn(store, sender, long_turn(n)))
+                warm.setdefault(n // 10, []).append(spent)
+                if n in (10, 999):
+                    cold[n] = await work(other.peek(sender, DOMAIN))
+        return warm, cold
+    warm, cold = asyncio.run(go())
+
+    def per_turn(block: int, kind: str) -> float:
+        return sum(w[kind] for w in warm[block]) / len(warm[block])
+    assert per_turn(1, "decoded") == per_turn(99, "decoded") == 0  # a warm turn decodes nothing stored
+    assert per_turn(1, "applied") == 5 and per_turn(99, "applied") <= 5 + 2 * KEEP_APPLIED / 10
+    bound = KEEP_EVENTS + 2 * KEEP_APPLIED + SNAPSHOT_EVERY + 10
+    assert cold[10]["decoded"] == 55 and cold[999]["decoded"] <= bound < 5000
+    assert cold[999]["applied"] <= bound
