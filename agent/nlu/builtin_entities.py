@@ -1,7 +1,8 @@
 """Built-in entities without a Duckling server: numbers, amounts of money, dates and times, emails,
 phone numbers, URLs and order-id-like codes, found by spaCy's rule-based Matcher on a blank English
 pipeline (its tokenizer and lexical attributes ship with spaCy; no model download) and normalised to
-Duckling-like values so Rasa bots that used Duckling keep their slot values."""
+Duckling-like values so Rasa bots that used Duckling keep their slot values. With `language="zh..."`
+the extractor hands Chinese text to regular expressions instead (builtin_entities_zh), same shapes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,12 @@ ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 class BuiltinEntityExtractor:
     dimensions: list[str] = field(default_factory=lambda: sorted(DIMENSIONS))
     now: dt.datetime | None = None  # fixed "now" for reproducible tests; None: the clock
+    language: str = "en"  # "zh*": regular expressions for Chinese (builtin_entities_zh), no spaCy pipeline
 
     def __post_init__(self):
+        self.chinese = self.language.lower().startswith("zh")
+        if self.chinese:
+            return
         import spacy
         from spacy.matcher import Matcher
 
@@ -81,6 +86,10 @@ class BuiltinEntityExtractor:
         self.matcher.add("url", [[{"LIKE_URL": True}]])
 
     def extract(self, text: str) -> list[dict]:
+        if self.chinese:
+            from agent.nlu.builtin_entities_zh import extract_zh
+
+            return extract_zh(text, self.dimensions, self.now)
         wanted = set(self.dimensions)
         doc = self.nlp(text)
         found: list[dict] = []
@@ -114,6 +123,8 @@ class BuiltinEntityExtractor:
         return "".join(words) if dim in ("email", "url") else None
 
     def to_dict(self) -> dict:
+        if self.language != "en":
+            return {"dimensions": self.dimensions, "language": self.language}
         return {"dimensions": self.dimensions}
 
 
