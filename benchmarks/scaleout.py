@@ -101,6 +101,9 @@ class Workers:
         for k in range(len(self.ports)):
             self.wait_healthy(k)
 
+    def cpu_seconds(self) -> float:
+        return cpu_seconds([p.pid for p in self.procs if p is not None and p.poll() is None])
+
     def kill(self, k: int) -> None:
         """kill -9: no shutdown handler runs, locks and in-flight turns are left as they are."""
         proc = self.procs[k]
@@ -318,6 +321,29 @@ async def clean(store: str, unique: str, prefix: str) -> None:
             await conn.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes (Linux /proc), for CPU cost per turn."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def server_pids(store: str) -> list[int]:
+    """The Redis (and PostgreSQL) server processes, whose CPU the turns also cost."""
+    names = ["redis-server"] + (["postgres"] if store == "postgres" else [])
+    pids = []
+    for name in names:
+        found = subprocess.run(["pgrep", "-f", name], capture_output=True, text=True).stdout.split()
+        pids += [int(p) for p in found]
+    return pids
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -331,17 +357,21 @@ def measure_workers(model: str, store: str, workers: int, conversations: int, tu
     prefix = f"bench{unique}"
     with Workers(model, endpoints, workers, tmp) as pool:
         asyncio.run(run_load(pool.urls, 8, 2, prefix + "warm", concurrency=8))
+        servers = server_pids(store)
+        cpu_before, server_before = pool.cpu_seconds(), cpu_seconds(servers)
         started = time.perf_counter()
         records = asyncio.run(run_load(pool.urls, conversations, turns, prefix, concurrency=concurrency))
         elapsed = time.perf_counter() - started
+        worker_cpu, server_cpu = pool.cpu_seconds() - cpu_before, cpu_seconds(servers) - server_before
     senders = sorted({t.conversation for t in records})
     checked = audit(records, asyncio.run(stored_events(store, unique, senders)))
     asyncio.run(clean(store, unique, prefix))
     ok = [t.latency * 1000 for t in records if t.acknowledged]
     return {"store": store, "workers": workers, "turns": len(records), "failed": len(records) - len(ok),
             "throughput_per_s": round(len(ok) / elapsed, 1), "p50_ms": round(percentile(ok, 0.5), 1),
-            "p99_ms": round(percentile(ok, 0.99), 1), "lost": checked.lost, "duplicated": checked.duplicated,
-            "reordered": checked.reordered, "interleaved": checked.interleaved}
+            "p99_ms": round(percentile(ok, 0.99), 1), "worker_cpu_ms_per_turn": round(1000 * worker_cpu / max(1, len(ok)), 2),
+            "store_cpu_ms_per_turn": round(1000 * server_cpu / max(1, len(ok)), 2), "lost": checked.lost,
+            "duplicated": checked.duplicated, "reordered": checked.reordered, "interleaved": checked.interleaved}
 
 
 def measure_growth(model: str, store: str, tmp: Path, length: int = 1000) -> dict:

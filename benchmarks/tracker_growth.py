@@ -77,39 +77,38 @@ async def drop(kind: str, unique: str) -> None:
 
 
 async def measure(kind: str, turns: int, tmp: Path) -> dict:
+    """A short conversation (20 turns) and a long one (`turns`): warm cost of their turns around
+    turn 10 and of the last turns, then cold loads and full replays of each, 11 times apiece."""
     unique = uuid.uuid4().hex[:10]
     store, reader = make_store(kind, tmp, unique), make_store(kind, tmp, unique)  # reader: a worker that never saw it
-    sender = "growth"
-    warm, cold, replay = [], [], []
+    out = {"store": kind, "turns": turns, "events": turns * 5}
     try:
-        for n in range(turns):
-            events = turn(n)
-            started = time.perf_counter()
-            tracker = await store.get_or_create(sender, DOMAIN)
-            tracker.extend(events)
-            await store.save(tracker, events)
-            warm.append(time.perf_counter() - started)
-            if n < 20 or n >= turns - 11:
+        for label, sender, length, window in (("turn10", "short", 20, slice(5, 16)),
+                                              ("last", "long", turns, slice(-11, None))):
+            warm = []
+            for n in range(length):
+                events = turn(n)
+                started = time.perf_counter()
+                tracker = await store.get_or_create(sender, DOMAIN)
+                tracker.extend(events)
+                await store.save(tracker, events)
+                warm.append(time.perf_counter() - started)
+            cold, replay = [], []
+            for _ in range(11):
                 started = time.perf_counter()
                 await reader.peek(sender, DOMAIN)
-                cold.append((n, time.perf_counter() - started))
+                cold.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 Tracker(sender, DOMAIN, await reader.events(sender))
-                replay.append((n, time.perf_counter() - started))
+                replay.append(time.perf_counter() - started)
+            for name, series in (("warm", warm[window]), ("cold", cold), ("replay", replay)):
+                out[f"{name}_{label}_ms"] = round(statistics.median(series) * 1000, 3)
     finally:
         await store.close()
         await reader.close()
         await drop(kind, unique)
-
-    def around(samples: list, late: bool) -> float:
-        picked = samples[-11:] if late else samples[5:16]
-        return statistics.median(picked) * 1000
-
-    out = {"store": kind, "turns": turns, "events": turns * 5}
-    for name, series in (("warm", warm), ("cold", [t for _, t in cold]), ("replay", [t for _, t in replay])):
-        early, late = around(series, False), around(series, True)
-        out[f"{name}_turn10_ms"], out[f"{name}_last_ms"] = round(early, 3), round(late, 3)
-        out[f"{name}_ratio"] = round(late / early, 2)
+    for name in ("warm", "cold", "replay"):
+        out[f"{name}_ratio"] = round(out[f"{name}_last_ms"] / out[f"{name}_turn10_ms"], 2)
     return out
 
 
