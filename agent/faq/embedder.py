@@ -3,6 +3,7 @@ pooled and L2-normalised. Torch computes them at training; the served model carr
 encoder as an ONNX graph so serving needs neither transformers nor a retrain to embed an edit."""
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 
 ONNX_FILE = "encoder.onnx"
 TOKENIZER_FILE = "tokenizer.json"
+SETTINGS_FILE = "embedder.json"
 MAX_TOKENS = 128
 BATCH = 64
 TOLERANCE = 2e-3  # largest cosine gap to torch accepted for an export
@@ -46,9 +48,12 @@ class TorchSentenceEmbedder:
 
         self.torch = torch
         self.path = base_model
+        from agent.nlu.multilingual import text_prefix
+
         self.tokenizer = load_tokenizer(base_model)
         self.model = load_encoder(base_model).eval()
         self.dim = int(self.model.config.hidden_size)
+        self.prefix = text_prefix(base_model)
 
     def module(self):
         torch = self.torch
@@ -70,7 +75,7 @@ class TorchSentenceEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
         pooled = self.module()
-        for idx, chunk in _batches(texts, BATCH):
+        for idx, chunk in _batches([self.prefix + t for t in texts], BATCH):
             batch = self.tokenizer(chunk, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
             with self.torch.no_grad():
                 out[idx] = pooled(batch["input_ids"], batch["attention_mask"]).numpy()
@@ -86,6 +91,7 @@ class TorchSentenceEmbedder:
             import onnx
 
             self.tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
+            (folder / SETTINGS_FILE).write_text(json.dumps({"prefix": self.prefix}))
             probe = ["hello", "how long do I have to return a jacket I bought last week?"]
             batch = self.tokenizer(probe, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
             with self.torch.no_grad(), warnings.catch_warnings():
@@ -122,13 +128,15 @@ class OnnxSentenceEmbedder:
         self.session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        settings = folder / SETTINGS_FILE
+        self.prefix = json.loads(settings.read_text()).get("prefix", "") if settings.is_file() else ""
         pad = self.tokenizer.padding or {}
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
-        for idx, chunk in _batches(texts, BATCH):
+        for idx, chunk in _batches([self.prefix + t for t in texts], BATCH):
             enc = self.tokenizer.encode_batch(chunk)
             feed = {"input_ids": np.array([e.ids for e in enc], np.int64),
                     "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}

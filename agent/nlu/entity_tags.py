@@ -6,11 +6,13 @@ annotation that no token boundary can express is reported instead of being silen
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from agent.bot.nlu_data import Example
 from agent.errors import Problem
 
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 OUTSIDE = "O"
 IGNORE = -100  # loss ignore index: special tokens, padding, rows without usable tags
 
@@ -40,6 +42,7 @@ class Alignment:
 
 def align(example: Example, offsets: list[tuple[int, int]], tag_index: dict[str, int]) -> Alignment:
     """Tag each token inside an annotation; an annotation must start and end on token edges."""
+    offsets = trimmed(example.text, offsets)
     tags = [IGNORE if start == end else tag_index[OUTSIDE] for start, end in offsets]
     problems = []
     for a in example.entities:
@@ -53,11 +56,7 @@ def align(example: Example, offsets: list[tuple[int, int]], tag_index: dict[str,
             continue
         if not inside or covered_start != _skip_space(example.text, a.start, a.end) \
                 or covered_end != _trim_space(example.text, a.start, a.end):
-            problems.append(Problem(example.file, example.line,
-                                    f"entity '{a.entity}' on '{example.text[a.start:a.end]}' in '{example.text}' "
-                                    "does not start and end on a token boundary, so the entity extractor "
-                                    "cannot learn it; this annotation is left out of its training",
-                                    "annotate whole words (or whole characters for Chinese)", severity="warning"))
+            problems.append(_unaligned(example, a))
             for i in range(len(offsets)):
                 s, e = offsets[i]
                 if s < e and s < a.end and e > a.start:
@@ -66,6 +65,27 @@ def align(example: Example, offsets: list[tuple[int, int]], tag_index: dict[str,
         for k, i in enumerate(inside):
             tags[i] = tag_index[("B-" if k == 0 else "I-") + label]
     return Alignment(tags, problems)
+
+
+def trimmed(text: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """SentencePiece tokens carry the space before a word ("▁pandora" covers " pandora"): a token's
+    span starts at its first non-space character, and a lone "▁" covers nothing."""
+    return [(_skip_space(text, s, e), e) for s, e in offsets]
+
+
+def _unaligned(example: Example, a) -> Problem:
+    """Chinese characters are always token edges (encoder.isolate_cjk), so in Chinese text a span that
+    does not map cuts a Latin word or number and is an error; in space-separated text it stays a
+    warning, as Rasa bots with such annotations train unchanged (the annotation is left out)."""
+    chinese = CJK.search(example.text) is not None
+    where = f"'{example.text[a.start:a.end]}' in '{example.text}'"
+    if chinese:
+        return Problem(example.file, example.line, f"entity '{a.entity}' on {where} starts or ends inside a word "
+                       "of letters or digits, so no token boundary can express it",
+                       "annotate the whole word or number (e.g. [ORD-123456](order_id), not part of it)")
+    return Problem(example.file, example.line, f"entity '{a.entity}' on {where} does not start and end on a token "
+                   "boundary, so the entity extractor cannot learn it; this annotation is left out of its training",
+                   "annotate whole words", severity="warning")
 
 
 def _skip_space(text: str, start: int, end: int) -> int:
@@ -87,6 +107,7 @@ def decode(text: str, offsets: list[tuple[int, int]], tag_probs, names: list[str
     import numpy as np
 
     probs = np.asarray(tag_probs, dtype=np.float64)
+    offsets = trimmed(text, offsets)
     tokens = [i for i, (s, e) in enumerate(offsets) if s < e]
     if not tokens:
         return []
@@ -123,7 +144,7 @@ def _continues_word(text: str, offsets: list[tuple[int, int]], tokens: list[int]
         return False
     start, prev_end = offsets[tokens[k]][0], offsets[tokens[k - 1]][1]
     return start == prev_end and start > 0 and text[start - 1].isalnum() and text[start].isalnum() \
-        and ord(text[start]) < 0x2E80
+        and ord(text[start]) < 0x2E80 and ord(text[start - 1]) < 0x2E80  # 号|ORD: two words, not one
 
 
 def _viterbi(logp, continues: list[bool], names: list[str]) -> list[int]:

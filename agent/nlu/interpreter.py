@@ -31,7 +31,8 @@ class NLUInterpreter:
         from agent.nlu.builtin_entities import BuiltinEntityExtractor
 
         regex = RegexEntityExtractor.from_dict(entities["regex"]) if entities.get("regex") else None
-        builtin = BuiltinEntityExtractor(entities["builtin"]) if entities.get("builtin") else None
+        builtin = (BuiltinEntityExtractor(entities["builtin"], language=config.language)
+                   if entities.get("builtin") else None)
         from agent.nlu.thresholds import CONFIDENCE_X_NEIGHBOURS
 
         swept = classifier.thresholds

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from agent.bot.nlu_data import NLUData
 
 
+# A letter or digit of a space-separated script: lookup values must not start or end inside such a
+# word. Chinese and Japanese characters are no such boundary (Python's \w counts them as letters, so
+# 黑色 would never match inside 有黑色的吗).
+WORD = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+
 @dataclass
 class RegexEntityExtractor:
     patterns: dict[str, list[str]] = field(default_factory=dict)  # entity -> regexes
@@ -24,7 +30,7 @@ class RegexEntityExtractor:
             for name, values in data.lookups.items():
                 if name in entities and values:
                     alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
-                    patterns.setdefault(name, []).append(rf"(?<!\w)(?:{alternatives})(?!\w)")
+                    patterns.setdefault(name, []).append(rf"(?<!{WORD})(?:{alternatives})(?!{WORD})")
         flags = "" if case_sensitive else "(?i)"
         return cls({name: [flags + p for p in ps] for name, ps in patterns.items()})
 

@@ -15,14 +15,14 @@ from torch import nn
 
 from agent.bot.config import IntentTrainingConfig
 from agent.bot.nlu_data import Example
-from agent.errors import AgentError, Problem
+from agent.errors import AgentError, Problem, Problems
 from agent.nlu.calibration import expected_calibration_error, fit_temperature
 from agent.nlu.entity_tags import IGNORE, align, tag_names
 from agent.nlu.interpreter import parent_ranking
 from agent.nlu.neighbours import KnnMix, NeighbourIndex
 from agent.nlu.thresholds import (CONFIDENCE_X_NEIGHBOURS, OUT_OF_SCOPE, Scored, Thresholds, in_scope_score,
                                   sweep)
-from agent.nlu.encoder import load_encoder, load_tokenizer, resolve_base_model
+from agent.nlu.encoder import isolate_cjk, load_encoder, load_tokenizer, resolve_base_model
 from agent.nlu.intent_model import IntentClassifier, IntentModel, ranking
 
 MAX_HEAD_TOKENS = 20000
@@ -134,7 +134,7 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
         raise AgentError("training needs examples of at least two intents")
     seed_everything(cfg.random_seed)
     base_path = resolve_base_model(base_model if base_model is not None else cfg.base_model)
-    tokenizer = load_tokenizer(base_path)
+    tokenizer = isolate_cjk(load_tokenizer(base_path))
     encoder = load_encoder(base_path)
     label_names = sorted(set(labels))
     label_index = {name: i for i, name in enumerate(label_names)}
@@ -159,6 +159,7 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
                                               "offsets, so no entity extractor was trained",
                                               "use a base model with a fast (Rust) tokenizer", severity="warning"))
     train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
+    Problems([p for p in problems if p.severity == "error"]).raise_if_errors()  # before any fine-tuning
     result.entity_problems += problems
     val_ids, val_tags, _ = _tokenize_tagged(classifier, val_examples)
     val_data = (val_ids, y_val, val_tags) if val_examples else None
