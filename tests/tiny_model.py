@@ -11,7 +11,9 @@ def make_tiny_bert(folder: Path, words: list[str]) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    for w in sorted({w.lower() for text in words for w in re.findall(r"\w+|[^\w\s]", text)}):
+    # BERT's tokenizer splits Chinese characters apart, so each is a vocabulary entry of its own
+    found = {w.lower() for text in words for w in re.findall(r"[\u4e00-\u9fff]|\w+|[^\w\s]", text)}
+    for w in sorted(found):
         vocab.append(w)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True)  # offsets for entity tags
