@@ -84,7 +84,8 @@ class Agent:
         ensemble = PolicyEnsemble(chosen, config.policy)
         processor = MessageProcessor(domain, interpreter.parse, ensemble, store or InMemoryTrackerStore(),
                                      ResponseGenerator(domain, random.Random(seed)),
-                                     action_registry(domain, artifact, endpoints or Endpoints()))
+                                     action_registry(domain, artifact, endpoints or Endpoints()),
+                                     list(config.languages or [config.language]))
         return cls(artifact, domain, config, interpreter, processor)
 
     async def handle_text(self, text: str, sender_id: str = "default", channel: str | None = None) -> TurnResult:

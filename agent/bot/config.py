@@ -72,6 +72,7 @@ class PolicyConfig:
 @dataclass
 class AgentConfig:
     language: str = "en"
+    languages: list[str] = field(default_factory=list)  # a multilingual bot's languages, first = default
     assistant_id: str | None = None
     intent: IntentTrainingConfig = field(default_factory=IntentTrainingConfig)
     fallback: FallbackConfig = field(default_factory=FallbackConfig)
@@ -89,6 +90,7 @@ class AgentConfig:
     def from_dict(cls, data: dict) -> "AgentConfig":
         return cls(
             language=data.get("language", "en"),
+            languages=list(data.get("languages") or [data.get("language", "en")]),
             assistant_id=data.get("assistant_id"),
             intent=IntentTrainingConfig(**data.get("intent", {})),
             fallback=FallbackConfig(**data.get("fallback", {})),
@@ -109,7 +111,7 @@ def parse_config(raw: Any, r: Reader, bot_dir: Path | None = None) -> AgentConfi
     if data is None:
         return config
     r.check_keys(data, CONFIG_KEYS, "config.yml")
-    config.language = str(data.get("language") or "en")
+    _languages(data, config, r)
     config.assistant_id = None if data.get("assistant_id") is None else str(data.get("assistant_id"))
     if data.get("base_model"):
         config.intent.base_model = _resolve_path(str(data["base_model"]), bot_dir)
@@ -126,9 +128,24 @@ def parse_config(raw: Any, r: Reader, bot_dir: Path | None = None) -> AgentConfi
             _apply_policy(pol, config, r, item_line(items, i))
         if "RulePolicy" not in config.policy.policies:
             config.policy.policies.append("RulePolicy")
-    if not config.language.lower().startswith("en") and config.intent.base_model is None:
+    if any(not lang.lower().startswith("en") for lang in config.languages) and config.intent.base_model is None:
         _multilingual(config, r, key_line(data, "language"))
     return config
+
+
+def _languages(data: dict, config: AgentConfig, r: Reader) -> None:
+    """`language: zh`, or for a multilingual bot a list (`language: [zh, en]`): messages are then
+    answered in the language each is written in, the first when nothing tells."""
+    value = data.get("language")
+    if isinstance(value, list):
+        names = [str(v) for v in value if isinstance(v, (str, int)) and str(v)]
+        if not names or len(names) != len(value):
+            r.error(key_line(data, "language"), "language must be a language code or a list of them",
+                    "e.g. language: zh, or language: [zh, en]")
+            names = names or ["en"]
+    else:
+        names = [str(value or "en")]
+    config.language, config.languages = names[0], names
 
 
 def _multilingual(config: AgentConfig, r: Reader, line: int | None) -> None:

@@ -19,7 +19,7 @@ MAPPING_KEYS = {
     "custom": ("type", "action", "conditions"),
 }
 VARIATION_KEYS = ("text", "image", "buttons", "button_type", "quick_replies", "attachment", "elements",
-                  "custom", "channel", "id", "metadata", "condition")
+                  "custom", "channel", "id", "metadata", "condition", "language")
 
 DEFAULT_INTENTS = ("restart", "back", "session_start", "nlu_fallback", "out_of_scope")
 DEFAULT_ACTIONS = (
@@ -110,6 +110,7 @@ class ResponseVariation:
     id: str | None = None
     metadata: Any = None
     condition: list[ResponseCondition] = field(default_factory=list)
+    language: str | None = None  # multilingual bots: the variation answers messages in this language
     source: tuple[str, int | None] = ("", None)  # file, line
 
 
@@ -361,6 +362,7 @@ def parse_responses(value: Any, r: Reader, line: int | None) -> dict[str, list[R
                 id=_opt_str(var.get("id")),
                 metadata=plain(var.get("metadata")),
                 condition=_parse_response_conditions(var.get("condition"), name, r, vat),
+                language=_opt_str(var.get("language")),
                 source=(r.file, vat),
             ))
         responses[str(name)] = parsed

@@ -24,9 +24,22 @@ def condition_holds(variation: ResponseVariation, slots: dict[str, Any]) -> bool
     return True
 
 
+def in_language(variations: list[ResponseVariation], language: str | None) -> list[ResponseVariation]:
+    """A multilingual bot's variations carry `language:`; those in the message's language are used,
+    else those without one, else whatever exists (better an answer in another language than none)."""
+    if language is None or not any(v.language for v in variations):
+        return variations
+    from agent.nlu.language import base
+
+    return ([v for v in variations if v.language and base(v.language) == base(language)]
+            or [v for v in variations if not v.language] or variations)
+
+
 def choose_variation(variations: list[ResponseVariation], slots: dict[str, Any], channel: str | None,
-                     rng: random.Random) -> ResponseVariation | None:
-    """Rasa's order: conditional+channel, default+channel, conditional+no channel, default+no channel."""
+                     rng: random.Random, language: str | None = None) -> ResponseVariation | None:
+    """Rasa's order: conditional+channel, default+channel, conditional+no channel, default+no channel
+    (among the variations in the message's language)."""
+    variations = in_language(variations, language)
     for wanted_channel in ([channel] if channel else []) + [None]:
         pool = [v for v in variations if v.channel == wanted_channel]
         for candidates in ([v for v in pool if v.condition and condition_holds(v, slots)],
@@ -42,12 +55,12 @@ class ResponseGenerator:
     rng: random.Random = field(default_factory=random.Random)
 
     def generate(self, name: str, slots: dict[str, Any], channel: str | None = None, /,
-                 **kwargs: Any) -> dict | None:
+                 language: str | None = None, **kwargs: Any) -> dict | None:
         """kwargs fill templates too (an action server may send {"response": ..., "name": ...})."""
         variations = self.domain.responses.get(name)
         if not variations:
             return None
-        var = choose_variation(variations, slots, channel, self.rng)
+        var = choose_variation(variations, slots, channel, self.rng, language)
         if var is None:
             return None
         values = {**slots, **kwargs}

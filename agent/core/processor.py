@@ -18,6 +18,7 @@ from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.slot_filling import extract_slots
 from agent.core.store import TrackerStore
 from agent.core.tracker import ACTION_LISTEN, Tracker
+from agent.nlu.language import detect
 
 log = logging.getLogger(__name__)
 MAX_ACTIONS_PER_TURN = 10
@@ -49,6 +50,7 @@ class MessageProcessor:
     store: TrackerStore
     nlg: ResponseGenerator
     actions: ActionRegistry
+    languages: list[str] = field(default_factory=list)  # a multilingual bot's; each message gets one
 
     async def handle_message(self, message: UserMessage) -> TurnResult:
         tracker = await self.store.get_or_create(message.sender_id, self.domain)
@@ -59,6 +61,9 @@ class MessageProcessor:
         parse_data = self.parse(message.text)
         if inspect.isawaitable(parse_data):
             parse_data = await parse_data
+        if len(self.languages) > 1 and "language" not in parse_data:
+            previous = tracker.latest_message.parse_data.get("language") if tracker.latest_message else None
+            parse_data = {**parse_data, "language": detect(message.text, self.languages, previous)}
         tracker.append(UserUttered(text=message.text, parse_data=parse_data, input_channel=message.input_channel,
                                    message_id=message.message_id, metadata=message.metadata))
         tracker.extend(extract_slots(tracker, self.domain))

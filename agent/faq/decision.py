@@ -31,9 +31,9 @@ class FAQRouter:
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.bank.embedder.embed(texts)
 
-    def decide(self, parsed: dict, vector: np.ndarray) -> dict:
+    def decide(self, parsed: dict, vector: np.ndarray, language: str | None = None) -> dict:
         bank, t = self.bank, self.threshold
-        matches = bank.search_vectors(vector[None, :], CANDIDATES)[0]
+        matches = in_language(bank, bank.search_vectors(vector[None, :], CANDIDATES)[0], language)
         near_intent = float(self.intents.nearest(vector)[0]) if self.intents is not None else None
         parsed["faq"] = {"candidates": [m.to_dict() for m in matches], "threshold": t.value, "answer": None}
         if near_intent is not None:
@@ -41,7 +41,7 @@ class FAQRouter:
         intent = (parsed.get("intent") or {}).get("name")
         chosen: list[FAQMatch] = []
         if intent in bank.groups():
-            chosen = bank.search_vectors(vector[None, :], CANDIDATES, group=intent)[0]
+            chosen = in_language(bank, bank.search_vectors(vector[None, :], CANDIDATES, group=intent)[0], language)
         elif matches and matches[0].score >= t.value and (
                 intent in (NLU_FALLBACK, None) or near_intent is None or t.margin is None
                 or matches[0].score - near_intent >= t.margin):
@@ -57,6 +57,17 @@ class FAQRouter:
             selector[entry.group] = selector_entry(bank, chosen)
             selector["all_retrieval_intents"] = sorted(bank.groups())
         return parsed
+
+
+def in_language(bank: FAQBank, matches: list[FAQMatch], language: str | None) -> list[FAQMatch]:
+    """A multilingual bank answers in the message's language: entries marked with another language
+    give way to those in it or unmarked (unless nothing else matched)."""
+    if language is None:
+        return matches
+    from agent.nlu.language import base
+
+    kept = [m for m in matches if not bank.get(m.id).language or base(bank.get(m.id).language) == base(language)]
+    return kept or matches
 
 
 def selector_entry(bank: FAQBank, ranked: list[FAQMatch]) -> dict:

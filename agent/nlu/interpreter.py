@@ -20,9 +20,10 @@ class NLUInterpreter:
     fallback: FallbackConfig
     extractor: RegexEntityExtractor | None = None
     synonyms: dict[str, str] = field(default_factory=dict)
-    builtin: object | None = None  # BuiltinEntityExtractor
+    builtin: object | None = None  # BuiltinEntityExtractor (or one per language: a dict)
     use_neighbours: bool = False  # the threshold applies to confidence x neighbour similarity
     faq: object | None = None  # FAQRouter: answers questions no intent covers
+    languages: list[str] = field(default_factory=list)  # a multilingual bot's (FAQ entries, built-in entities)
     _faq_executor: object | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -31,15 +32,17 @@ class NLUInterpreter:
         from agent.nlu.builtin_entities import BuiltinEntityExtractor
 
         regex = RegexEntityExtractor.from_dict(entities["regex"]) if entities.get("regex") else None
-        builtin = (BuiltinEntityExtractor(entities["builtin"], language=config.language)
-                   if entities.get("builtin") else None)
+        languages = config.languages or [config.language]
+        builtin = None
+        if entities.get("builtin"):
+            builtin = {lang: BuiltinEntityExtractor(entities["builtin"], language=lang) for lang in languages}
         from agent.nlu.thresholds import CONFIDENCE_X_NEIGHBOURS
 
         swept = classifier.thresholds
         use_neighbours = (not config.fallback.from_config and swept is not None
                           and swept.signal == CONFIDENCE_X_NEIGHBOURS and classifier.neighbours is not None)
         return cls(classifier, effective_fallback(config.fallback, swept), regex,
-                   entities.get("synonyms", {}), builtin, use_neighbours)
+                   entities.get("synonyms", {}), builtin, use_neighbours, languages=languages)
 
     def parse(self, text: str) -> dict:
         return self.parse_batch([text])[0]
@@ -57,8 +60,20 @@ class NLUInterpreter:
             out[i] = self._from_analysis(texts[i], analysis)
         if faq_vectors is not None:
             for i, vector in zip(todo, faq_vectors.result()):
-                out[i] = self.faq.decide(out[i], vector)
+                out[i] = self.faq.decide(out[i], vector, self._language(texts[i]))
         return out  # type: ignore[return-value]
+
+    def _language(self, text: str) -> str | None:
+        if len(self.languages) < 2:
+            return None
+        from agent.nlu.language import detect
+
+        return detect(text, self.languages)
+
+    def _builtin_for(self, text: str):
+        if not isinstance(self.builtin, dict):
+            return self.builtin
+        return self.builtin.get(self._language(text) or next(iter(self.builtin)))
 
     def _faq_thread(self):
         if self._faq_executor is None:
@@ -88,7 +103,7 @@ class NLUInterpreter:
         if self.extractor is not None:
             found += self.extractor.extract(text)
         if self.builtin is not None:
-            found += self.builtin.extract(text)
+            found += self._builtin_for(text).extract(text)
         parsed["entities"] = map_synonyms(merge_entities(found), self.synonyms)
         return parsed
 

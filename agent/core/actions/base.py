@@ -24,6 +24,12 @@ class ActionContext:
     registry: "ActionRegistry | None" = None  # lets a form call its validate_<form> action
     warnings: list[str] = field(default_factory=list)  # shown in the shell's debug view and logs
 
+    @property
+    def language(self) -> str | None:
+        """The latest message's language (multilingual bots): responses are picked in it."""
+        latest = self.tracker.latest_message
+        return latest.parse_data.get("language") if latest is not None else None
+
 
 class Action(ABC):
     name: str = ""
@@ -39,5 +45,5 @@ def bot_message(message: dict) -> BotUttered:
 
 
 def utter(ctx: ActionContext, response: str, /, **kwargs) -> list[Event]:
-    message = ctx.nlg.generate(response, ctx.tracker.slots, ctx.channel, **kwargs)
+    message = ctx.nlg.generate(response, ctx.tracker.slots, ctx.channel, language=ctx.language, **kwargs)
     return [bot_message(message)] if message else []

@@ -195,7 +195,7 @@ class CustomAction(Action):
         if name:
             kwargs = {k: v for k, v in extra.items() if k not in ("text", "buttons", "image", "elements",
                                                                   "custom", "attachment")}
-            message = ctx.nlg.generate(name, ctx.tracker.slots, ctx.channel, **kwargs)
+            message = ctx.nlg.generate(name, ctx.tracker.slots, ctx.channel, language=ctx.language, **kwargs)
             if message is None:
                 ctx.warnings.append(f"{self.name} asked for response '{name}', which the domain does not have")
                 return []
@@ -206,5 +206,6 @@ class CustomAction(Action):
     def _failed(self, ctx: ActionContext, reason: str) -> list[Event]:
         log.error("custom action %s failed: %s", self.name, reason)
         ctx.warnings.append(f"custom action '{self.name}' failed: {reason}")
-        message = ctx.nlg.generate("utter_action_failed", ctx.tracker.slots, ctx.channel) or {"text": FAILED_TEXT}
+        message = (ctx.nlg.generate("utter_action_failed", ctx.tracker.slots, ctx.channel, language=ctx.language)
+                   or {"text": FAILED_TEXT})
         return [bot_message(message)]

@@ -43,7 +43,7 @@ class FormAction(Action):
         events.append(SlotSet(name=REQUESTED_SLOT, value=missing))
         slots[REQUESTED_SLOT] = missing
         for response in (f"utter_ask_{self.name}_{missing}", f"utter_ask_{missing}"):
-            message = ctx.nlg.generate(response, slots, ctx.channel)
+            message = ctx.nlg.generate(response, slots, ctx.channel, language=ctx.language)
             if message is not None:
                 return events + [bot_message(message)]
         return events
