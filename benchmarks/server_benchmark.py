@@ -24,6 +24,8 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+TEXTS_ZH = ["你好", "我的订单到哪了", "我想退货", "运费多少钱", "能寄到香港吗", "订单ORD-123456还没到",
+            "可以用花呗吗", "好的谢谢，拜拜", "转人工客服", "你们几点上班"]
 TEXTS = ["hello", "where is my order", "I want to return my shoes", "how much is shipping",
          "do you ship to canada", "my order ORD-123456 has not arrived", "can I pay with paypal",
          "thanks, bye", "I want to talk to a human", "what are your opening hours"]
@@ -249,7 +251,10 @@ def main() -> None:
     parser.add_argument("--wechat-reply-deadline", type=float,
                         help="WeChat's reply_deadline: how long a webhook waits to answer with the reply itself")
     parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32])
+    parser.add_argument("--chinese", action="store_true", help="send Chinese customer messages (a Chinese bot)")
     args = parser.parse_args()
+    if args.chinese:
+        TEXTS[:] = TEXTS_ZH
     if args.url is None and args.model is None:
         from agent.model.artifact import latest_model
         args.model = str(latest_model(REPO / "models"))
