@@ -44,7 +44,8 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         cfg.base_model = base_model
     if max_epochs is not None:
         cfg.max_epochs = max_epochs
-    result = train_nlu(bot.nlu.examples, cfg, reporter)
+    languages = bot.config.languages or [bot.config.language]
+    result = train_nlu(bot.nlu.examples, cfg, reporter, languages=languages)
 
     stories = TrainingStories(bot.stories, bot.rules, bot.domain)
     rule_policy = RulePolicy()
@@ -64,7 +65,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         if bot.faq or find_faq_file(bot.root):
             negatives = [e.text for e in bot.nlu.examples if "/" not in e.intent]
             encoder = resolve_base_model(bot.config.faq.encoder or cfg.base_model)
-            faq = build_faq(bot.faq, negatives, encoder, bot.config.faq, staging / "faq")
+            faq = build_faq(bot.faq, negatives, encoder, bot.config.faq, staging / "faq", languages)
             add_faq_dialogue(bot, rule_policy)
         onnx_problem = result.classifier.save(staging / "nlu")
         _write_json(staging / "nlu" / "entities.json", entity_settings(bot))

@@ -99,3 +99,22 @@ def test_the_saved_tokenizer_keeps_the_split_for_serving(tokenizer, tmp_path):
     served = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))  # what ONNX serving loads
     text = "要XL码的藏青色卫衣，ORD-123456"
     assert served.encode(text).tokens == tokenizer.tokenize(text, add_special_tokens=True)
+
+
+def test_the_faq_encoder_of_a_chinese_bot_is_pruned_to_its_scripts_with_the_same_vectors(tmp_path):
+    """The bot's languages cut the 250k-piece vocabulary to the pieces of their scripts: the served
+    encoder shrinks, Chinese and English vectors stay the same."""
+    import numpy as np
+
+    from agent.faq.embedder import OnnxSentenceEmbedder, TorchSentenceEmbedder
+    from agent.nlu.multilingual import multilingual_base_model
+
+    base = multilingual_base_model()
+    texts = ["七天无理由退货怎么申请？", "where is my order ORD-123456", "能用花呗分期吗"]
+    full = TorchSentenceEmbedder(base)
+    pruned = TorchSentenceEmbedder(base, ["zh", "en"])
+    assert pruned.tokenizer.backend_tokenizer.get_vocab_size() < 0.6 * full.tokenizer.backend_tokenizer.get_vocab_size()
+    assert np.allclose(pruned.embed(texts), full.embed(texts), atol=1e-5)
+    assert pruned.export(tmp_path) is None
+    served = OnnxSentenceEmbedder(tmp_path)
+    assert (served.embed(texts) * full.embed(texts)).sum(1).min() > 0.999

@@ -41,7 +41,7 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 class TorchSentenceEmbedder:
-    def __init__(self, base_model: Path):
+    def __init__(self, base_model: Path, languages: list[str] | None = None):
         import torch
 
         from agent.nlu.encoder import load_encoder, load_tokenizer
@@ -50,8 +50,12 @@ class TorchSentenceEmbedder:
         self.path = base_model
         from agent.nlu.multilingual import text_prefix
 
-        self.tokenizer = load_tokenizer(base_model)
-        self.model = load_encoder(base_model).eval()
+        from agent.nlu.vocab_prune import prune_for_languages
+
+        # a multilingual vocabulary cut to the bot's scripts: the same vectors, a smaller served encoder
+        self.tokenizer, self.model = prune_for_languages(load_tokenizer(base_model), load_encoder(base_model),
+                                                         languages)
+        self.model.eval()
         self.dim = int(self.model.config.hidden_size)
         self.prefix = text_prefix(base_model)
 

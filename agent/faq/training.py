@@ -63,10 +63,10 @@ def leave_one_out(bank: FAQBank, limit: int = MAX_SWEEP_QUERIES,
 
 
 def build_faq(entries: list[FAQEntry], negatives: list[str], base_model: Path, config: FAQConfig,
-              folder: Path) -> FAQBuild:
+              folder: Path, languages: list[str] | None = None) -> FAQBuild:
     """`negatives`: the bot's intent examples. They are what the FAQ must leave alone, and at serving
     time the nearest of them says how much a message looks like an intent rather than an FAQ."""
-    embedder = TorchSentenceEmbedder(base_model)
+    embedder = TorchSentenceEmbedder(base_model, languages)
     onnx_problem = embedder.export(folder)
     if onnx_problem is None:  # same vectors (checked by the export), a few times faster
         embedder = OnnxSentenceEmbedder(folder, threads=None)

@@ -124,7 +124,8 @@ def seed_everything(seed: int) -> None:
 
 
 def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Reporter | None = None,
-              base_model: str | Path | None = None, val_examples: list[Example] | None = None) -> TrainingResult:
+              base_model: str | Path | None = None, val_examples: list[Example] | None = None,
+              languages: list[str] | None = None) -> TrainingResult:
     """Two phases: fit the heads on frozen features (seconds), then fine-tune the upper encoder with the
     intent and entity losses together; finally calibrate confidences on the validation slice."""
     reporter = reporter or SilentReporter()
@@ -134,8 +135,10 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
         raise AgentError("training needs examples of at least two intents")
     seed_everything(cfg.random_seed)
     base_path = resolve_base_model(base_model if base_model is not None else cfg.base_model)
-    tokenizer = isolate_cjk(load_tokenizer(base_path))
-    encoder = load_encoder(base_path)
+    from agent.nlu.vocab_prune import prune_for_languages
+
+    tokenizer, encoder = prune_for_languages(load_tokenizer(base_path), load_encoder(base_path), languages)
+    tokenizer = isolate_cjk(tokenizer)
     label_names = sorted(set(labels))
     label_index = {name: i for i, name in enumerate(label_names)}
 
