@@ -96,6 +96,32 @@ def single_message_ms(classifier, texts: list[str], n: int = 200) -> float:
     return statistics.median(times)
 
 
+def refit_sparse(classifier, train, valid, cfg) -> dict:
+    """The sparse step of training on a saved classifier: the same split train_nlu makes."""
+    import numpy as np
+
+    from agent.nlu import sparse
+    from agent.nlu.trainer import stratified_split
+
+    if valid is None:
+        train_idx, val_idx = stratified_split([e.text for e in train], [e.intent for e in train],
+                                              cfg.validation_fraction, cfg.random_seed, cfg.min_examples_for_validation)
+        valid, train = [train[i] for i in val_idx], [train[i] for i in train_idx]
+    classifier.sparse = None
+    probs = np.stack([a.probabilities.numpy() for a in classifier.analyse([e.text for e in valid])])
+    index = {name: i for i, name in enumerate(classifier.labels)}
+    y = np.array([index.get(e.intent, -1) for e in valid])
+    candidate = sparse.fit([e.text for e in train], [e.intent for e in train], classifier.labels)
+    classifier.sparse = sparse.choose_weight(candidate, probs, [e.text for e in valid], y)
+    alone = float((probs.argmax(-1) == y).mean())
+    mixed = (float((candidate.mix(probs, [e.text for e in valid]).argmax(-1) == y).mean())
+             if classifier.sparse is not None else alone)
+    return {"sparse_weight": classifier.sparse.weight if classifier.sparse is not None else None,
+            "val_accuracy_without_sparse": round(alone, 4), "val_accuracy_with_sparse": round(mixed, 4),
+            "sparse_alone_val_accuracy": round(float((candidate.probabilities([e.text for e in valid]).argmax(-1)
+                                                      == y).mean()), 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="folder with train.jsonl, optional valid.jsonl, test.jsonl")
@@ -107,6 +133,9 @@ def main() -> None:
     parser.add_argument("--save-model", help="also save the trained classifier to this folder (for analysis)")
     parser.add_argument("--model", help="evaluate a classifier saved with --save-model instead of training "
                         "(e.g. after a change to decoding only); training figures are then left out")
+    parser.add_argument("--refit-sparse", action="store_true",
+                        help="with --model: fit the character n-gram model on the training split and choose its "
+                             "weight on the validation split, as training does, then evaluate")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a training setting (IntentTrainingConfig field), e.g. frozen_layers=0; "
                              "choose between settings by the printed validation accuracy, never by test")
@@ -139,6 +168,8 @@ def main() -> None:
 
         classifier = IntentClassifier.load(Path(args.model))
         figures |= {"model": args.model}
+        if args.refit_sparse:
+            figures |= refit_sparse(classifier, train, valid, cfg)
         figures |= evaluate(classifier, classifier.thresholds, test, entity_types)
     else:
         started = time.time()

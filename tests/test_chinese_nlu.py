@@ -118,3 +118,16 @@ def test_the_faq_encoder_of_a_chinese_bot_is_pruned_to_its_scripts_with_the_same
     assert pruned.export(tmp_path) is None
     served = OnnxSentenceEmbedder(tmp_path)
     assert (served.embed(texts) * full.embed(texts)).sum(1).min() > 0.999
+
+
+def test_an_annotation_past_the_truncation_point_is_not_an_error(tokenizer):
+    long = "我" * 80 + "要[退货](action)"
+    ex = example(long)
+    problems = alignment_problems([ex], tokenizer)  # the whole text: maps
+    assert problems == []
+    from agent.nlu.entity_tags import align
+
+    offsets = [tuple(o) for o in tokenizer(ex.text, truncation=True, max_length=64,
+                                           return_offsets_mapping=True)["offset_mapping"]]
+    result = align(ex, offsets, {n: i for i, n in enumerate(tag_names([ex]))})
+    assert result.problems == [] and set(result.tags) <= {-100, 0}

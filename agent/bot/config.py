@@ -42,6 +42,7 @@ class IntentTrainingConfig:
     min_examples_for_validation: int = 150  # smaller bots cannot spare examples for validation
     random_seed: int = 42
     entity_recognition: bool = True  # train the token-tagging entity head when examples annotate entities
+    sparse_features: bool = True  # a character n-gram model beside the encoder, kept where it helps on validation
 
 
 @dataclass
@@ -209,6 +210,8 @@ def _apply_component(item: Any, config: AgentConfig, r: Reader, line: int | None
             ic.frozen_layers = _number(s, "frozen_layers", ic.frozen_layers, r, line, int)
             ic.patience = _number(s, "patience", ic.patience, r, line, int)
             ic.typo_rate = _number(s, "typo_rate", ic.typo_rate, r, line)
+            if s.get("sparse_features") is False:
+                ic.sparse_features = False
             if s.get("base_model"):
                 ic.base_model = _resolve_path(str(s["base_model"]), bot_dir)
             config.notes.append(f"{name}: fine-tuned transformer intent classifier")

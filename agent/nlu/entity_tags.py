@@ -45,8 +45,14 @@ def align(example: Example, offsets: list[tuple[int, int]], tag_index: dict[str,
     offsets = trimmed(example.text, offsets)
     tags = [IGNORE if start == end else tag_index[OUTSIDE] for start, end in offsets]
     problems = []
+    seen_to = max((e for s, e in offsets if s < e), default=0)  # a longer text was truncated there
     for a in example.entities:
         label = entity_label(a.entity, a.role, a.group)
+        if a.end > seen_to:  # past the tokens the encoder sees: nothing to tag, nothing wrong
+            for i, (s, e) in enumerate(offsets):
+                if s < e and e > a.start:
+                    tags[i] = IGNORE
+            continue
         inside = [i for i, (s, e) in enumerate(offsets) if s < e and s >= a.start and e <= a.end]
         covered_start = offsets[inside[0]][0] if inside else None
         covered_end = offsets[inside[-1]][1] if inside else None

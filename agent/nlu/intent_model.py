@@ -68,6 +68,7 @@ class IntentClassifier:
     thresholds: object | None = None  # Thresholds swept on validation data, or None without any
     neighbours: object | None = None  # NeighbourIndex over the training sentences
     knn_mix: object | None = None  # KnnMix chosen on validation data, or None when the vote did not help
+    sparse: object | None = None  # sparse.SparseModel mixed in, chosen on validation data (or None)
 
     def encode(self, texts: list[str], offsets: bool = False) -> dict[str, torch.Tensor]:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
@@ -90,6 +91,8 @@ class IntentClassifier:
             logits, tag_logits, pooled = self.model.joint(**batch)
             emb = nn.functional.normalize(pooled, dim=-1)
             probs, sims = self.probabilities_and_similarity(logits, emb)
+            if self.sparse is not None:
+                probs = torch.from_numpy(self.sparse.mix(probs.numpy(), chunk))
             tag_probs = torch.softmax(tag_logits, dim=-1) if tag_logits is not None else None
             for k, text in enumerate(chunk):
                 entities = []
@@ -142,6 +145,8 @@ class IntentClassifier:
         save_file(state, str(folder / "model.safetensors"))
         if self.neighbours is not None:
             self.neighbours.save(folder)
+        if self.sparse is not None:
+            self.sparse.save(folder)
         (folder / "intent_model.json").write_text(json.dumps(
             {"format": FORMAT, "labels": self.labels, "max_length": self.max_length, "tags": self.tags,
              "temperature": self.temperature,
@@ -178,12 +183,13 @@ class IntentClassifier:
     @classmethod
     def _with_meta(cls, model, tokenizer, meta: dict, folder: Path) -> "IntentClassifier":
         from agent.nlu.neighbours import KnnMix, NeighbourIndex
+        from agent.nlu.sparse import SparseModel
         from agent.nlu.thresholds import Thresholds
 
         thresholds = Thresholds.from_dict(meta["thresholds"]) if meta.get("thresholds") else None
         return cls(model, tokenizer, meta["labels"], meta["max_length"], meta.get("tags", []),
                    meta.get("temperature", 1.0), thresholds, NeighbourIndex.load(folder),
-                   KnnMix.from_dict(meta.get("knn_mix")))
+                   KnnMix.from_dict(meta.get("knn_mix")), SparseModel.load(folder))
 
     @staticmethod
     def _torch_parts(folder: Path, meta: dict):

@@ -255,7 +255,7 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
         classifier.neighbours = NeighbourIndex(classifier.sentence_embeddings([e.text for e in in_scope]).numpy(),
                                                labels=np.array([label_index[e.intent] for e in in_scope]))
     if val_examples:
-        calibrate(result, cfg)
+        calibrate(result, cfg, examples)
     reporter.finish()
     result.seconds = time.time() - started
     return result
@@ -326,9 +326,10 @@ def _bottom_states(model: IntentModel, ids: list[list[int]], layers: int) -> lis
     return out
 
 
-def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
-    """Temperature-scale the intent confidences on the validation slice, then sweep the fallback
-    thresholds on the calibrated confidences of that same slice."""
+def calibrate(result: TrainingResult, cfg: IntentTrainingConfig, train: list[Example] | None = None) -> None:
+    """Temperature-scale the intent confidences on the validation slice, mix in the neighbours' vote
+    and the character n-gram model where they help there, then sweep the fallback thresholds on the
+    final confidences of that same slice."""
     classifier, examples = result.classifier, result.val_examples
     index = {name: i for i, name in enumerate(classifier.labels)}
     ids = _tokenize(classifier, [e.text for e in examples])
@@ -349,6 +350,14 @@ def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
         classifier.knn_mix = choose_knn_mix(torch.softmax(logits / classifier.temperature, -1), embeddings, y,
                                             classifier.neighbours)
     after, similarity = classifier.probabilities_and_similarity(logits, embeddings)
+    if cfg.sparse_features and train:
+        from agent.nlu import sparse
+
+        texts = [e.text for e in examples]
+        candidate = sparse.fit([e.text for e in train], [e.intent for e in train], classifier.labels)
+        classifier.sparse = sparse.choose_weight(candidate, after.numpy(), texts, y.numpy())
+        if classifier.sparse is not None:
+            after = torch.from_numpy(classifier.sparse.mix(after.numpy(), texts))
     similarity = similarity or [None] * len(examples)
     result.calibration = {
         "temperature": round(classifier.temperature, 4),
@@ -356,6 +365,7 @@ def calibrate(result: TrainingResult, cfg: IntentTrainingConfig) -> None:
         "ece_after": round(expected_calibration_error(after.max(-1).values, after.argmax(-1) == y), 4),
         "validation_examples": len(examples),
         "knn_mix": classifier.knn_mix.to_dict() if classifier.knn_mix is not None else None,
+        "sparse_weight": classifier.sparse.weight if classifier.sparse is not None else None,
     }
     result.thresholds = sweep([scored(e.parent_intent, ranking(classifier.labels, p), sim)
                                for e, p, sim in zip(examples, after, similarity)])
