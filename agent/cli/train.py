@@ -40,6 +40,9 @@ def run_train(args) -> int:
         table.add_row("neighbour vote", f"{mix['weight']:.0%} of the {mix['k']} nearest training examples' vote "
                                         "mixed in (it helped on validation)" if mix else
                                         "not used (it did not help on validation)")
+        weight = c.get("sparse_weight")
+        table.add_row("character n-grams", f"{weight:.0%} of a TF-IDF character n-gram model mixed in (it helped on "
+                                           "validation)" if weight else "not used (it did not help on validation)")
     fallback = outcome.bot.config.fallback
     if fallback.from_config or r.thresholds is None:
         table.add_row("fallback thresholds", f"{fallback.threshold} / ambiguity {fallback.ambiguity_threshold} "
