@@ -86,3 +86,22 @@ def only_problem(problems: Problems | list[Problem], contains: str, severity: st
     assert len(found) == 1, f"expected one {severity} containing {contains!r}, got:\n" + "\n".join(
         str(p) for p in items)
     return found[0]
+
+
+def assert_test_conversations_fit(bot, stories, text_ok=lambda text: True, fold=lambda text: text) -> None:
+    """A bot's end-to-end test conversations match its domain, every user step has text (passing
+    `text_ok`) and an intent, and no user text is a training phrase (compared after `fold`)."""
+    from agent.bot.nlu_data import parse_annotated
+    from agent.bot.stories import ActionStep, UserStep
+    from agent.bot.validate import check_block
+
+    problems = Problems()
+    for story in stories:
+        check_block(story, bot, problems)
+        users = [s for s in story.steps if isinstance(s, UserStep)]
+        assert users and all(u.text and u.intent and text_ok(u.text) for u in users), story.name
+        assert any(isinstance(s, ActionStep) for s in story.steps)
+    assert problems.errors == []
+    training = {fold(e.text) for e in bot.nlu.examples}
+    assert not [u.text for s in stories for u in s.steps if isinstance(u, UserStep)
+                if fold(parse_annotated(u.text)[0]) in training]

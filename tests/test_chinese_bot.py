@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from agent.bot.project import load_bot, load_test_stories
-from agent.bot.stories import ActionStep, UserStep
-from agent.bot.validate import check_block
 from agent.errors import Problems
+from tests.bot_factory import assert_test_conversations_fit
 
 REPO = Path(__file__).resolve().parents[1]
 BOT = REPO / "domains" / "ecommerce_zh"
@@ -38,21 +37,9 @@ def test_the_chinese_bot_is_valid_and_big_enough():
 
 
 def test_the_chinese_test_conversations_match_the_domain_and_are_new_phrasings():
-    from agent.bot.nlu_data import parse_annotated
-
-    bot = load_bot(BOT)
     stories = load_test_stories(REPO / "stories" / "ecommerce_zh")
     assert len(stories) >= 10
-    problems = Problems()
-    for story in stories:
-        check_block(story, bot, problems)
-        users = [s for s in story.steps if isinstance(s, UserStep)]
-        assert users and all(u.text and u.intent and CHINESE.search(u.text) for u in users), story.name
-        assert any(isinstance(s, ActionStep) for s in story.steps)
-    assert problems.errors == []
-    training = {e.text for e in bot.nlu.examples}
-    assert not [u.text for s in stories for u in s.steps if isinstance(u, UserStep)
-                if parse_annotated(u.text)[0] in training]
+    assert_test_conversations_fit(load_bot(BOT), stories, text_ok=CHINESE.search)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +66,8 @@ def test_a_chinese_wechat_safe_mode_message_is_answered_in_chinese(tiny_zh_model
     from agent.core.store import InMemoryTrackerStore
     from agent.runtime import Agent
     from agent.server.runner import AgentRunner
-    from tests.test_wechat_channel import AES_KEY, APP_ID, TOKEN, harness, open_envelope, safe_request, text_xml
+    from tests.test_wechat_channel import (AES_KEY, APP_ID, OPENID, TOKEN, harness, open_envelope, safe_request,
+                                           text_xml)
 
     bot = load_bot(BOT)
     greeting = next(e.text for e in bot.nlu.examples if e.intent == "greet")
@@ -93,13 +81,10 @@ def test_a_chinese_wechat_safe_mode_message_is_answered_in_chinese(tiny_zh_model
                 query, body = safe_request(text_xml(greeting, msg_id="24300000000000777"))
                 status, reply, _ = await h.post(query, body)
                 plain = open_envelope(reply, TOKEN, query["timestamp"], query["nonce"], AES_KEY, APP_ID)
-                tracker = await agent.processor.store.retrieve(runner_sender(plain), agent.domain)
+                tracker = await agent.processor.store.retrieve(OPENID, agent.domain)
                 return status, parse_fields(plain), tracker
         finally:
             await runner.close()
-
-    def runner_sender(plain: str) -> str:
-        return parse_fields(plain)["ToUserName"]
     status, fields, tracker = asyncio.run(scenario())
     assert status == 200 and fields["MsgType"] == "text"
     # the greeting, then its buttons as numbered lines (WeChat has no buttons)

@@ -6,9 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from agent.bot.project import load_bot, load_test_stories
-from agent.bot.stories import ActionStep, UserStep
-from agent.bot.validate import check_block
 from agent.errors import Problems
+from tests.bot_factory import assert_test_conversations_fit
 
 REPO = Path(__file__).resolve().parents[1]
 MOODBOT = REPO.parent / "shared" / "benchmarks" / "rasa_examples" / "moodbot"
@@ -31,19 +30,8 @@ def test_ecommerce_test_conversations_parse_and_match_the_domain():
     bot = load_bot(REPO / "domains" / "ecommerce")
     stories = load_test_stories(REPO / "stories" / "ecommerce")
     assert len(stories) >= 10
-    problems = Problems()
-    for story in stories:
-        check_block(story, bot, problems)
-        users = [s for s in story.steps if isinstance(s, UserStep)]
-        assert users and all(u.text and u.intent for u in users), story.name
-        assert any(isinstance(s, ActionStep) for s in story.steps)
-    assert problems.errors == []
     # test phrases must be new to the model
-    training = {e.text.lower() for e in bot.nlu.examples}
-    from agent.bot.nlu_data import parse_annotated
-
-    assert not [u.text for s in stories for u in s.steps if isinstance(u, UserStep)
-                if parse_annotated(u.text)[0].lower() in training]
+    assert_test_conversations_fit(bot, stories, fold=str.lower)
 
 
 def test_moodbot_trains_unchanged_on_the_default_encoder_and_chats(tmp_path):

@@ -37,10 +37,6 @@ def encode(tracker: Tracker) -> str:
     })
 
 
-def seq_of(text: str) -> int:
-    return int(json.loads(text)["seq"])
-
-
 def decode(sender_id: str, domain: Domain, text: str, tail: list[Event]) -> Tracker:
     """The tracker a snapshot describes, with the events stored after it applied."""
     data = json.loads(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from agent.bot.domain import Domain
+from agent.core import snapshot
 from agent.core.events import Event
 from agent.core.tracker import Tracker
 
@@ -30,8 +31,6 @@ def first_seq(tracker: Tracker, new_events: list[Event]) -> int:
 
 def snapshot_for(tracker: Tracker) -> str | None:
     """The snapshot to write with this turn, when the conversation has grown enough since the last."""
-    from agent.core import snapshot
-
     if not snapshot.due(tracker):
         return None
     tracker.compact()

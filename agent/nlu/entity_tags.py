@@ -6,13 +6,12 @@ annotation that no token boundary can express is reported instead of being silen
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from agent.bot.nlu_data import Example
 from agent.errors import Problem
+from agent.nlu.language import SCRIPT
 
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 OUTSIDE = "O"
 IGNORE = -100  # loss ignore index: special tokens, padding, rows without usable tags
 
@@ -83,7 +82,7 @@ def _unaligned(example: Example, a) -> Problem:
     """Chinese characters are always token edges (encoder.isolate_cjk), so in Chinese text a span that
     does not map cuts a Latin word or number and is an error; in space-separated text it stays a
     warning, as Rasa bots with such annotations train unchanged (the annotation is left out)."""
-    chinese = CJK.search(example.text) is not None
+    chinese = SCRIPT["zh"].search(example.text) is not None
     where = f"'{example.text[a.start:a.end]}' in '{example.text}'"
     if chinese:
         return Problem(example.file, example.line, f"entity '{a.entity}' on {where} starts or ends inside a word "

@@ -20,7 +20,7 @@ class NLUInterpreter:
     fallback: FallbackConfig
     extractor: RegexEntityExtractor | None = None
     synonyms: dict[str, str] = field(default_factory=dict)
-    builtin: object | None = None  # BuiltinEntityExtractor (or one per language: a dict)
+    builtin: dict | None = None  # language -> BuiltinEntityExtractor
     use_neighbours: bool = False  # the threshold applies to confidence x neighbour similarity
     faq: object | None = None  # FAQRouter: answers questions no intent covers
     languages: list[str] = field(default_factory=list)  # a multilingual bot's (FAQ entries, built-in entities)
@@ -56,24 +56,20 @@ class NLUInterpreter:
             # the FAQ encoder runs beside the intent encoder (ONNX Runtime releases the GIL), so a
             # message costs the slower of the two passes rather than their sum
             faq_vectors = self._faq_thread().submit(self.faq.embed, [texts[i] for i in todo])
+        language = {i: self._language(texts[i]) for i in todo}
         for i, analysis in zip(todo, self.classifier.analyse([texts[i] for i in todo]) if todo else []):
-            out[i] = self._from_analysis(texts[i], analysis)
+            out[i] = self._from_analysis(texts[i], analysis, language[i])
         if faq_vectors is not None:
             for i, vector in zip(todo, faq_vectors.result()):
-                out[i] = self.faq.decide(out[i], vector, self._language(texts[i]))
+                out[i] = self.faq.decide(out[i], vector, language[i] if len(self.languages) > 1 else None)
         return out  # type: ignore[return-value]
 
-    def _language(self, text: str) -> str | None:
+    def _language(self, text: str) -> str:
         if len(self.languages) < 2:
-            return None
+            return self.languages[0] if self.languages else "en"
         from agent.nlu.language import detect
 
         return detect(text, self.languages)
-
-    def _builtin_for(self, text: str):
-        if not isinstance(self.builtin, dict):
-            return self.builtin
-        return self.builtin.get(self._language(text) or next(iter(self.builtin)))
 
     def _faq_thread(self):
         if self._faq_executor is None:
@@ -96,14 +92,14 @@ class NLUInterpreter:
             return {"text": text, "intent": {"name": None, "confidence": 0.0}, "intent_ranking": [], "entities": []}
         return None
 
-    def _from_analysis(self, text: str, analysis) -> dict:
+    def _from_analysis(self, text: str, analysis, language: str) -> dict:
         similarity = analysis.similarity if self.use_neighbours else None
         parsed = self.parse_ranking(text, ranking(self.classifier.labels, analysis.probabilities), similarity)
         found = list(analysis.entities)
         if self.extractor is not None:
             found += self.extractor.extract(text)
         if self.builtin is not None:
-            found += self._builtin_for(text).extract(text)
+            found += self.builtin.get(language, next(iter(self.builtin.values()))).extract(text)
         parsed["entities"] = map_synonyms(merge_entities(found), self.synonyms)
         return parsed
 

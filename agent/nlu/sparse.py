@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ class SparseModel:
     intercept: np.ndarray
     weight: float = 0.0
 
+    @cached_property
     def _vectorizer(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -35,9 +37,7 @@ class SparseModel:
         return vectorizer
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        if not hasattr(self, "_cached"):
-            self._cached = self._vectorizer()
-        scores = self._cached.transform(texts) @ self.coef.T + self.intercept
+        scores = self._vectorizer.transform(texts) @ self.coef.T + self.intercept
         scores = np.asarray(scores, dtype=np.float64)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
