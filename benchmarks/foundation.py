@@ -53,7 +53,7 @@ def heldout_accuracy(bot_dir: str, fraction: float = 0.2, seed: int = 0) -> dict
     """Stratified 20 % of every intent held out; train on the rest exactly as `agent train` does."""
     from agent.bot.project import load_bot
     from agent.nlu.interpreter import NLUInterpreter
-    from agent.nlu.trainer import stratified_split, train_nlu
+    from agent.nlu.training import stratified_split, train_nlu
 
     bot = load_bot(bot_dir)
     texts = [e.text for e in bot.nlu.examples]

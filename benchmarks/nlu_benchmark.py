@@ -46,7 +46,7 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
 
     from agent.nlu.intent_model import ranking
     from agent.nlu.thresholds import CONFIDENCE_X_NEIGHBOURS, OUT_OF_SCOPE, outcome, sweep
-    from agent.nlu.trainer import scored
+    from agent.nlu.training import scored
 
     analyses = classifier.analyse([e.text for e in test])
     use_neighbours = thresholds is not None and thresholds.signal == CONFIDENCE_X_NEIGHBOURS
@@ -101,7 +101,7 @@ def refit_sparse(classifier, train, valid, cfg) -> dict:
     import numpy as np
 
     from agent.nlu import sparse
-    from agent.nlu.trainer import stratified_split
+    from agent.nlu.training import stratified_split
 
     if valid is None:
         train_idx, val_idx = stratified_split([e.text for e in train], [e.intent for e in train],
@@ -145,7 +145,7 @@ def main() -> None:
 
     from agent.bot.config import IntentTrainingConfig
     from agent.evaluation.nlu import load_jsonl
-    from agent.nlu.trainer import train_nlu
+    from agent.nlu.training import train_nlu
 
     torch.set_num_threads(args.threads)
     folder = Path(args.data)

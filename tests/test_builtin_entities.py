@@ -5,7 +5,8 @@ import datetime as dt
 
 import pytest
 
-from agent.nlu.builtin_entities import BuiltinEntityExtractor, parse_number
+from agent.nlu.builtin_entities import BuiltinEntityExtractor
+from agent.nlu.lang.en.entities import parse_number
 
 NOW = dt.datetime(2026, 11, 23, 10, 0)  # a Monday
 

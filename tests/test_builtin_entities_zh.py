@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from agent.nlu.builtin_entities import BuiltinEntityExtractor
-from agent.nlu.builtin_entities_zh import ChineseBuiltinEntityExtractor, parse_chinese_number
+from agent.nlu.lang.zh.entities import ChineseBuiltinEntityExtractor, parse_chinese_number
 
 NOW = dt.datetime(2026, 11, 23, 10, 0)  # a Monday, as in the English tests
 THURSDAY = dt.datetime(2026, 11, 26, 10, 0)

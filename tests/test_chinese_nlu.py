@@ -60,7 +60,7 @@ def test_a_span_cutting_a_word_in_chinese_text_is_an_error_naming_file_and_line(
 def test_training_stops_on_an_unmappable_chinese_span_before_fine_tuning(tokenizer, monkeypatch):
     from agent.bot.config import IntentTrainingConfig
     from agent.errors import BotFileError
-    from agent.nlu import trainer
+    from agent.nlu.training import loop as trainer
 
     def never(*args, **kwargs):
         raise AssertionError("fine-tuning started")

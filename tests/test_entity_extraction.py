@@ -105,7 +105,7 @@ def _travel_examples():
 
 @pytest.fixture(scope="module")
 def travel_model(tmp_path_factory):
-    from agent.nlu.trainer import train_nlu
+    from agent.nlu.training import train_nlu
     from tests.tiny_model import make_tiny_bert
 
     examples = _travel_examples()
@@ -135,7 +135,7 @@ def test_joint_training_learns_entities_and_roles_and_maps_them_to_characters(tr
 
 
 def test_no_entity_head_when_entity_recognition_is_off(tmp_path):
-    from agent.nlu.trainer import train_nlu
+    from agent.nlu.training import train_nlu
     from tests.tiny_model import make_tiny_bert
 
     examples = _travel_examples()

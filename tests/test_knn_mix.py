@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from agent.nlu.neighbours import KnnMix, NeighbourIndex
-from agent.nlu.trainer import choose_knn_mix
+from agent.nlu.neighbours import KnnMix, NeighbourIndex, choose_knn_mix
 
 
 def _unit(rows):

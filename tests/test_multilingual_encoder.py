@@ -141,7 +141,7 @@ def test_chinese_has_no_unknown_tokens(hf):
 def test_cached_model_is_reused(converted, tmp_path, monkeypatch):
     monkeypatch.setenv("AGENT_CACHE_DIR", str(tmp_path))
     (tmp_path / MULTILINGUAL_BASE_MODEL).symlink_to(converted, target_is_directory=True)
-    monkeypatch.setattr(multilingual, "weights_path", lambda: pytest.fail("converted again"))
+    monkeypatch.setattr(multilingual.install, "weights_path", lambda: pytest.fail("converted again"))
     assert multilingual.multilingual_base_model() == tmp_path / MULTILINGUAL_BASE_MODEL
 
 

@@ -2,7 +2,7 @@ import random
 
 import torch
 
-from agent.nlu.trainer import _length_bucketed_batches, stratified_split, typo
+from agent.nlu.training.data import _length_bucketed_batches, stratified_split, typo
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -53,7 +53,8 @@ def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
     from agent.nlu import layer_cache
     from agent.nlu.encoder import load_encoder, load_tokenizer
     from agent.nlu.intent_model import IntentClassifier, IntentModel
-    from agent.nlu.trainer import FrozenBottomCache, _tokenize
+    from agent.nlu.training.data import _tokenize
+    from agent.nlu.training.frozen_cache import FrozenBottomCache
     from tests.tiny_model import make_tiny_bert
 
     texts = ["where is my parcel", "hello there", "cancel my order please"]
@@ -82,7 +83,7 @@ def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
 
 
 def test_length_sorted_batches_come_back_in_input_order():
-    from agent.nlu.trainer import _batches, _in_order
+    from agent.nlu.training.data import _batches, _in_order
 
     ids = [[1] * n for n in (5, 2, 9, 1, 4, 7, 3)]
     chunks, order = [], []

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from agent.errors import Problem
 
 if TYPE_CHECKING:  # importing the trainer pulls in torch: 1.5 s that `agent faq` does not need
-    from agent.nlu.trainer import EpochMetrics
+    from agent.nlu.training.result import EpochMetrics
 
 console = Console(stderr=True, highlight=False)
 

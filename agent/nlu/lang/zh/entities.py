@@ -31,7 +31,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from agent.nlu.builtin_entities import DIMENSIONS, ORDER_ID, PHONE, _entity, _resolve_overlaps, _safe_date
+from agent.bot.builtin_dimensions import DIMENSIONS
+from agent.nlu.builtin_entities import ORDER_ID, PHONE, builtin_entity, resolve_overlaps, safe_date
 
 # Full-width ASCII to ASCII, one character for one so offsets do not move. The full-width comma
 # is left alone: in Chinese it separates clauses, it is no thousands separator.
@@ -178,15 +179,15 @@ def extract_zh(text: str, dimensions, now: dt.datetime | None = None) -> list[di
     if "phone-number" in wanted:
         found += _phones(norm, text)
     if "order-id" in wanted:
-        found += [_entity("order-id", m.start(), m.end(), text, m.group(0).upper())
+        found += [builtin_entity("order-id", m.start(), m.end(), text, m.group(0).upper())
                   for m in ORDER_ID_ASCII.finditer(norm)]
     if "email" in wanted:
-        found += [_entity("email", m.start(), m.end(), text, m.group(0)) for m in EMAIL.finditer(norm)]
+        found += [builtin_entity("email", m.start(), m.end(), text, m.group(0)) for m in EMAIL.finditer(norm)]
     if "url" in wanted:
         for m in URL.finditer(norm):
             url = m.group(0).rstrip(URL_TRAILING)
-            found.append(_entity("url", m.start(), m.start() + len(url), text, url))
-    return _resolve_overlaps(found)
+            found.append(builtin_entity("url", m.start(), m.start() + len(url), text, url))
+    return resolve_overlaps(found)
 
 
 @dataclass
@@ -278,7 +279,7 @@ def _numbers(norm: str, text: str) -> list[dict]:
             continue
         value = parse_chinese_number(m.group(0))
         if value is not None:
-            found.append(_entity("number", start, end, text, value))
+            found.append(builtin_entity("number", start, end, text, value))
     return found
 
 
@@ -299,6 +300,7 @@ def _is_cjk(char: str) -> bool:
 # money -------------------------------------------------------------------------------------------
 
 def _money(norm: str, text: str) -> list[dict]:
+    """Amounts with a currency (三百五十块, ¥20, 5美元) and small change alone (五毛, 八分钱)."""
     found = []
     for m in MONEY.finditer(norm):
         symbol, foreign, cny = m.group("symbol"), m.group("foreign"), m.group("cny")
@@ -310,16 +312,19 @@ def _money(norm: str, text: str) -> list[dict]:
         unit = SYMBOLS[symbol.lower()] if symbol else FOREIGN_UNITS[foreign] if foreign else "CNY"
         if cny:
             amount += _cents(m)
-        found.append(_entity("amount-of-money", m.start(), m.end(), text, {"value": _tidy(round(amount, 2)),
-                                                                           "unit": unit}))
+        found.append(_money_entity(m, text, amount, unit))
     for m in MONEY_SMALL.finditer(norm):
         n = parse_chinese_number(m.group("num"))
         if n is None:
             continue
         amount = n / 100 if m.group("only_fen") else n / 10 + _digit(m.group("fen")) / 100
-        found.append(_entity("amount-of-money", m.start(), m.end(), text, {"value": _tidy(round(amount, 2)),
-                                                                           "unit": "CNY"}))
+        found.append(_money_entity(m, text, amount, "CNY"))
     return found
+
+
+def _money_entity(m: re.Match, text: str, amount: float, unit: str) -> dict:
+    """Rounded to cents, so 0.1 + 0.02 reads 0.12."""
+    return builtin_entity("amount-of-money", m.start(), m.end(), text, {"value": _tidy(round(amount, 2)), "unit": unit})
 
 
 def _cents(m: re.Match) -> float:
@@ -358,7 +363,7 @@ def _times(norm: str, text: str, now: dt.datetime) -> list[dict]:
             except (ValueError, OverflowError):  # 99999年后: past the end of the calendar
                 continue
             if value is not None:
-                found.append(_entity("time", m.start(), end, text, value))
+                found.append(builtin_entity("time", m.start(), end, text, value))
     return found
 
 
@@ -395,52 +400,71 @@ def _day(m: re.Match, today: dt.date) -> dt.date | dict | None:
     if m.group("relpart"):
         return today + dt.timedelta(days=DAY_WITH_PART[m.group("relpart")][0])
     if m.group("wd"):
-        weekday = WEEKDAY_CHARS[m.group("wd")]
-        step = WEEK_STEPS[m.group("wpre")]
-        if step is None:  # 周五: the next one, today included
-            return today + dt.timedelta(days=(weekday - today.weekday()) % 7)
-        monday = today - dt.timedelta(days=today.weekday())
-        return monday + dt.timedelta(weeks=step, days=weekday)
+        return _weekday(m, today)
     if m.group("cy"):
-        year = int(parse_chinese_number(m.group("cy")) or 0)
-        if not m.group("cm"):
-            return {"value": dt.date(year, 1, 1).isoformat(), "grain": "year"} if year >= 1 else None
-        month = int(parse_chinese_number(m.group("cm")) or 0)
-        if not m.group("cd"):
-            return _month_value(year, month)
-        return _safe_date(year, month, int(parse_chinese_number(m.group("cd")) or 0))
+        return _with_year(m)
     if m.group("mo"):
         month = int(parse_chinese_number(m.group("mo")) or 0)
         if not m.group("md"):
             return _month_value(today.year + (month < today.month), month)
         return _upcoming(today, month, int(parse_chinese_number(m.group("md")) or 0))
     if m.group("iy"):
-        return _safe_date(int(m.group("iy")), int(m.group("im")), int(m.group("id")))
+        return safe_date(int(m.group("iy")), int(m.group("im")), int(m.group("id")))
     if m.group("sm"):
-        if m.group("sep") == "-" and (len(m.group("sm")) != 2 or len(m.group("sd")) != 2):
-            return None  # 1-2 is a range; 12-03 a date
-        month, day = int(m.group("sm")), int(m.group("sd"))
-        if month > 12:  # 25/12: day first, as in English
-            month, day = day, month
-        return _upcoming(today, month, day)
-    day = int(parse_chinese_number(m.group("do")) or 0)
-    date = _safe_date(today.year, today.month, day)
+        return _numeric_month_day(m, today)
+    return _day_of_month(int(parse_chinese_number(m.group("do")) or 0), today)
+
+
+def _weekday(m: re.Match, today: dt.date) -> dt.date:
+    """周五 is the next Friday, today included; 下周三 / 这周五 are days of a Monday-based calendar week."""
+    weekday = WEEKDAY_CHARS[m.group("wd")]
+    step = WEEK_STEPS[m.group("wpre")]
+    if step is None:  # 周五: the next one, today included
+        return today + dt.timedelta(days=(weekday - today.weekday()) % 7)
+    monday = today - dt.timedelta(days=today.weekday())
+    return monday + dt.timedelta(weeks=step, days=weekday)
+
+
+def _with_year(m: re.Match) -> dt.date | dict | None:
+    """2026年 (year grain), 2026年3月 (month grain), 2026年3月5日 (a day)."""
+    year = int(parse_chinese_number(m.group("cy")) or 0)
+    if not m.group("cm"):
+        return {"value": dt.date(year, 1, 1).isoformat(), "grain": "year"} if year >= 1 else None
+    month = int(parse_chinese_number(m.group("cm")) or 0)
+    if not m.group("cd"):
+        return _month_value(year, month)
+    return safe_date(year, month, int(parse_chinese_number(m.group("cd")) or 0))
+
+
+def _numeric_month_day(m: re.Match, today: dt.date) -> dt.date | None:
+    """12/3 or 12-03 without a year; a dash needs two digits on each side, since 1-2 is a range."""
+    if m.group("sep") == "-" and (len(m.group("sm")) != 2 or len(m.group("sd")) != 2):
+        return None  # 1-2 is a range; 12-03 a date
+    month, day = int(m.group("sm")), int(m.group("sd"))
+    if month > 12:  # 25/12: day first, as in English
+        month, day = day, month
+    return _upcoming(today, month, day)
+
+
+def _day_of_month(day: int, today: dt.date) -> dt.date | None:
+    """3号: this month's 3rd, or next month's once it has passed."""
+    date = safe_date(today.year, today.month, day)
     if date is not None and date >= today:
         return date
     year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-    return _safe_date(year, month, day)  # 3号 on the 23rd: the 3rd of next month
+    return safe_date(year, month, day)  # 3号 on the 23rd: the 3rd of next month
 
 
 def _upcoming(today: dt.date, month: int, day: int) -> dt.date | None:
     """A month and day without a year: this year, or next year once it has passed (as in English)."""
-    date = _safe_date(today.year, month, day)
+    date = safe_date(today.year, month, day)
     if date is not None and date < today:
-        date = _safe_date(today.year + 1, month, day)
+        date = safe_date(today.year + 1, month, day)
     return date
 
 
 def _month_value(year: int, month: int) -> dict | None:
-    date = _safe_date(year, month, 1)
+    date = safe_date(year, month, 1)
     return None if date is None else {"value": date.isoformat(), "grain": "month"}
 
 
@@ -452,26 +476,10 @@ def _day_value_part(day: dt.date, part: str | None) -> dict:
 
 def _clock_value(m: re.Match, part: str | None, day: dt.date) -> dict | None:
     """下午三点 15:00 (hour grain), 晚上8点半 20:30 (minute grain), 上午10:30, 3点15分; None for 一点 ("a bit")."""
-    ampm = (m.group("ampm") or m.group("ampm2") or "").lower().replace(".", "")
-    if m.group("hh") or m.group("ah"):
-        hour, minute = int(m.group("hh") or m.group("ah")), int(m.group("mm") or 0)
-        if ampm == "pm" and hour < 12:
-            hour += 12
-        elif ampm == "am" and hour == 12:
-            hour = 0
-    else:
-        hour = int(parse_chinese_number(m.group("h")) or 0)
-        if m.group("h") == "一" and not (
-                m.group("zhong") or m.group("half") or m.group("quarter") or m.group("m") or m.group("m2")
-                or (part and len(part) > 1)):
-            return None  # 一点 is "a bit" (便宜一点, 早一点) unless 钟, minutes or a day part say otherwise
-        minute = 0
-        if m.group("half"):
-            minute = 30
-        elif m.group("quarter"):
-            minute = 15 * _digit(m.group("quarter"))
-        elif m.group("m") or m.group("m2"):
-            minute = int(parse_chinese_number(m.group("m") or m.group("m2")) or 0)
+    hour_minute = _digital_clock(m) if m.group("hh") or m.group("ah") else _chinese_clock(m, part)
+    if hour_minute is None:
+        return None
+    hour, minute = hour_minute
     if hour > 23 or minute > 59:
         return None
     if part in NIGHT and hour == 12:
@@ -484,6 +492,34 @@ def _clock_value(m: re.Match, part: str | None, day: dt.date) -> dict | None:
         hour = 0
     value = dt.datetime.combine(day, dt.time(hour, minute))
     return {"value": value.isoformat(), "grain": "minute" if minute else "hour"}
+
+
+def _digital_clock(m: re.Match) -> tuple[int, int]:
+    """10:30, 3pm, 10:30 a.m."""
+    ampm = (m.group("ampm") or m.group("ampm2") or "").lower().replace(".", "")
+    hour, minute = int(m.group("hh") or m.group("ah")), int(m.group("mm") or 0)
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    return hour, minute
+
+
+def _chinese_clock(m: re.Match, part: str | None) -> tuple[int, int] | None:
+    """三点, 8点半, 3点一刻, 3点15分, 3点15; None for 一点 alone, which is "a bit"."""
+    hour = int(parse_chinese_number(m.group("h")) or 0)
+    if m.group("h") == "一" and not (
+            m.group("zhong") or m.group("half") or m.group("quarter") or m.group("m") or m.group("m2")
+            or (part and len(part) > 1)):
+        return None  # 一点 is "a bit" (便宜一点, 早一点) unless 钟, minutes or a day part say otherwise
+    minute = 0
+    if m.group("half"):
+        minute = 30
+    elif m.group("quarter"):
+        minute = 15 * _digit(m.group("quarter"))
+    elif m.group("m") or m.group("m2"):
+        minute = int(parse_chinese_number(m.group("m") or m.group("m2")) or 0)
+    return hour, minute
 
 
 def _period(m: re.Match, today: dt.date) -> dict:
@@ -534,11 +570,11 @@ def _relative(m: re.Match, now: dt.datetime) -> dict | None:
 def _phones(norm: str, text: str) -> list[dict]:
     found = []
     for m in PHONE_CN.finditer(norm):
-        found.append(_entity("phone-number", m.start(), m.end(), text, _phone_value(m.group(0))))
+        found.append(builtin_entity("phone-number", m.start(), m.end(), text, _phone_value(m.group(0))))
     for m in PHONE_INTERNATIONAL.finditer(norm):
         digits = re.sub(r"\D", "", m.group(0))
         if m.group(0).startswith("+") and 7 <= len(digits) <= 15:
-            found.append(_entity("phone-number", m.start(), m.end(), text, "+" + digits))
+            found.append(builtin_entity("phone-number", m.start(), m.end(), text, "+" + digits))
     return found
 
 

@@ -1,0 +1,1 @@
+"""English: built-in entities with spaCy's rule-based Matcher."""

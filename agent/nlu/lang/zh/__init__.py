@@ -1,0 +1,1 @@
+"""Chinese: built-in entities with regular expressions, no tokenizer."""
