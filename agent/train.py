@@ -11,7 +11,7 @@ from pathlib import Path
 from agent.bot.project import BotProject, load_bot
 from agent.bot.yaml_source import plain
 from agent.core.actions.custom import find_actions_code
-from agent.core.policies.base import TrainingStories
+from agent.core.training_data import TrainingData
 from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import CompiledRule, RulePolicy
@@ -21,7 +21,7 @@ from agent.faq.training import FAQBuild, build_faq
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
 from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME, resolve_base_model
 from agent.nlu.regex_entities import RegexEntityExtractor
-from agent.nlu.trainer import Reporter, TrainingResult, train_nlu
+from agent.nlu.training import Reporter, TrainingResult, train_nlu
 
 
 @dataclass
@@ -47,7 +47,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     languages = bot.config.languages or [bot.config.language]
     result = train_nlu(bot.nlu.examples, cfg, reporter, languages=languages)
 
-    stories = TrainingStories(bot.stories, bot.rules, bot.domain)
+    stories = TrainingData.compile(bot.stories, bot.rules, bot.domain)
     rule_policy = RulePolicy()
     rule_policy.train(stories)
     memoization = MemoizationPolicy(bot.config.policy.max_history,
@@ -66,7 +66,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
             negatives = [e.text for e in bot.nlu.examples if "/" not in e.intent]
             encoder = resolve_base_model(bot.config.faq.encoder or cfg.base_model)
             faq = build_faq(bot.faq, negatives, encoder, bot.config.faq, staging / "faq", languages)
-            add_faq_dialogue(bot, rule_policy)
+            add_faq_dialogue(bot, rule_policy, stories)
         onnx_problem = result.classifier.save(staging / "nlu")
         _write_json(staging / "nlu" / "entities.json", entity_settings(bot))
         _write_json(staging / "domain.json", bot.domain.raw)
@@ -101,11 +101,11 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     return TrainOutcome(path, bot, result, time.time() - started, onnx_problem, faq)
 
 
-def add_faq_dialogue(bot: BotProject, rules: RulePolicy) -> None:
+def add_faq_dialogue(bot: BotProject, rules: RulePolicy, data: TrainingData) -> None:
     """A bot with an FAQ answers it without writing a rule: each retrieval intent (`faq` for faq.yml)
     gets `intent → utter_<intent>` unless the bot's own rules or stories already handle that intent."""
     handled = {item[1] for r in rules.rules for item in r.items if item[0] == "intent"}
-    handled |= {step.intent for block in bot.stories for step in block.steps if getattr(step, "intent", None)}
+    handled |= {step.intent for story in data.stories for step in story.path.steps if getattr(step, "intent", None)}
     raw = bot.domain.raw  # what the model's domain.json will say: the sources declare nothing for faq.yml
     for group in sorted({e.group for e in bot.faq}):
         intents = raw.setdefault("intents", [])
@@ -125,7 +125,7 @@ def add_faq_dialogue(bot: BotProject, rules: RulePolicy) -> None:
 
 def entity_settings(bot: BotProject) -> dict:
     """What the rule-based extractors need at run time: regexes, synonyms, built-in dimensions."""
-    from agent.nlu.builtin_entities import DIMENSIONS
+    from agent.bot.builtin_dimensions import DIMENSIONS
 
     extractor = RegexEntityExtractor.from_data(bot.nlu, set(bot.domain.entities))
     builtin = bot.config.builtin_entities

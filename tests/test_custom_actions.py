@@ -15,7 +15,7 @@ from agent.core.actions.custom import HttpActionServer, InProcessActionServer
 from agent.core.actions.registry import ActionRegistry
 from agent.core.events import ActionExecuted, ActionExecutionRejected, SlotSet
 from agent.core.nlg import ResponseGenerator
-from agent.core.policies.base import TrainingStories
+from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
@@ -145,7 +145,7 @@ def action_server(bot_dir):
 def make_processor(bot_dir: Path, server) -> MessageProcessor:
     bot = load_bot(bot_dir)
     rule = RulePolicy()
-    rule.train(TrainingStories(bot.stories, bot.rules, bot.domain))
+    rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
     return MessageProcessor(bot.domain, parse, PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
                             ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain, server))
 

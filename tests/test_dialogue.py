@@ -11,7 +11,7 @@ from agent.bot.project import load_bot
 from agent.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
 from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
-from agent.core.policies.base import TrainingStories
+from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
@@ -182,7 +182,7 @@ def scripted_parse(text: str) -> dict:
 @pytest.fixture
 def processor(tmp_path):
     bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=None, rules=RULES, stories=STORIES))
-    data = TrainingStories(bot.stories, bot.rules, bot.domain)
+    data = TrainingData.compile(bot.stories, bot.rules, bot.domain)
     rule, memo = RulePolicy(), MemoizationPolicy(max_history=3)
     rule.train(data)
     memo.train(data)

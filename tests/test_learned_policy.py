@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from agent.bot.project import load_bot
 from agent.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
-from agent.core.policies.base import TrainingStories
+from agent.core.training_data import TrainingData
 from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.tracker import Tracker
@@ -68,7 +68,7 @@ def _tracker(domain, turns):
 
 def test_learned_policy_handles_a_combination_no_story_has(tmp_path):
     bot = load_bot(write_bot(tmp_path / "b", domain=DOMAIN, nlu=None, stories=STORIES))
-    data = TrainingStories(bot.stories, bot.rules, bot.domain)
+    data = TrainingData.compile(bot.stories, bot.rules, bot.domain)
     policy, memo = LearnedPolicy(max_history=3, epochs=60), MemoizationPolicy(max_history=3)
     policy.train(data)
     memo.train(data)
@@ -86,7 +86,7 @@ def test_learned_policy_handles_a_combination_no_story_has(tmp_path):
 def test_learned_policy_uses_slots_that_influence_the_conversation(tmp_path):
     bot = load_bot(write_bot(tmp_path / "b", domain=DOMAIN, nlu=None, stories=STORIES))
     policy = LearnedPolicy(max_history=3, epochs=60)
-    policy.train(TrainingStories(bot.stories, bot.rules, bot.domain))
+    policy.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
     # the same turns; only the slot differs (and no story has greet -> ask_price with the slot set)
     member = _tracker(bot.domain, [("greet", ["utter_greet", "action_listen"], {}),
                                    ("ask_price", [], {"member": True})])
@@ -98,7 +98,7 @@ def test_learned_policy_uses_slots_that_influence_the_conversation(tmp_path):
 def test_learned_policy_round_trips_through_files(tmp_path):
     bot = load_bot(write_bot(tmp_path / "b", domain=DOMAIN, nlu=None, stories=STORIES))
     policy = LearnedPolicy(max_history=3, epochs=30)
-    policy.train(TrainingStories(bot.stories, bot.rules, bot.domain))
+    policy.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
     policy.save(tmp_path / "core")
     loaded = LearnedPolicy.load(tmp_path / "core")
     t = _tracker(bot.domain, [("ask_hours", [], {})])

@@ -11,7 +11,7 @@ import pytest
 from agent.bot.project import load_bot
 from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
-from agent.core.policies.base import TrainingStories
+from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
@@ -77,7 +77,7 @@ def processor(tmp_path):
                      config='language: [zh, en]\npolicies:\n  - name: RulePolicy\n')
     bot = load_bot(root)
     rule = RulePolicy()
-    rule.train(TrainingStories(bot.stories, bot.rules, bot.domain))
+    rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
     return MessageProcessor(bot.domain, parse, PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
                             ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain),
                             bot.config.languages)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.bot.project import load_bot, load_test_stories
-from agent.evaluation.stories import evaluate_story
+from agent.evaluation.stories import evaluate_stories
 from agent.runtime import Agent
 from agent.train import train_bot
 from tests.tiny_model import make_tiny_bert
@@ -36,7 +36,7 @@ def test_all_test_stories_pass_in_core_mode(name, bot_dir, stories_dir, at_least
     assert len(stories) >= at_least
 
     async def run():
-        return [await evaluate_story(agent, s, e2e=False) for s in stories]
+        return await evaluate_stories(agent, stories, e2e=False)
 
     results = asyncio.run(run())
     failed = {r.story.name: [(s.expected, s.predicted) for s in r.steps if not s.correct]

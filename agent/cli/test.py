@@ -53,7 +53,7 @@ def run_test(args) -> int:
     if not args.bot:
         raise AgentError("agent test core|e2e needs the bot directory")
     from agent.evaluation.reports import write_reports
-    from agent.evaluation.stories import evaluate_story
+    from agent.evaluation.stories import evaluate_stories
     from agent.runtime import Agent
 
     bot_dir = Path(args.bot)
@@ -64,7 +64,7 @@ def run_test(args) -> int:
     e2e = args.mode != "core"
 
     async def run_all():
-        return [await evaluate_story(agent, s, e2e) for s in stories]
+        return await evaluate_stories(agent, stories, e2e)
 
     results = asyncio.run(run_all())
     out = Path(args.out)
@@ -164,7 +164,7 @@ def _cross_validate(bot_dir: Path, folds: int):
     from agent.evaluation.nlu import predict_all
     from agent.nlu.interpreter import NLUInterpreter
     from agent.train import entity_settings
-    from agent.nlu.trainer import train_nlu
+    from agent.nlu.training import train_nlu
 
     bot = load_bot(bot_dir)
     by_intent = defaultdict(list)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.bot.nlu_data import parse_annotated
-from agent.bot.stories import (ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, StoryBlock,
-                               UserStep)
+from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, SlotStep, StoryBlock, UserStep
 from agent.core.actions.base import ActionContext
 from agent.core.actions.builtin import ActionSessionStart, UnavailableAction
 from agent.core.actions.registry import ActionRegistry
 from agent.core.events import ActionExecuted, ActionExecutionRejected, ActiveLoop, SlotSet, UserUttered
 from agent.core.slot_filling import extract_slots
 from agent.core.tracker import ACTION_LISTEN, Tracker
+from agent.core.training_data import StoryPath, expand_block, story_paths
 
 
 @dataclass
@@ -35,7 +35,7 @@ class StepResult:
 
 @dataclass
 class StoryResult:
-    story: StoryBlock
+    story: StoryPath
     steps: list[StepResult] = field(default_factory=list)
 
     @property
@@ -43,7 +43,17 @@ class StoryResult:
         return all(s.correct for s in self.steps)
 
 
-async def evaluate_story(agent, story: StoryBlock, e2e: bool) -> StoryResult:
+def paths_to_test(blocks: list[StoryBlock]) -> list[StoryPath]:
+    """Test stories as `rasa test` reads them: one conversation per `or` alternative, checkpoints joined."""
+    return [*story_paths([b for b in blocks if b.kind == "story"]),
+            *(p for b in blocks if b.kind != "story" for p in expand_block(b))]
+
+
+async def evaluate_stories(agent, blocks: list[StoryBlock], e2e: bool) -> list[StoryResult]:
+    return [await evaluate_story(agent, path, e2e) for path in paths_to_test(blocks)]
+
+
+async def evaluate_story(agent, story: StoryPath, e2e: bool) -> StoryResult:
     result = StoryResult(story)
     domain = agent.domain
     tracker = Tracker(f"test: {story.name}", domain)
@@ -68,8 +78,6 @@ async def evaluate_story(agent, story: StoryBlock, e2e: bool) -> StoryResult:
         tracker.extend(e for e in events if not isinstance(e, ActionExecutionRejected))
 
     for step in story.steps:
-        if isinstance(step, OrStep):
-            step = next((a for a in step.alternatives if isinstance(a, UserStep)), None) or step
         if isinstance(step, UserStep):
             if tracker.state.latest_action != ACTION_LISTEN:
                 await expect_action(ACTION_LISTEN, step.line)
@@ -86,8 +94,6 @@ async def evaluate_story(agent, story: StoryBlock, e2e: bool) -> StoryResult:
             for name, value in step.slots.items():
                 if value != ANY_VALUE and tracker.slots.get(name) != value:
                     tracker.append(SlotSet(name=name, value=value))
-        elif isinstance(step, CheckpointStep):
-            continue
     if result.steps and tracker.state.latest_action != ACTION_LISTEN:
         await expect_action(ACTION_LISTEN, None)
     return result

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.bot.domain import Domain
-from agent.bot.stories import StoryBlock
 from agent.core.tracker import Tracker
+from agent.core.training_data import TrainingData
 
 
 @dataclass
@@ -17,19 +17,12 @@ class PolicyPrediction:
     policy: str
 
 
-@dataclass
-class TrainingStories:
-    stories: list[StoryBlock]
-    rules: list[StoryBlock]
-    domain: Domain
-
-
 class Policy(ABC):
     name: str = ""
     priority: int = 0  # breaks confidence ties: rule 6 > memoization 3 > learned 1 (Rasa's order)
 
     @abstractmethod
-    def train(self, data: TrainingStories) -> None:
+    def train(self, data: TrainingData) -> None:
         ...
 
     @abstractmethod

@@ -18,10 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from agent.bot.domain import Domain, Slot
-from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, UserStep
-from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
+from agent.bot.domain import Domain
+from agent.bot.stories import ActiveLoopStep, SlotStep, UserStep
+from agent.core.policies.base import Policy, PolicyPrediction
 from agent.core.tracker import ACTION_LISTEN, Tracker
+from agent.core.training_data import ReplayedStory, StoryPath, TrainingData, action_points, replay_steps
+from agent.core.turns import StateView, Turns
+
+MAX_AUGMENTED = 500  # glued story pairs for training, at most
 
 
 @dataclass
@@ -126,44 +130,29 @@ def _slot_features(spec: dict, value: Any, out: np.ndarray) -> None:
         out[0] = 1
 
 
-def story_states(steps: list, slot_types: dict[str, Slot]) -> list[tuple[list[State], str]]:
-    """(states so far, next action) for every action in a story; `or` takes its first alternative."""
-    examples: list[tuple[list[State], str]] = []
+def turn_states(turns: Turns, end: int, now: StateView, window: int) -> list[State]:
+    """The dialogue states before item `end` (the last of them: `now`), from at most the last
+    `window` items. Training and prediction both read this, so they cannot disagree."""
+    start = max(0, end - window)
     states: list[State] = []
-    slots: dict[str, Any] = {}
-    loop: str | None = None
     prev: str | None = ACTION_LISTEN
-    pending_user: tuple[str, frozenset[str]] | None = None
+    user: tuple[str, frozenset[str]] | None = None
+    for (kind, name), view, ents in zip(turns.items[start:end], turns.states[start:end], turns.entities[start:end]):
+        if kind == "intent":
+            user = (name.split("/")[0], ents)
+        elif kind == "action":
+            if name == ACTION_LISTEN and prev == ACTION_LISTEN:
+                continue
+            states.append(State(prev, *(user or (None, frozenset())), view.slots, view.active_loop))
+            prev, user = name, None
+    states.append(State(prev, *(user or (None, frozenset())), now.slots, now.active_loop))
+    return states
 
-    def push() -> None:
-        intent, entities = pending_user if pending_user else (None, frozenset())
-        states.append(State(prev, intent, entities, dict(slots), loop))
 
-    for step in steps:
-        if isinstance(step, OrStep):
-            step = next((a for a in step.alternatives if isinstance(a, UserStep)), None) or step
-        if isinstance(step, UserStep) and step.intent:
-            if prev != ACTION_LISTEN:
-                push()
-                examples.append((list(states), ACTION_LISTEN))
-                prev = ACTION_LISTEN
-            pending_user = (step.intent.split("/")[0], frozenset(e["entity"] for e in step.entities))
-            for e in step.entities:
-                if e.get("entity") in slot_types and "value" in e:
-                    slots[e["entity"]] = e["value"]
-        elif isinstance(step, ActionStep) and step.action:
-            push()
-            examples.append((list(states), step.action))
-            prev, pending_user = step.action, None
-        elif isinstance(step, SlotStep):
-            for k, v in step.slots.items():
-                slots[k] = "filled" if v == ANY_VALUE else v
-        elif isinstance(step, ActiveLoopStep):
-            loop = step.name
-    if prev not in (None, ACTION_LISTEN):
-        push()
-        examples.append((list(states), ACTION_LISTEN))
-    return examples
+def story_examples(story: ReplayedStory, window: int) -> list[tuple[list[State], str]]:
+    """(states so far, next action) for every action of a replayed story."""
+    turns = story.turns
+    return [(turn_states(turns, k, turns.states[k], window), turns.items[k][1]) for k in action_points(story)]
 
 
 def _forget_early_turns(x: torch.Tensor, history: int, size: int) -> torch.Tensor:
@@ -203,20 +192,22 @@ class LearnedPolicy(Policy):
     name: str = field(default="TEDPolicy", init=False)
     priority: int = field(default=1, init=False)
 
-    def train(self, data: TrainingStories) -> None:
+    def train(self, data: TrainingData) -> None:
         rng = random.Random(self.seed)
         torch.manual_seed(self.seed)
         domain = data.domain
         self.featurizer = Featurizer.for_domain(domain, self.max_history)
-        stories = [s.steps for s in data.stories]
-        # a continuation may start at any user turn of a story whose earlier steps set no slot or
-        # loop (those would be missing context), so topics follow each other freely
-        tails = [steps[i:] for steps in stories for i, step in enumerate(steps)
-                 if isinstance(step, (UserStep, OrStep)) and not any(
-                     isinstance(s, (SlotStep, ActiveLoopStep, CheckpointStep)) for s in steps[:i])]
-        glued = [rng.choice(stories) + rng.choice(tails)
-                 for _ in range(min(self.augmentation_factor * len(stories), 500))] if tails else []
-        examples = [ex for steps in stories + glued for ex in story_states(steps, domain.slots)]
+        paths = [s.path for s in data.stories]
+        # a continuation may start at any user turn of a story that starts a conversation and whose
+        # earlier steps set no slot or loop (those would be missing context), so topics follow each
+        # other freely
+        tails = [p.steps[i:] for p in paths if p.from_start for i, step in enumerate(p.steps)
+                 if isinstance(step, UserStep) and not any(isinstance(s, (SlotStep, ActiveLoopStep))
+                                                           for s in p.steps[:i])]
+        glued = [replay_steps(StoryPath("story", "augmented", rng.choice(paths).steps + rng.choice(tails)), domain)
+                 for _ in range(min(self.augmentation_factor * len(paths), MAX_AUGMENTED))] if tails else []
+        window = self._turn_window
+        examples = [ex for story in [*data.stories, *glued] for ex in story_examples(story, window)]
         examples = [(s, a) for s, a in examples if a in self.featurizer.actions]
         if not examples:
             self.model = None
@@ -241,24 +232,14 @@ class LearnedPolicy(Policy):
                 opt.step()
         self.model.eval()
 
+    @property
+    def _turn_window(self) -> int:
+        """Items to read back: enough for `max_history` states with their listens, intents and loops."""
+        return 4 * self.max_history + 4
+
     def tracker_states(self, tracker: Tracker) -> list[State]:
-        """The same states story_states builds, read from the tracker's recent turns."""
         turns = tracker.state.turns
-        n = 4 * self.max_history + 4
-        items, views, entity_sets = turns.items[-n:], turns.states[-n:], turns.entities[-n:]
-        states: list[State] = []
-        prev: str | None = ACTION_LISTEN
-        user: tuple[str, frozenset[str]] | None = None
-        for (kind, name), view, ents in zip(items, views, entity_sets):
-            if kind == "intent":
-                user = (name.split("/")[0], ents)
-            elif kind == "action":
-                if name == ACTION_LISTEN and prev == ACTION_LISTEN:
-                    continue
-                states.append(State(prev, *(user or (None, frozenset())), view.slots, view.active_loop))
-                prev, user = name, None
-        states.append(State(prev, *(user or (None, frozenset())), tracker.slots, tracker.active_loop))
-        return states
+        return turn_states(turns, len(turns.items), StateView(tracker.slots, tracker.active_loop), self._turn_window)
 
     @torch.no_grad()
     def predict(self, tracker: Tracker, domain: Domain,

@@ -6,10 +6,10 @@ carry `active_loop`). Slots and entities are not part of the key yet.
 from __future__ import annotations
 
 from agent.bot.domain import Domain
-from agent.bot.stories import ActionStep, ActiveLoopStep, CheckpointStep, OrStep, StoryBlock, UserStep
-from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
-from agent.core.turns import Item
-from agent.core.tracker import ACTION_LISTEN, Tracker
+from agent.core.policies.base import Policy, PolicyPrediction
+from agent.core.tracker import Tracker
+from agent.core.training_data import TrainingData, action_points
+from agent.core.turns import Item, Turns
 
 AMBIGUOUS = "__ambiguous__"
 
@@ -18,32 +18,14 @@ def _tag(name: str, loop: str | None) -> str:
     return f"{name}@{loop}" if loop else name
 
 
-def story_sequences(block: StoryBlock) -> list[tuple[list[Item], bool]]:
-    """Item sequences of a story (one per `or` alternative) and whether it starts a conversation."""
-    from_start = not (block.steps and isinstance(block.steps[0], CheckpointStep))
-    variants: list[list[Item]] = [[]]
-    loop: str | None = None
-    for step in block.steps:
-        if isinstance(step, UserStep) and step.intent:
-            variants = [v + [("action", _tag(ACTION_LISTEN, loop)), ("intent", _tag(step.intent, loop))]
-                        for v in variants]
-        elif isinstance(step, OrStep):
-            alts = [a.intent for a in step.alternatives if isinstance(a, UserStep) and a.intent]
-            variants = [v + [("action", _tag(ACTION_LISTEN, loop)), ("intent", _tag(a, loop))]
-                        for v in variants for a in alts] or variants
-        elif isinstance(step, ActionStep) and step.action:
-            variants = [v + [("action", _tag(step.action, loop))] for v in variants]
-        elif isinstance(step, ActiveLoopStep):
-            loop = step.name
-    return [(v, from_start) for v in variants]
-
-
-def history_items(tracker: Tracker, window: int) -> tuple[list[Item], bool]:
-    """The last `window` non-loop items, tagged with the active loop, and whether that is all of them."""
-    turns = tracker.state.turns
-    items, states = turns.tail(2 * window + 2)
+def history_items(turns: Turns, window: int, end: int | None = None) -> tuple[list[Item], bool]:
+    """The last `window` non-loop items before position `end` (default: all), tagged with the active
+    loop, and whether that is the whole conversation. Training and prediction both read this."""
+    end = len(turns.items) if end is None else end
+    start = max(0, end - 2 * window - 2)
+    items, states = turns.items[start:end], turns.states[start:end]
     tagged = [(kind, _tag(name, state.active_loop)) for (kind, name), state in zip(items, states) if kind != "loop"]
-    complete = turns.count == len(items)
+    complete = turns.dropped == 0 and start == 0
     return tagged[-window:], complete and len(tagged) <= window
 
 
@@ -66,27 +48,26 @@ class MemoizationPolicy(Policy):
     def _key(items: list[Item], at_start: bool) -> str:
         return ("^" if at_start else "") + "|".join(f"{kind}:{name}" for kind, name in items)
 
-    def train(self, data: TrainingStories) -> None:
+    def train(self, data: TrainingData) -> None:
         self.memory = {}
-        for block in data.stories:
-            for items, from_start in story_sequences(block):
-                for k, (kind, name) in enumerate(items):
-                    if kind != "action" or k == 0:
-                        continue
-                    start = max(0, k - self.window)
-                    key = self._key(items[start:k], from_start and start == 0)
-                    target = name.split("@")[0]
-                    if self.memory.get(key, target) != target:
-                        target = AMBIGUOUS
-                    self.memory[key] = target
-                if items and items[-1][0] == "action" and not items[-1][1].startswith(ACTION_LISTEN):
-                    k = len(items)
-                    start = max(0, k - self.window)
-                    self.memory.setdefault(self._key(items[start:k], from_start and start == 0), ACTION_LISTEN)
+        for story in data.stories:
+            last = len(story.turns.items) - 1
+            for k in action_points(story):
+                if k == 0:
+                    continue  # nothing before it to remember
+                history, complete = history_items(story.turns, self.window, k)
+                key = self._key(history, complete and story.path.from_start)
+                target = story.turns.items[k][1]
+                if k == last and story.final_listen:
+                    self.memory.setdefault(key, target)  # a story's end is weaker than a story going on
+                    continue
+                if self.memory.get(key, target) != target:
+                    target = AMBIGUOUS
+                self.memory[key] = target
 
     def predict(self, tracker: Tracker, domain: Domain,
                 excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
-        history, from_start = history_items(tracker, self.window)
+        history, from_start = history_items(tracker.state.turns, self.window)
         candidates = [self._key(history, from_start)]
         if from_start:
             candidates.append(self._key(history, False))

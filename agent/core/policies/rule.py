@@ -13,9 +13,10 @@ from functools import cached_property
 from typing import Any
 
 from agent.bot.domain import Domain
-from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, OrStep, SlotStep, StoryBlock, UserStep
-from agent.core.policies.base import Policy, PolicyPrediction, TrainingStories
+from agent.bot.stories import ANY_VALUE, ActionStep, ActiveLoopStep, SlotStep, UserStep
+from agent.core.policies.base import Policy, PolicyPrediction
 from agent.core.tracker import ACTION_LISTEN, Tracker
+from agent.core.training_data import StoryPath, TrainingData
 from agent.core.turns import NULL_LOOP, Item, StateView
 
 RESUME_CONFIDENCE = 0.5  # resuming a form after a digression yields to stories that say otherwise
@@ -62,40 +63,37 @@ DEFAULT_RULES = [
 ]
 
 
-def compile_rule(block: StoryBlock) -> list[CompiledRule]:
-    """One compiled rule per alternative of its `or` steps; user turns get their implicit action_listen."""
-    variants: list[tuple[list[Item], list[dict]]] = [([], [{}])]
+def compile_rule(path: StoryPath) -> CompiledRule:
+    """A rule (one `or` alternative of it) as items; user turns get their implicit action_listen."""
+    items: list[Item] = []
+    checks: list[dict[str, Any]] = [{}]
 
-    def add(vs, item: Item):
-        out = []
-        for items, checks in vs:
-            if item[0] == "intent" and (not items or items[-1] != ("action", ACTION_LISTEN)):
-                items, checks = items + [("action", ACTION_LISTEN)], checks + [{}]
-            out.append((items + [item], checks + [{}]))
-        return out
+    def add(item: Item) -> None:
+        if item[0] == "intent" and (not items or items[-1] != ("action", ACTION_LISTEN)):
+            items.append(("action", ACTION_LISTEN))
+            checks.append({})
+        items.append(item)
+        checks.append({})
 
-    for step in block.steps:
+    for step in path.steps:
         if isinstance(step, UserStep) and step.intent:
-            variants = add(variants, ("intent", step.intent))
+            add(("intent", step.intent))
         elif isinstance(step, ActionStep) and step.action:
-            variants = add(variants, ("action", step.action))
+            add(("action", step.action))
         elif isinstance(step, ActiveLoopStep):
-            variants = add(variants, ("loop", step.name or NULL_LOOP))
+            add(("loop", step.name or NULL_LOOP))
         elif isinstance(step, SlotStep):
-            for _, checks in variants:
-                checks[-1].update(step.slots)
-        elif isinstance(step, OrStep):
-            alts = [a.intent for a in step.alternatives if isinstance(a, UserStep) and a.intent]
-            variants = [v for a in alts for v in add(variants, ("intent", a))] or variants
+            checks[-1].update(step.slots)
+    block = path.block
     conditions: dict[str, Any] = {}
     active_loop: str | None | bool = False
-    for cond in block.condition:
+    for cond in block.condition if block else []:
         if isinstance(cond, SlotStep):
             conditions.update(cond.slots)
         elif isinstance(cond, ActiveLoopStep):
             active_loop = cond.name
-    return [CompiledRule(block.name, items, checks, conditions, active_loop, block.conversation_start,
-                         block.wait_for_user_input) for items, checks in variants]
+    return CompiledRule(path.name, items, checks, conditions, active_loop,
+                        bool(block and block.conversation_start), not block or block.wait_for_user_input)
 
 
 def _value_matches(expected: Any, actual: Any) -> bool:
@@ -121,8 +119,8 @@ class RulePolicy(Policy):
         longest = max((len(r.items) for r in [*self.rules, *DEFAULT_RULES]), default=0)
         return 2 * longest + 2
 
-    def train(self, data: TrainingStories) -> None:
-        self.rules = [r for block in data.rules for r in compile_rule(block)]
+    def train(self, data: TrainingData) -> None:
+        self.rules = [compile_rule(path) for path in data.rules]
         self.train_tail()
 
     def train_tail(self) -> None:
