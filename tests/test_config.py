@@ -117,7 +117,9 @@ def test_duckling_maps_to_builtin_extractors_and_uninstalled_spacy_model_warns()
     assert config.builtin_entities == ["amount-of-money", "email"]
     unknown = only_problem(problems, "no built-in extractor for 'distance'", "warning")
     assert unknown.line == line_of(text, "dimensions: [amount-of-money") == 10
-    assert any("DIETClassifier: replaced by" in n and "epochs: 100" in n for n in config.notes)
+    assert "DIETClassifier: replaced by the fine-tuned transformer intent classifier" in config.notes
+    assert any(n.startswith("DIETClassifier: accepted, not used: epochs: 100 (") for n in config.notes)
+    assert any(n.startswith("DucklingEntityExtractor: accepted, not used: url: http://localhost:8000") for n in config.notes)
 
 
 def test_unknown_component_and_policy_warn():
@@ -241,3 +243,88 @@ def test_spacy_model_given_as_a_path_does_not_crash(tmp_path):
     root = write_bot(tmp_path / "bot", config="pipeline:\n- name: SpacyNLP\n  model: ./spacy_model\n")
     bot = load_bot(root, strict=False)
     assert bot.problems.errors == []
+
+
+@pytest.mark.parametrize("component,key,suggestion", [
+    ("BertIntentClassifier", "lerning_rate", "learning_rate"),
+    ("DIETClassifier", "epoch", "epochs"),
+    ("FallbackClassifier", "treshold", "threshold"),
+    ("ResponseSelector", "max_wieght", "max_weight"),
+])
+def test_a_misspelt_component_setting_is_an_error_with_line_and_suggestion(component, key, suggestion):
+    text = f"""
+    pipeline:
+    - name: {component}
+      {key}: 0.5
+    """
+    _, problems = _parse(text)
+    p = only_problem(problems, f"unknown key '{key}' for pipeline component {component}")
+    assert p.line == line_of(text, f"{key}: 0.5") and p.hint == f"did you mean '{suggestion}'?"
+
+
+@pytest.mark.parametrize("policy,key,suggestion", [
+    ("TEDPolicy", "max_histroy", "max_history"),
+    ("MemoizationPolicy", "max_hist", "max_history"),
+    ("RulePolicy", "core_fallback_treshold", "core_fallback_threshold"),
+])
+def test_a_misspelt_policy_setting_is_an_error_with_line_and_suggestion(policy, key, suggestion):
+    text = f"""
+    policies:
+    - name: {policy}
+      {key}: 9
+    """
+    _, problems = _parse(text)
+    p = only_problem(problems, f"unknown key '{key}' for policy {policy}")
+    assert p.line == line_of(text, f"{key}: 9") and p.hint == f"did you mean '{suggestion}'?"
+
+
+def test_rasa_keys_we_do_not_use_are_listed_once_with_why():
+    config, problems = _parse("""
+    pipeline:
+    - name: DIETClassifier
+      epochs: 100
+      constrain_similarities: true
+    policies:
+    - name: TEDPolicy
+      transformer_size: 128
+      max_history: 4
+    """)
+    assert problems.items == []
+    diet = [n for n in config.notes if n.startswith("DIETClassifier: accepted, not used")]
+    assert diet == ["DIETClassifier: accepted, not used: epochs: 100, constrain_similarities: True "
+                    "(the fine-tuned transformer classifier replaces it; fine-tuning stops early on validation "
+                    "accuracy)"]
+    assert any(n.startswith("TEDPolicy: accepted, not used: transformer_size: 128") for n in config.notes)
+    assert config.policy.max_history == 4
+
+
+def test_an_unknown_key_far_from_any_rasa_key_only_warns_for_rasa_components():
+    _, problems = _parse("""
+    pipeline:
+    - name: CountVectorsFeaturizer
+      zzz_from_a_newer_rasa: 1
+    - name: BertIntentClassifier
+      zzz_not_ours: 1
+    """)
+    assert only_problem(problems, "CountVectorsFeaturizer: unknown key 'zzz_from_a_newer_rasa'", "warning").line == 3
+    assert only_problem(problems, "unknown key 'zzz_not_ours' for pipeline component BertIntentClassifier").line == 5
+
+
+def test_a_setting_of_the_wrong_type_names_the_type():
+    _, problems = _parse("""
+    pipeline:
+    - name: BertIntentClassifier
+      sparse_features: maybe
+      epochs: 2.5
+    """)
+    assert only_problem(problems, "'sparse_features' must be true or false").line == 3
+    assert only_problem(problems, "'epochs' must be a whole number").line == 4
+
+
+def test_a_misspelt_component_name_gets_a_suggestion():
+    _, problems = _parse("""
+    pipeline:
+    - name: DIETClasifier
+    """)
+    assert only_problem(problems, "unknown pipeline component 'DIETClasifier'", "warning").hint == \
+        "did you mean 'DIETClassifier'?"
