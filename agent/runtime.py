@@ -15,9 +15,7 @@ from agent.core.actions.custom import (ActionServerUnavailable, HttpActionServer
 from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
-from agent.core.policies.learned import LearnedPolicy
-from agent.core.policies.memoization import MemoizationPolicy
-from agent.core.policies.rule import RulePolicy
+from agent.core.policies.catalogue import load_policies
 from agent.core.processor import MessageProcessor, TurnResult, UserMessage
 from agent.core.store import InMemoryTrackerStore, TrackerStore
 from agent.errors import Problems
@@ -75,13 +73,7 @@ class Agent:
         classifier = IntentClassifier.load(artifact.folder / "nlu")
         interpreter = NLUInterpreter.build(classifier, config, artifact.read_json("nlu/entities.json"))
         interpreter.faq = load_faq(artifact.folder / "faq")
-        policies = artifact.read_json("core/policies.json")
-        chosen = [RulePolicy.from_dict(policies.get("RulePolicy", {})),
-                  MemoizationPolicy.from_dict(policies.get("MemoizationPolicy", {}))]
-        learned = LearnedPolicy.load(artifact.folder / "core")
-        if learned is not None and learned.model is not None:
-            chosen.append(learned)
-        ensemble = PolicyEnsemble(chosen, config.policy)
+        ensemble = PolicyEnsemble(load_policies(artifact.folder / "core"), config.policy)
         processor = MessageProcessor(domain, interpreter.parse, ensemble, store or InMemoryTrackerStore(),
                                      ResponseGenerator(domain, random.Random(seed)),
                                      action_registry(domain, artifact, endpoints or Endpoints()),

@@ -12,8 +12,7 @@ from agent.bot.project import BotProject, load_bot
 from agent.bot.yaml_source import plain
 from agent.core.actions.custom import find_actions_code
 from agent.core.training_data import TrainingData
-from agent.core.policies.learned import LearnedPolicy
-from agent.core.policies.memoization import MemoizationPolicy
+from agent.core.policies.catalogue import configured_policies, save_policies
 from agent.core.policies.rule import CompiledRule, RulePolicy
 from agent.core.tracker import ACTION_LISTEN
 from agent.faq.faq_file import find_faq_file
@@ -48,16 +47,10 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
     result = train_nlu(bot.nlu.examples, cfg, reporter, languages=languages)
 
     stories = TrainingData.compile(bot.stories, bot.rules, bot.domain)
-    rule_policy = RulePolicy()
-    rule_policy.train(stories)
-    memoization = MemoizationPolicy(bot.config.policy.max_history,
-                                    augmented="AugmentedMemoizationPolicy" in bot.config.policy.policies)
-    memoization.train(stories)
-    learned = None
-    if "TEDPolicy" in bot.config.policy.policies and bot.stories:
-        learned = LearnedPolicy(bot.config.policy.max_history, bot.config.policy.ted_epochs,
-                                seed=bot.config.intent.random_seed)
-        learned.train(stories)
+    policies = configured_policies(bot.config, bool(bot.stories))
+    for policy in policies:
+        policy.train(stories)
+    rule_policy = next(p for p in policies if isinstance(p, RulePolicy))
 
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
@@ -71,10 +64,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         _write_json(staging / "nlu" / "entities.json", entity_settings(bot))
         _write_json(staging / "domain.json", bot.domain.raw)
         _write_json(staging / "config.json", bot.config.to_dict())
-        _write_json(staging / "core" / "policies.json", {"RulePolicy": rule_policy.to_dict(),
-                                                              "MemoizationPolicy": memoization.to_dict()})
-        if learned is not None:
-            learned.save(staging / "core")
+        save_policies(policies, staging / "core")
         _write_json(staging / "core" / "training_data.json",
                     {"stories": [plain(s) for s in bot.raw_stories], "rules": [plain(r) for r in bot.raw_rules]})
         _write_json(staging / "metrics.json", result.summary())

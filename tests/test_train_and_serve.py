@@ -20,8 +20,14 @@ def test_artifact_holds_everything_needed_to_serve(trained_shopbot):
     with tarfile.open(path) as tar:
         names = set(tar.getnames())
     for required in ("manifest.json", "domain.json", "config.json", "core/policies.json", "metrics.json",
+                     "core/RulePolicy/policy.json", "core/MemoizationPolicy/policy.json",
                      "nlu/model.safetensors", "nlu/intent_model.json", "nlu/encoder/config.json"):
         assert required in names, required
+    with tarfile.open(path) as tar:
+        index = json.load(tar.extractfile("core/policies.json"))
+    assert index["policies"][:2] == ["RulePolicy", "MemoizationPolicy"]
+    served = Agent.load(path).processor.policies.policies
+    assert [p.name for p in served] == [n for n in index["policies"] if n != "TEDPolicy" or "core/TEDPolicy/weights.safetensors" in names]
     assert any(n.startswith("nlu/tokenizer/") for n in names)
     manifest = open_artifact(path).manifest
     assert len(manifest["training_data_sha256"]) == 64

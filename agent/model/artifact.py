@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agent.errors import AgentError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each policy in its own folder of core/
 SUFFIX = ".tar.gz"
 
 

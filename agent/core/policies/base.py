@@ -1,8 +1,10 @@
 """The policy interface: given the tracker, propose the next action with a confidence."""
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from agent.bot.domain import Domain
@@ -15,6 +17,9 @@ class PolicyPrediction:
     action: str
     confidence: float
     policy: str
+
+
+POLICY_FILE = "policy.json"
 
 
 class Policy(ABC):
@@ -33,3 +38,17 @@ class Policy(ABC):
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         ...
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Policy":
+        raise NotImplementedError(f"{cls.__name__} loads with load()")
+
+    def save(self, folder: Path) -> None:
+        """Write the policy into its own folder of the model."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / POLICY_FILE).write_text(json.dumps(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "Policy | None":
+        """The policy saved in `folder`; None when it learned nothing worth predicting with."""
+        return cls.from_dict(json.loads((folder / POLICY_FILE).read_text(encoding="utf-8")))

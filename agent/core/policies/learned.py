@@ -20,12 +20,13 @@ from torch import nn
 
 from agent.bot.domain import Domain
 from agent.bot.stories import ActiveLoopStep, SlotStep, UserStep
-from agent.core.policies.base import Policy, PolicyPrediction
+from agent.core.policies.base import POLICY_FILE, Policy, PolicyPrediction
 from agent.core.tracker import ACTION_LISTEN, Tracker
 from agent.core.training_data import ReplayedStory, StoryPath, TrainingData, action_points, replay_steps
 from agent.core.turns import StateView, Turns
 
 MAX_AUGMENTED = 500  # glued story pairs for training, at most
+WEIGHTS_FILE = "weights.safetensors"
 
 
 @dataclass
@@ -260,27 +261,23 @@ class LearnedPolicy(Policy):
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file
 
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "learned_policy.json").write_text(json.dumps(self.to_dict()))
+        super().save(folder)
         if self.model is not None:
-            save_file({k: v.contiguous() for k, v in self.model.state_dict().items()},
-                      str(folder / "learned_policy.safetensors"))
+            save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(folder / WEIGHTS_FILE))
 
     @classmethod
     def load(cls, folder: Path) -> "LearnedPolicy | None":
+        """None when the policy learned nothing (no stories): it would only add noise."""
         from safetensors.torch import load_file
 
-        meta_path = folder / "learned_policy.json"
-        if not meta_path.exists():
+        meta = json.loads((folder / POLICY_FILE).read_text(encoding="utf-8"))
+        if not meta.get("featurizer") or not (folder / WEIGHTS_FILE).exists():
             return None
-        meta = json.loads(meta_path.read_text())
         policy = cls(max_history=meta["max_history"])
-        if meta.get("featurizer") and (folder / "learned_policy.safetensors").exists():
-            policy.featurizer = Featurizer(**meta["featurizer"])
-            state = load_file(str(folder / "learned_policy.safetensors"))
-            policy.model = MLP(state["net.0.weight"].shape[1], state["net.5.weight"].shape[0],
-                               state["net.0.weight"].shape[0], state["latest.weight"].shape[1])
-            policy.model.load_state_dict(state)
-            policy.model.eval()
+        policy.featurizer = Featurizer(**meta["featurizer"])
+        state = load_file(str(folder / WEIGHTS_FILE))
+        policy.model = MLP(state["net.0.weight"].shape[1], state["net.5.weight"].shape[0],
+                           state["net.0.weight"].shape[0], state["latest.weight"].shape[1])
+        policy.model.load_state_dict(state)
+        policy.model.eval()
         return policy
-
