@@ -74,10 +74,9 @@ class Agent:
         interpreter = NLUInterpreter.build(classifier, config, artifact.read_json("nlu/entities.json"))
         interpreter.faq = load_faq(artifact.folder / "faq")
         ensemble = PolicyEnsemble(load_policies(artifact.folder / "core"), config.policy)
-        processor = MessageProcessor(domain, interpreter.parse, ensemble, store or InMemoryTrackerStore(),
+        processor = MessageProcessor(domain, interpreter.parse_async, ensemble, store or InMemoryTrackerStore(),
                                      ResponseGenerator(domain, random.Random(seed)),
-                                     action_registry(domain, artifact, endpoints or Endpoints()),
-                                     list(config.languages or [config.language]))
+                                     action_registry(domain, artifact, endpoints or Endpoints()))
         return cls(artifact, domain, config, interpreter, processor)
 
     async def handle_text(self, text: str, sender_id: str = "default", channel: str | None = None) -> TurnResult:

@@ -15,7 +15,7 @@ from agent.core.training_data import TrainingData
 from agent.core.policies.catalogue import configured_policies, save_policies
 from agent.core.policies.rule import CompiledRule, RulePolicy
 from agent.core.tracker import ACTION_LISTEN
-from agent.faq.faq_file import find_faq_file
+from agent.bot.faq_file import find_faq_file
 from agent.faq.training import FAQBuild, build_faq
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
 from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME, resolve_base_model

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.faq.bank import FAQBank  # noqa: E402
 from agent.faq.embedder import OnnxSentenceEmbedder, TorchSentenceEmbedder  # noqa: E402
-from agent.faq.entries import FAQEntry  # noqa: E402
+from agent.bot.faq_entries import FAQEntry  # noqa: E402
 from agent.faq.threshold import sweep_threshold  # noqa: E402
 from agent.nlu.encoder import resolve_base_model  # noqa: E402
 

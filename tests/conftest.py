@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agent.bot.project import load_bot
-from tests.tiny_model import make_tiny_bert
+from tests.helpers.tiny_model import make_tiny_bert
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]

@@ -65,7 +65,7 @@ def test_number_words():
 def test_domain_entities_with_builtin_names_switch_their_extractors_on(tmp_path):
     from agent.bot.project import load_bot
     from agent.train import entity_settings
-    from tests.bot_factory import MINIMAL_DOMAIN, write_bot
+    from tests.helpers.bot_factory import MINIMAL_DOMAIN, write_bot
 
     root = write_bot(tmp_path / "bot", domain=MINIMAL_DOMAIN + "entities:\n  - email\n  - product\n")
     assert entity_settings(load_bot(root))["builtin"] == ["email"]

@@ -16,7 +16,7 @@ import pytest
 
 from agent.bot.project import load_bot, load_test_stories
 from agent.errors import Problems
-from tests.bot_factory import assert_test_conversations_fit
+from tests.helpers.bot_factory import assert_test_conversations_fit
 
 REPO = Path(__file__).resolve().parents[1]
 BOT = REPO / "domains" / "ecommerce_zh"
@@ -45,7 +45,7 @@ def test_the_chinese_test_conversations_match_the_domain_and_are_new_phrasings()
 @pytest.fixture(scope="module")
 def tiny_zh_model(tmp_path_factory) -> Path:
     from agent.train import train_bot
-    from tests.tiny_model import make_tiny_bert
+    from tests.helpers.tiny_model import make_tiny_bert
 
     bot = load_bot(BOT)
     words = [e.text for e in bot.nlu.examples] + [q for e in bot.faq for q in e.questions]

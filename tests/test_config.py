@@ -10,7 +10,7 @@ from agent.bot.project import load_bot
 from agent.bot.schema import Reader
 from agent.bot.yaml_source import parse_yaml
 from agent.errors import BotFileError, Problems
-from tests.bot_factory import line_of, normalize, only_problem, same_file, write_bot
+from tests.helpers.bot_factory import line_of, normalize, only_problem, same_file, write_bot
 
 
 def _parse(text: str, bot_dir: Path | None = None) -> tuple[AgentConfig, Problems]:

@@ -20,8 +20,9 @@ from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
 from agent.core.store import InMemoryTrackerStore
-from tests.bot_factory import write_bot
-from tests.processes import free_port, wait_until_healthy
+from tests.helpers.bot_factory import write_bot
+from tests.helpers.processes import free_port, wait_until_healthy
+from tests.helpers.fakes import as_parser
 
 
 DOMAIN = """
@@ -146,7 +147,7 @@ def make_processor(bot_dir: Path, server) -> MessageProcessor:
     bot = load_bot(bot_dir)
     rule = RulePolicy()
     rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
-    return MessageProcessor(bot.domain, parse, PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
+    return MessageProcessor(bot.domain, as_parser(parse), PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
                             ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain, server))
 
 
@@ -223,7 +224,7 @@ def test_actions_code_travels_in_the_model_and_runs_in_process(bot_dir, tmp_path
 
     from agent.runtime import Agent
     from agent.train import train_bot
-    from tests.tiny_model import make_tiny_bert
+    from tests.helpers.tiny_model import make_tiny_bert
 
     src = tmp_path / "bot"
     shutil.copytree(bot_dir, src)

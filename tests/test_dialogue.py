@@ -18,7 +18,8 @@ from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
 from agent.core.store import InMemoryTrackerStore
 from agent.nlu.payload import parse_payload
-from tests.bot_factory import write_bot
+from tests.helpers.bot_factory import write_bot
+from tests.helpers.fakes import as_parser
 
 DOMAIN = """
 version: "3.1"
@@ -187,7 +188,7 @@ def processor(tmp_path):
     rule.train(data)
     memo.train(data)
     ensemble = PolicyEnsemble([rule, memo], bot.config.policy)
-    return MessageProcessor(bot.domain, scripted_parse, ensemble, InMemoryTrackerStore(),
+    return MessageProcessor(bot.domain, as_parser(scripted_parse), ensemble, InMemoryTrackerStore(),
                             ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain))
 
 

@@ -106,7 +106,7 @@ def _travel_examples():
 @pytest.fixture(scope="module")
 def travel_model(tmp_path_factory):
     from agent.nlu.training import train_nlu
-    from tests.tiny_model import make_tiny_bert
+    from tests.helpers.tiny_model import make_tiny_bert
 
     examples = _travel_examples()
     bert = make_tiny_bert(tmp_path_factory.mktemp("bert"), [e.text for e in examples])
@@ -136,7 +136,7 @@ def test_joint_training_learns_entities_and_roles_and_maps_them_to_characters(tr
 
 def test_no_entity_head_when_entity_recognition_is_off(tmp_path):
     from agent.nlu.training import train_nlu
-    from tests.tiny_model import make_tiny_bert
+    from tests.helpers.tiny_model import make_tiny_bert
 
     examples = _travel_examples()
     bert = make_tiny_bert(tmp_path / "bert", [e.text for e in examples])
@@ -150,7 +150,7 @@ def test_data_validate_reports_annotations_the_tokenizer_cannot_represent(tmp_pa
     import subprocess
     import sys
 
-    from tests.bot_factory import MINIMAL_DOMAIN, write_bot
+    from tests.helpers.bot_factory import MINIMAL_DOMAIN, write_bot
     from tests.conftest import REPO
 
     root = write_bot(tmp_path / "bot", domain=MINIMAL_DOMAIN + "entities:\n  - product\n", nlu="""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.bot.project import load_bot, load_test_stories
 from agent.errors import Problems
-from tests.bot_factory import assert_test_conversations_fit
+from tests.helpers.bot_factory import assert_test_conversations_fit
 
 REPO = Path(__file__).resolve().parents[1]
 MOODBOT = REPO.parent / "shared" / "benchmarks" / "rasa_examples" / "moodbot"

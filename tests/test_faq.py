@@ -22,8 +22,8 @@ from agent.errors import BotFileError, Problems
 from agent.faq.bank import FAQBank
 from agent.faq.decision import FAQRouter
 from agent.faq.edits import REMOVE, UPSERT, FAQEditLog
-from agent.faq.entries import FAQEntry, entry_problems
-from agent.faq.faq_file import parse_faq
+from agent.bot.faq_entries import FAQEntry, entry_problems
+from agent.bot.faq_file import parse_faq
 from agent.faq.index import QuestionIndex
 from agent.faq.live import LiveFAQ, merged_entries
 from agent.faq.threshold import FAQThreshold, sweep_threshold

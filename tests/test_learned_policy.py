@@ -7,7 +7,7 @@ from agent.core.training_data import TrainingData
 from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.tracker import Tracker
-from tests.bot_factory import write_bot
+from tests.helpers.bot_factory import write_bot
 
 DOMAIN = """
 version: "3.1"

@@ -278,7 +278,7 @@ def test_runners_on_two_workers_take_one_conversations_turns_one_at_a_time(prefi
     log, active = [], [0]
 
     def runner(locks) -> AgentRunner:
-        interpreter = SimpleNamespace(parse_batch=lambda texts: [{} for _ in texts], shortcut=lambda text: None)
+        interpreter = SimpleNamespace(parse_batch=lambda texts, previous: [{} for _ in texts], shortcut=lambda text: None)
         return AgentRunner(SimpleNamespace(interpreter=interpreter, processor=_Processor(log, active)),
                            locks=locks)
 

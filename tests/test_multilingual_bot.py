@@ -18,7 +18,8 @@ from agent.core.processor import MessageProcessor, UserMessage
 from agent.core.store import InMemoryTrackerStore
 from agent.faq.decision import in_language
 from agent.nlu.language import detect
-from tests.bot_factory import only_problem, write_bot
+from tests.helpers.bot_factory import only_problem, write_bot
+from tests.helpers.fakes import as_parser
 
 LANGUAGES = ["zh", "en"]
 
@@ -78,9 +79,9 @@ def processor(tmp_path):
     bot = load_bot(root)
     rule = RulePolicy()
     rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
-    return MessageProcessor(bot.domain, parse, PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
-                            ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain),
-                            bot.config.languages)
+    return MessageProcessor(bot.domain, as_parser(parse, bot.config.languages), PolicyEnsemble([rule], bot.config.policy),
+                            InMemoryTrackerStore(), ResponseGenerator(bot.domain, random.Random(0)),
+                            ActionRegistry(bot.domain))
 
 
 def chat(processor, texts, sender="u"):
@@ -137,3 +138,11 @@ def test_faq_answers_come_from_entries_in_the_message_language():
     assert [m.id for m in in_language(Bank(), matches, "en")] == ["returns_en", "hours"]
     assert [m.id for m in in_language(Bank(), [Match("returns_en")], "zh")] == ["returns_en"]  # better than none
     assert in_language(Bank(), matches, None) == matches
+
+
+def test_a_message_too_short_to_tell_keeps_the_conversations_language_in_the_nlu(processor):
+    """The language is detected once, by the NLU, told the conversation's language so far."""
+    zh, ok = chat(processor, ["你好呀", "ok"])
+    user = next(e for e in ok.events if getattr(e, "text", None) == "ok")
+    assert user.parse_data["language"] == "zh"
+    assert [m["text"] for m in ok.messages] == ["Bye!"]  # the only variation there is

@@ -26,7 +26,7 @@ def _slice(src: Path, dst: Path, rows: dict[str, int]) -> list[str]:
 
 @pytest.mark.skipif(not SNIPS.is_dir(), reason="../shared/benchmarks/snips is not beside the checkout")
 def test_benchmark_prints_one_json_line_with_every_figure(tmp_path):
-    from tests.tiny_model import make_tiny_bert
+    from tests.helpers.tiny_model import make_tiny_bert
 
     data = tmp_path / "snips"
     texts = _slice(SNIPS, data, {"train.jsonl": 140, "valid.jsonl": 40, "test.jsonl": 40})
@@ -45,7 +45,7 @@ def test_benchmark_prints_one_json_line_with_every_figure(tmp_path):
 
 
 def test_benchmark_reports_out_of_scope_figures_when_the_data_has_them(tmp_path):
-    from tests.tiny_model import make_tiny_bert
+    from tests.helpers.tiny_model import make_tiny_bert
 
     data = tmp_path / "toy"
     data.mkdir()

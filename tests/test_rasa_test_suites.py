@@ -13,7 +13,7 @@ from agent.bot.project import load_bot, load_test_stories
 from agent.evaluation.stories import evaluate_stories
 from agent.runtime import Agent
 from agent.train import train_bot
-from tests.tiny_model import make_tiny_bert
+from tests.helpers.tiny_model import make_tiny_bert
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO.parent / "shared" / "benchmarks" / "rasa_examples"

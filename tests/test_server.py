@@ -134,7 +134,7 @@ def test_different_conversations_run_concurrently(agent):
 def test_micro_batching_groups_concurrent_parses_without_delaying_a_lone_one():
     batches: list[list[str]] = []
 
-    def parse_batch(texts):
+    def parse_batch(texts, previous):
         import time
         time.sleep(0.05)
         batches.append(list(texts))
@@ -324,7 +324,7 @@ def test_agent_run_serves_and_stops_cleanly(trained_shopbot, tmp_path):
     import sys
     import urllib.request
 
-    from tests.processes import free_port, wait_until_healthy
+    from tests.helpers.processes import free_port, wait_until_healthy
 
     port = free_port()
     (tmp_path / "credentials.yml").write_text("rest:\ntelegram:\n  access_token: x\n")

@@ -8,7 +8,7 @@ from agent.bot.stories import (
     ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, StoryBlock, UserStep,
 )
 from agent.errors import BotFileError, Problems
-from tests.bot_factory import line_of, only_problem, same_file, write_bot
+from tests.helpers.bot_factory import line_of, only_problem, same_file, write_bot
 
 DOMAIN = """
 version: "3.1"

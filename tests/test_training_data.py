@@ -19,7 +19,8 @@ from agent.core.store import InMemoryTrackerStore
 from agent.core.training_data import TrainingData, replay_steps, story_paths
 from agent.evaluation.stories import paths_to_test
 from agent.nlu.payload import parse_payload
-from tests.bot_factory import write_bot
+from tests.helpers.bot_factory import write_bot
+from tests.helpers.fakes import as_parser
 
 DOMAIN = """
 version: "3.1"
@@ -204,7 +205,7 @@ def _processor(bot, data, policies):
     for p in policies:
         p.train(data)
     ensemble = PolicyEnsemble([rule, *policies], bot.config.policy)
-    return MessageProcessor(bot.domain, lambda text: parse_payload(text) or {}, ensemble, InMemoryTrackerStore(),
+    return MessageProcessor(bot.domain, as_parser(lambda text: parse_payload(text) or {}), ensemble, InMemoryTrackerStore(),
                             ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain))
 
 

@@ -13,7 +13,7 @@ from agent.bot.schema import Reader, key_line
 from agent.bot.stories import StoryBlock, parse_blocks
 from agent.bot.yaml_source import read_yaml
 from agent.errors import AgentError, BotFileError, Problems
-from agent.faq.faq_file import find_faq_file, parse_faq, retrieval_entries
+from agent.bot.faq_file import find_faq_file, parse_faq, retrieval_entries
 
 YAML_SUFFIXES = (".yml", ".yaml")
 DATA_KEYS = ("version", "nlu", "stories", "rules", "responses")

@@ -10,7 +10,7 @@ from rich.table import Table
 from agent.cli.output import console
 from agent.errors import AgentError
 from agent.faq.edits import REMOVE, UPSERT, FAQEditLog
-from agent.faq.entries import FAQEntry, entry_problems
+from agent.bot.faq_entries import FAQEntry, entry_problems
 from agent.faq.live import merged_entries
 from agent.model.artifact import latest_model, read_members
 

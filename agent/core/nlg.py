@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.bot.language_codes import base
 from agent.bot.domain import Domain, ResponseVariation
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w\-]*)\}")
@@ -29,8 +30,6 @@ def in_language(variations: list[ResponseVariation], language: str | None) -> li
     else those without one, else whatever exists (better an answer in another language than none)."""
     if language is None or not any(v.language for v in variations):
         return variations
-    from agent.nlu.language import base
-
     return ([v for v in variations if v.language and base(v.language) == base(language)]
             or [v for v in variations if not v.language] or variations)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-import inspect
 from typing import Awaitable, Callable
 
 from agent.bot.domain import Domain
@@ -18,9 +17,10 @@ from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.slot_filling import extract_slots
 from agent.core.store import TrackerStore
 from agent.core.tracker import ACTION_LISTEN, Tracker
-from agent.nlu.language import detect
 
 log = logging.getLogger(__name__)
+# The NLU as the processor calls it: (text, the conversation's language so far) -> Rasa parse data
+Parser = Callable[[str, str | None], Awaitable[dict]]
 MAX_ACTIONS_PER_TURN = 10
 STOP_AFTER = {ACTION_LISTEN, "action_default_fallback", "action_restart", "action_session_start"}
 
@@ -45,12 +45,11 @@ class TurnResult:
 @dataclass
 class MessageProcessor:
     domain: Domain
-    parse: Callable[[str], dict | Awaitable[dict]]  # the server passes a micro-batching coroutine
+    parse: Parser  # the runtime's NLU, or the server's micro-batching coroutine
     policies: PolicyEnsemble
     store: TrackerStore
     nlg: ResponseGenerator
     actions: ActionRegistry
-    languages: list[str] = field(default_factory=list)  # a multilingual bot's; each message gets one
 
     async def handle_message(self, message: UserMessage) -> TurnResult:
         tracker = await self.store.get_or_create(message.sender_id, self.domain)
@@ -58,12 +57,8 @@ class MessageProcessor:
         warnings: list[str] = []
         if self._needs_session_start(tracker):
             await self._run_action("action_session_start", tracker, message.input_channel, None, warnings)
-        parse_data = self.parse(message.text)
-        if inspect.isawaitable(parse_data):
-            parse_data = await parse_data
-        if len(self.languages) > 1 and "language" not in parse_data:
-            previous = tracker.latest_message.parse_data.get("language") if tracker.latest_message else None
-            parse_data = {**parse_data, "language": detect(message.text, self.languages, previous)}
+        previous = tracker.latest_message.parse_data.get("language") if tracker.latest_message else None
+        parse_data = await self.parse(message.text, previous)
         tracker.append(UserUttered(text=message.text, parse_data=parse_data, input_channel=message.input_channel,
                                    message_id=message.message_id, metadata=message.metadata))
         tracker.extend(extract_slots(tracker, self.domain))

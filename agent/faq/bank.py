@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.faq.embedder import SentenceEmbedder
-from agent.faq.entries import FAQEntry
+from agent.bot.faq_entries import FAQEntry
 from agent.faq.index import QuestionIndex
 
 ENTRIES_FILE = "entries.json"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.bot.language_codes import base
 from agent.faq.bank import FAQBank, FAQMatch
 from agent.faq.reference import IntentReference
 from agent.faq.threshold import FAQThreshold
@@ -64,8 +65,6 @@ def in_language(bank: FAQBank, matches: list[FAQMatch], language: str | None) ->
     give way to those in it or unmarked (unless nothing else matched)."""
     if language is None:
         return matches
-    from agent.nlu.language import base
-
     kept = [m for m in matches if not bank.get(m.id).language or base(bank.get(m.id).language) == base(language)]
     return kept or matches
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from agent.faq.decision import FAQRouter
 from agent.faq.edits import REMOVE, UPSERT, FAQEdit, FAQEditLog
-from agent.faq.entries import FAQEntry, entry_from_plain
+from agent.bot.faq_entries import FAQEntry, entry_from_plain
 
 
 @dataclass

@@ -12,7 +12,7 @@ from agent.bot.config import FAQConfig
 from agent.faq.bank import FAQBank
 from agent.faq.embedder import OnnxSentenceEmbedder, TorchSentenceEmbedder
 from agent.faq.reference import IntentReference
-from agent.faq.entries import FAQEntry
+from agent.bot.faq_entries import FAQEntry
 from agent.faq.threshold import DEFAULT_MARGIN, FAQThreshold, sweep_threshold
 
 SETTINGS_FILE = "settings.json"

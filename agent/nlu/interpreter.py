@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from agent.bot.config import AgentConfig, FallbackConfig
+from agent.nlu.language import detect
 from agent.nlu.intent_model import IntentClassifier, ranking
 from agent.nlu.payload import PayloadError, parse_payload
 from agent.nlu.regex_entities import RegexEntityExtractor, map_synonyms
@@ -44,11 +45,19 @@ class NLUInterpreter:
         return cls(classifier, effective_fallback(config.fallback, swept), regex,
                    entities.get("synonyms", {}), builtin, use_neighbours, languages=languages)
 
-    def parse(self, text: str) -> dict:
-        return self.parse_batch([text])[0]
+    def parse(self, text: str, previous_language: str | None = None) -> dict:
+        """`previous_language`: the conversation's, kept by messages too short to tell their own."""
+        return self.parse_batch([text], [previous_language])[0]
 
-    def parse_batch(self, texts: list[str]) -> list[dict]:
-        """Parse several messages with one encoder pass (the server micro-batches concurrent turns)."""
+    async def parse_async(self, text: str, previous_language: str | None = None) -> dict:
+        """The processor's parse: one message, on the caller's thread (the server micro-batches instead)."""
+        return self.parse(text, previous_language)
+
+    def parse_batch(self, texts: list[str], previous: list[str | None] | None = None) -> list[dict]:
+        """Parse several messages with one encoder pass (the server micro-batches concurrent turns).
+        A multilingual bot's parse data says which of its languages each message is in."""
+        previous = previous or [None] * len(texts)
+        language = [self._language(t or "", p) for t, p in zip(texts, previous)]
         out: list[dict | None] = [self.shortcut(t or "") for t in texts]
         todo = [i for i, parsed in enumerate(out) if parsed is None]
         faq_vectors = None
@@ -56,20 +65,19 @@ class NLUInterpreter:
             # the FAQ encoder runs beside the intent encoder (ONNX Runtime releases the GIL), so a
             # message costs the slower of the two passes rather than their sum
             faq_vectors = self._faq_thread().submit(self.faq.embed, [texts[i] for i in todo])
-        language = {i: self._language(texts[i]) for i in todo}
         for i, analysis in zip(todo, self.classifier.analyse([texts[i] for i in todo]) if todo else []):
             out[i] = self._from_analysis(texts[i], analysis, language[i])
         if faq_vectors is not None:
             for i, vector in zip(todo, faq_vectors.result()):
                 out[i] = self.faq.decide(out[i], vector, language[i] if len(self.languages) > 1 else None)
+        if len(self.languages) > 1:
+            out = [{**parsed, "language": lang} for parsed, lang in zip(out, language)]
         return out  # type: ignore[return-value]
 
-    def _language(self, text: str) -> str:
+    def _language(self, text: str, previous: str | None) -> str:
         if len(self.languages) < 2:
             return self.languages[0] if self.languages else "en"
-        from agent.nlu.language import detect
-
-        return detect(text, self.languages)
+        return detect(text, self.languages, previous)
 
     def _faq_thread(self):
         if self._faq_executor is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from agent.bot.language_codes import base
+
 SCRIPT = {
     "zh": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
     "ja": re.compile(r"[\u3040-\u30ff]"),
@@ -21,11 +23,6 @@ SCRIPT = {
     "hi": re.compile(r"[\u0900-\u097f]"),
 }
 LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
-
-
-def base(language: str) -> str:
-    """zh-CN, zh_TW -> zh."""
-    return language.replace("_", "-").split("-")[0].lower()
 
 
 def detect(text: str, languages: list[str], previous: str | None = None) -> str:

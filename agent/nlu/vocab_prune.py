@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent.errors import AgentError
-from agent.nlu.language import base
+from agent.bot.language_codes import base
 
 logger = logging.getLogger(__name__)
 

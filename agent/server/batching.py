@@ -14,22 +14,21 @@ from agent.server.metrics import BATCH_SIZE, LATENCY
 
 
 class MicroBatcher:
-    def __init__(self, parse_batch: Callable[[list[str]], list[dict]], max_batch: int = 32,
+    def __init__(self, parse_batch: Callable[[list[str], list[str | None]], list[dict]], max_batch: int = 32,
                  shortcut: Callable[[str], dict | None] = lambda text: None):
         self.parse_batch = parse_batch
         self.shortcut = shortcut  # messages that need no model (button payloads) never queue
         self.max_batch = max_batch
-        self._queue: list[tuple[str, asyncio.Future]] = []
+        self._queue: list[tuple[str, str | None, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
         # one model thread: the model is not shared across threads and one thread is fastest here
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="nlu")
 
-    async def parse(self, text: str) -> dict:
-        parsed = self.shortcut(text or "")
-        if parsed is not None:
-            return parsed
+    async def parse(self, text: str, previous_language: str | None = None) -> dict:
+        if self.shortcut(text or "") is not None:  # no model: parse it here, without queueing
+            return self.parse_batch([text], [previous_language])[0]
         future = asyncio.get_running_loop().create_future()
-        self._queue.append((text, future))
+        self._queue.append((text, previous_language, future))
         if self._worker is None:
             self._worker = asyncio.ensure_future(self._drain())
         return await future
@@ -41,15 +40,16 @@ class MicroBatcher:
                 batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
                 started = time.perf_counter()
                 try:
-                    results = await loop.run_in_executor(self._thread, self.parse_batch, [t for t, _ in batch])
+                    results = await loop.run_in_executor(self._thread, self.parse_batch, [t for t, _, _ in batch],
+                                                         [p for _, p, _ in batch])
                 except Exception as exc:  # every waiting turn learns of it; the worker keeps going
-                    for _, future in batch:
+                    for _, _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
                 BATCH_SIZE.observe(len(batch))
                 LATENCY.labels(stage="nlu").observe(time.perf_counter() - started)
-                for (_, future), parsed in zip(batch, results):
+                for (_, _, future), parsed in zip(batch, results):
                     if not future.done():
                         future.set_result(parsed)
                         # one turn resumes per loop pass, so webhooks are acknowledged in between

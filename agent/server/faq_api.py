@@ -9,7 +9,7 @@ from aiohttp import web
 
 from agent.channels.rest import bad_request, json_body
 from agent.faq.edits import REMOVE, UPSERT
-from agent.faq.entries import entry_problems
+from agent.bot.faq_entries import entry_problems
 
 POLL_SECONDS = 0.5
 

@@ -86,8 +86,8 @@ class AgentRunner:
         _count(result)
         return result
 
-    async def parse(self, text: str) -> dict:
-        return await self.batcher.parse(text)
+    async def parse(self, text: str, previous_language: str | None = None) -> dict:
+        return await self.batcher.parse(text, previous_language)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for in-flight turns (graceful shutdown)."""

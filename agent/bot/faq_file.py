@@ -7,7 +7,7 @@ from typing import Any
 
 from agent.bot.domain import parse_buttons
 from agent.bot.schema import Reader, item_line, key_line
-from agent.faq.entries import ANSWER_KEYS, ID_PATTERN, FAQEntry
+from agent.bot.faq_entries import ANSWER_KEYS, ID_PATTERN, FAQEntry
 
 FILE_NAMES = ("faq.yml", "faq.yaml")
 ENTRY_KEYS = ("id", "questions", "answer", "tags", "language")

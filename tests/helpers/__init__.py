@@ -1,0 +1,1 @@
+"""Shared test helpers: bot directories from YAML, tiny models, fake parsers, server processes."""
