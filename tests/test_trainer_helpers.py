@@ -55,7 +55,7 @@ def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
     from agent.nlu.intent_model import IntentClassifier, IntentModel
     from agent.nlu.training.data import _tokenize
     from agent.nlu.training.frozen_cache import FrozenBottomCache
-    from tests.tiny_model import make_tiny_bert
+    from tests.helpers.tiny_model import make_tiny_bert
 
     texts = ["where is my parcel", "hello there", "cancel my order please"]
     bert = make_tiny_bert(tmp_path / "bert", texts)
