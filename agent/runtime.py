@@ -17,7 +17,7 @@ from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.catalogue import load_policies
 from agent.core.processor import MessageProcessor, TurnResult, UserMessage
-from agent.core.store import InMemoryTrackerStore, TrackerStore
+from agent.stores.base import InMemoryTrackerStore, TrackerStore
 from agent.errors import Problems
 from agent.faq.bank import FAQBank
 from agent.faq.decision import FAQRouter

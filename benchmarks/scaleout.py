@@ -285,11 +285,11 @@ def _interleaved(events: list[dict]) -> int:
 async def stored_events(store: str, unique: str, senders: list[str]) -> dict[str, list[dict]]:
     """Read conversations straight from the store the workers shared."""
     if store == "redis":
-        from agent.core.redis_store import RedisTrackerStore
+        from agent.stores.redis_store import RedisTrackerStore
 
         backend = RedisTrackerStore(*REDIS, key_prefix=f"agent-scale:{unique}:")
     else:
-        from agent.core.postgres_store import PostgresTrackerStore
+        from agent.stores.postgres_store import PostgresTrackerStore
 
         backend = PostgresTrackerStore(*POSTGRES, user="postgres", database="test")
     try:

@@ -46,14 +46,14 @@ def turn(n: int) -> list:
 
 def make_store(kind: str, tmp: Path, unique: str):
     if kind == "sqlite":
-        from agent.core.sqlite_store import SQLiteTrackerStore
+        from agent.stores.sqlite_store import SQLiteTrackerStore
 
         return SQLiteTrackerStore(tmp / f"{unique}.db")
     if kind == "redis":
-        from agent.core.redis_store import RedisTrackerStore
+        from agent.stores.redis_store import RedisTrackerStore
 
         return RedisTrackerStore("127.0.0.1", 6379, key_prefix=f"agent-growth:{unique}:")
-    from agent.core.postgres_store import PostgresTrackerStore
+    from agent.stores.postgres_store import PostgresTrackerStore
 
     return PostgresTrackerStore("127.0.0.1", 5432, database="test", user="postgres", table=f"growth_{unique}")
 

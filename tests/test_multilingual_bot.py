@@ -15,7 +15,7 @@ from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.core.store import InMemoryTrackerStore
+from agent.stores.base import InMemoryTrackerStore
 from agent.faq.decision import in_language
 from agent.nlu.language import detect
 from tests.helpers.bot_factory import only_problem, write_bot

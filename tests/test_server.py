@@ -11,14 +11,14 @@ from agent.bot.endpoints import Endpoints, load_endpoints
 from agent.channels.base import InboundMessage
 from agent.channels.rest import RestChannel
 from agent.core.events import UserUttered
-from agent.core.sqlite_store import SQLiteTrackerStore
+from agent.stores.sqlite_store import SQLiteTrackerStore
 from agent.errors import AgentError
 from agent.runtime import Agent
 from agent.server.app import build_app
 from agent.server.batching import MicroBatcher
 from agent.server.credentials import load_channels
 from agent.server.runner import AgentRunner, RateLimit
-from agent.server.stores import build_store
+from agent.stores.factory import build_store
 
 HELLO = [{"recipient_id": "u1", "text": "Hello! How can I help?",
           "buttons": [{"title": "Where is my order?", "payload": "/order_status"},

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from agent.bot.domain import Domain
-from agent.core import snapshot
+from agent.stores import snapshot
 from agent.core.events import (
     ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AllSlotsReset, BotUttered,
     ConversationPaused, ConversationResumed, Event, FollowupAction, LoopInterrupted, Restarted, SessionStarted,

@@ -20,10 +20,10 @@ from agent.bot.endpoints import load_endpoints
 from agent.core.events import (
     ActionExecuted, ActiveLoop, BotUttered, Event, SessionStarted, SlotSet, UserUttered,
 )
-from agent.core.store import TrackerConflict, TrackerStore
+from agent.stores.base import TrackerConflict, TrackerStore
 from agent.core.tracker import Tracker
 from agent.errors import AgentError
-from agent.server.stores import build_store
+from agent.stores.factory import build_store
 
 REDIS = ("127.0.0.1", 6379)
 POSTGRES = ("127.0.0.1", 5432)
@@ -93,17 +93,17 @@ def open_backend(kind: str, tmp_path) -> Iterator[Backend]:
     require_service(kind)
     unique = uuid.uuid4().hex[:12]
     if kind == "sqlite":
-        from agent.core.sqlite_store import SQLiteTrackerStore
+        from agent.stores.sqlite_store import SQLiteTrackerStore
 
         yield Backend(kind, lambda **kw: SQLiteTrackerStore(tmp_path / "conversations.db", **kw))
     elif kind == "redis":
-        from agent.core.redis_store import RedisTrackerStore
+        from agent.stores.redis_store import RedisTrackerStore
 
         prefix = f"agent-test:{unique}:"
         yield Backend(kind, lambda **kw: RedisTrackerStore(*REDIS, key_prefix=prefix, **kw))
         _drop_redis_keys(prefix)
     else:
-        from agent.core.postgres_store import PostgresTrackerStore
+        from agent.stores.postgres_store import PostgresTrackerStore
 
         table = f"events_test_{unique}"
         yield Backend(kind, lambda **kw: PostgresTrackerStore(*POSTGRES, **POSTGRES_LOGIN, table=table, **kw))
@@ -280,9 +280,9 @@ ENDPOINTS = {
 
 
 def test_build_store_picks_each_store_from_endpoints_yml(backend, tmp_path):
-    from agent.core.postgres_store import PostgresTrackerStore
-    from agent.core.redis_store import RedisTrackerStore
-    from agent.core.sqlite_store import SQLiteTrackerStore
+    from agent.stores.postgres_store import PostgresTrackerStore
+    from agent.stores.redis_store import RedisTrackerStore
+    from agent.stores.sqlite_store import SQLiteTrackerStore
 
     unique, sender = f"agent-test:{uuid.uuid4().hex[:12]}:", new_sender()
     path = tmp_path / "endpoints.yml"
@@ -375,7 +375,7 @@ def long_turn(n: int) -> list[Event]:
 
 
 def test_a_long_conversation_loads_from_a_snapshot_plus_a_short_tail(backend):
-    from agent.core.snapshot import SNAPSHOT_EVERY
+    from agent.stores.snapshot import SNAPSHOT_EVERY
     from agent.core.tracker import KEEP_EVENTS
 
     sender, saved = new_sender(), [long_turn(n) for n in range(130)]  # 650 events: six snapshots
@@ -447,9 +447,9 @@ def test_per_turn_work_does_not_grow_with_the_conversation(backend, monkeypatch)
     warm (the worker that served the last turn) and cold (a worker that never saw it); a store
     without snapshots would read and replay all 5,000. Counted, not timed: machines are noisy."""
     import agent.core.events as events_module
-    import agent.core.snapshot as snapshot_module
+    import agent.stores.snapshot as snapshot_module
     import agent.core.tracker as tracker_module
-    from agent.core.snapshot import SNAPSHOT_EVERY
+    from agent.stores.snapshot import SNAPSHOT_EVERY
     from agent.core.tracker import KEEP_APPLIED, KEEP_EVENTS
 
     counts = {"decoded": 0, "applied": 0}

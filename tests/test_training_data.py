@@ -15,7 +15,7 @@ from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.core.store import InMemoryTrackerStore
+from agent.stores.base import InMemoryTrackerStore
 from agent.core.training_data import TrainingData, replay_steps, story_paths
 from agent.evaluation.stories import paths_to_test
 from agent.nlu.payload import parse_payload

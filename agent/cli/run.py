@@ -21,7 +21,7 @@ def run_server(args) -> int:
     from agent.server.app import build_app
     from agent.server.credentials import load_channels
     from agent.server.runner import AgentRunner, RateLimit
-    from agent.server.stores import build_lock_store, build_store
+    from agent.stores.factory import build_lock_store, build_store
 
     console = Console(highlight=False, stderr=True)
     torch.set_num_threads(args.threads)  # one thread per serving process is fastest on small boxes

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
 from agent.bot.domain import Domain
 from agent.core.actions.base import ActionContext
@@ -15,12 +15,19 @@ from agent.core.events import (ActionExecuted, ActionExecutionRejected, BotUtter
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.slot_filling import extract_slots
-from agent.core.store import TrackerStore
 from agent.core.tracker import ACTION_LISTEN, Tracker
 
 log = logging.getLogger(__name__)
 # The NLU as the processor calls it: (text, the conversation's language so far) -> Rasa parse data
 Parser = Callable[[str, str | None], Awaitable[dict]]
+
+
+class ConversationStore(Protocol):
+    """What the processor needs of a tracker store (agent.stores implements it)."""
+
+    async def get_or_create(self, sender_id: str, domain: Domain) -> Tracker: ...
+
+    async def save(self, tracker: Tracker, new_events: list[Event]) -> None: ...
 MAX_ACTIONS_PER_TURN = 10
 STOP_AFTER = {ACTION_LISTEN, "action_default_fallback", "action_restart", "action_session_start"}
 
@@ -47,7 +54,7 @@ class MessageProcessor:
     domain: Domain
     parse: Parser  # the runtime's NLU, or the server's micro-batching coroutine
     policies: PolicyEnsemble
-    store: TrackerStore
+    store: ConversationStore
     nlg: ResponseGenerator
     actions: ActionRegistry
 

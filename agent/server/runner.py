@@ -12,7 +12,7 @@ from agent.core.events import ActionExecuted, UserUttered
 from agent.core.processor import TurnResult, UserMessage
 from agent.nlu.interpreter import NLU_FALLBACK
 from agent.server.batching import MicroBatcher
-from agent.server.locks import ConversationLocks, LockStore
+from agent.stores.locks import ConversationLocks, LockStore
 from agent.server.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
 
 

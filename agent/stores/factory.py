@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.bot.endpoints import Endpoints
-from agent.core.store import InMemoryTrackerStore, StoreUnavailable, TrackerStore
+from agent.stores.base import InMemoryTrackerStore, StoreUnavailable, TrackerStore
 from agent.errors import AgentError
-from agent.server.locks import ConversationLocks, LockStore
-from agent.server.store_settings import StoreSettings
+from agent.stores.locks import ConversationLocks, LockStore
+from agent.stores.settings import StoreSettings
 
 DEFAULT_DB = Path(".agent") / "conversations.db"
 POSTGRES = ("postgres", "postgresql")
@@ -25,7 +25,7 @@ def build_store(endpoints: Endpoints, default_db: Path = DEFAULT_DB) -> tuple[Tr
     if kind in ("in_memory", "memory"):
         return InMemoryTrackerStore(), "conversations in memory (lost on restart)"
     if kind == "sqlite" or (kind == "sql" and dialect == "sqlite"):
-        from agent.core.sqlite_store import SQLiteTrackerStore
+        from agent.stores.sqlite_store import SQLiteTrackerStore
 
         db = Path(settings.text("db") or default_db)
         return SQLiteTrackerStore(db), f"conversations in SQLite: {db}"
@@ -40,7 +40,7 @@ def build_store(endpoints: Endpoints, default_db: Path = DEFAULT_DB) -> tuple[Tr
 
 
 def _redis(settings: StoreSettings) -> tuple[TrackerStore, str]:
-    from agent.core.redis_store import DEFAULT_PREFIX, RedisTrackerStore
+    from agent.stores.redis_store import DEFAULT_PREFIX, RedisTrackerStore
 
     store = RedisTrackerStore(host=settings.host(), port=settings.integer("port", 6379, minimum=1),
                               db=settings.integer("db", 0), username=settings.text("username"),
@@ -53,7 +53,7 @@ def _redis(settings: StoreSettings) -> tuple[TrackerStore, str]:
 
 
 def _postgres(settings: StoreSettings) -> tuple[TrackerStore, str]:
-    from agent.core.postgres_store import PostgresTrackerStore
+    from agent.stores.postgres_store import PostgresTrackerStore
 
     store = PostgresTrackerStore(host=settings.host(), port=settings.integer("port", 5432, minimum=1),
                                  database=settings.text("db"), user=settings.text("username"),
@@ -71,7 +71,7 @@ def build_lock_store(endpoints: Endpoints) -> tuple[LockStore, str]:
         return ConversationLocks(), "turns ordered per process"
     if kind != "redis":
         raise settings.error("type", f"'{kind}' is not available", "use type: redis, or type: in_memory (the default)")
-    from agent.server.redis_lock import DEFAULT_LIFETIME, DEFAULT_PREFIX, RedisLockStore
+    from agent.stores.redis_lock import DEFAULT_LIFETIME, DEFAULT_PREFIX, RedisLockStore
 
     locks = RedisLockStore(host=settings.host(), port=settings.integer("port", 6379, minimum=1),
                            db=settings.integer("db", 0), username=settings.text("username"),
@@ -91,7 +91,7 @@ def _separate_keys(locks, settings: StoreSettings, tracker: StoreSettings) -> No
     both stores share a Redis database (Rasa users often give both the same key_prefix)."""
     if (tracker.text("type") or "").lower() != "redis":
         return
-    from agent.core.redis_store import DEFAULT_PREFIX
+    from agent.stores.redis_store import DEFAULT_PREFIX
 
     theirs = tracker.text("key_prefix", DEFAULT_PREFIX)
     same_db = (tracker.host(), tracker.integer("port", 6379, minimum=1), tracker.integer("db", 0)) == (

@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from agent.bot.domain import Domain
-from agent.core import snapshot
+from agent.stores import snapshot
 from agent.core.events import Event
 from agent.core.tracker import Tracker
 

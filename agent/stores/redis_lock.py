@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent.core.redis_store import ping
-from agent.server.locks import ConversationLocks
+from agent.stores.redis_store import ping
+from agent.stores.locks import ConversationLocks
 
 log = logging.getLogger(__name__)
 

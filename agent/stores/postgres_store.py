@@ -13,11 +13,11 @@ import re
 import asyncpg
 
 from agent.bot.domain import Domain
-from agent.core import snapshot
+from agent.stores import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.core.store import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
+from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
-from agent.core.tracker_cache import TrackerCache
+from agent.stores.cache import TrackerCache
 
 # `data` is TEXT, not JSONB: JSONB refuses the \u0000 escape a user's message may carry, and the
 # store only ever reads whole conversations back.

@@ -16,11 +16,11 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from agent.bot.domain import Domain
-from agent.core import snapshot
+from agent.stores import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.core.store import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
+from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
-from agent.core.tracker_cache import TrackerCache
+from agent.stores.cache import TrackerCache
 
 DEFAULT_PREFIX = "agent:tracker:"
 SNAPSHOT_PREFIX = "snapshot:"  # + key_prefix + sender id: outside the conversations' key space

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.bot.domain import Domain
-from agent.core import snapshot
+from agent.stores import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.core.store import TrackerConflict, TrackerStore, first_seq, snapshot_for
+from agent.stores.base import TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
-from agent.core.tracker_cache import TrackerCache
+from agent.stores.cache import TrackerCache
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
