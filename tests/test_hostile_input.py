@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agent.bot.project import load_bot
-from agent.channels.base import InboundMessage
+from agent.core.processor import UserMessage
 from agent.channels.rest import RestChannel
 from agent.channels.slack import SlackChannel
 from agent.channels.wechat import WeChatChannel, WeComChannel
@@ -75,9 +75,9 @@ class CountingRunner(AgentRunner):
 
     def __init__(self, agent: Agent):
         super().__init__(agent)
-        self.submitted: list[InboundMessage] = []
+        self.submitted: list[UserMessage] = []
 
-    async def submit(self, message: InboundMessage):
+    async def submit(self, message: UserMessage):
         self.submitted.append(message)
         return await super().submit(message)
 

@@ -16,8 +16,7 @@ from typing import Iterator
 import pytest
 
 from agent.bot.endpoints import Endpoints, load_endpoints
-from agent.channels.base import InboundMessage
-from agent.core.processor import TurnResult
+from agent.core.processor import TurnResult, UserMessage
 from agent.stores.base import InMemoryTrackerStore
 from agent.errors import AgentError
 from agent.stores.locks import ConversationLocks
@@ -285,7 +284,7 @@ def test_runners_on_two_workers_take_one_conversations_turns_one_at_a_time(prefi
     async def go():
         runners = [runner(locks) for locks in workers(prefix)]
         try:
-            await asyncio.gather(*(runners[i % 2].submit(InboundMessage("rest", "conv", f"m{i}"))
+            await asyncio.gather(*(runners[i % 2].submit(UserMessage(f"m{i}", "conv", "rest"))
                                    for i in range(20)))
         finally:
             for r in runners:

@@ -8,7 +8,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from agent.bot.endpoints import Endpoints, load_endpoints
-from agent.channels.base import InboundMessage
 from agent.channels.rest import RestChannel
 from agent.core.events import UserUttered
 from agent.stores.sqlite_store import SQLiteTrackerStore
@@ -19,6 +18,7 @@ from agent.server.batching import MicroBatcher
 from agent.server.credentials import load_channels
 from agent.server.runner import AgentRunner, RateLimit
 from agent.stores.factory import build_store
+from agent.core.processor import UserMessage
 
 HELLO = [{"recipient_id": "u1", "text": "Hello! How can I help?",
           "buttons": [{"title": "Where is my order?", "payload": "/order_status"},
@@ -122,8 +122,8 @@ def test_different_conversations_run_concurrently(agent):
                 await gate.wait()
             return await real(message)
         agent.processor.handle_message = maybe_slow
-        slow = asyncio.ensure_future(runner.submit(InboundMessage("rest", "slow", "/greet")))
-        fast = await asyncio.wait_for(runner.submit(InboundMessage("rest", "fast", "/greet")), 5)
+        slow = asyncio.ensure_future(runner.submit(UserMessage("/greet", "slow", "rest")))
+        fast = await asyncio.wait_for(runner.submit(UserMessage("/greet", "fast", "rest")), 5)
         assert not slow.done()
         gate.set()
         return fast, await slow
@@ -263,7 +263,7 @@ def test_shutdown_waits_for_in_flight_turns(agent):
             await asyncio.sleep(0.3)
             return await real(message)
         agent.processor.handle_message = slow
-        turn = asyncio.ensure_future(runner.submit(InboundMessage("rest", "s", "/greet")))
+        turn = asyncio.ensure_future(runner.submit(UserMessage("/greet", "s", "rest")))
         await asyncio.sleep(0.05)
         await runner.close()
         return turn.done(), turn.result()

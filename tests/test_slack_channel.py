@@ -16,10 +16,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent.channels.base import InboundMessage
 from agent.channels.slack import SlackChannel, sanitize, to_slack, verify_signature
 from agent.errors import AgentError
-from agent.server.metrics import REGISTRY
+from agent.metrics import REGISTRY
+from agent.core.processor import UserMessage
 
 PATH = "/webhooks/slack/webhook"
 SECRET = "d3adb33fd3adb33fd3adb33fd3adb33f"  # the shared vectors' signing secret
@@ -59,10 +59,10 @@ class FakeRunner:
     """Records what it is given and answers with text plus the order buttons, after `delay` seconds."""
 
     def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
-        self.received: list[InboundMessage] = []
+        self.received: list[UserMessage] = []
         self.delay, self.fail = delay, fail
 
-    async def submit(self, message: InboundMessage) -> list[dict[str, Any]]:
+    async def submit(self, message: UserMessage) -> list[dict[str, Any]]:
         self.received.append(message)
         await asyncio.sleep(self.delay)
         if self.fail:
@@ -229,9 +229,9 @@ def test_dm_gets_exactly_one_block_kit_reply():
             resp = await send(h, S2.body, S2.signature, S2.timestamp)
             assert resp.status == 200 and await resp.text() == ""
             await h.channel.background.drain()
-            assert h.runner.received == [InboundMessage("slack", "D0DM00001:U0USER001", "I want a refund for order 42", {
+            assert h.runner.received == [UserMessage("I want a refund for order 42", "D0DM00001:U0USER001", "slack", metadata={
                 "team_id": "T0TEAM001", "channel": "D0DM00001", "user": "U0USER001", "ts": "1700000001.000100",
-                "thread_ts": None, "event_type": "message"})]
+                "thread_ts": None, "event_type": "message"}, via="slack")]
             assert h.api.calls == [{"authorization": f"Bearer {TOKEN}", "content_type": "application/json; charset=utf-8",
                                     "body": expected_reply("D0DM00001", "you said: I want a refund for order 42")}]
     asyncio.run(scenario())

@@ -16,12 +16,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent.channels.base import InboundMessage
-from agent.channels.wechat import WeChatChannel, WeComChannel, render_replies
+from agent.channels.wechat import WeChatChannel, WeComChannel
 from agent.channels.wechat_crypto import aes_key, check_signature, decrypt_message, encrypt, signature
+from agent.channels.wechat_protocol import render_replies
 from agent.channels.wechat_xml import parse_fields, parse_message
 from agent.errors import AgentError
-from agent.server.metrics import REGISTRY
+from agent.metrics import REGISTRY
+from agent.core.processor import UserMessage
 from tests.test_wechat_crypto import A1, A2, BILLION_LAUGHS, BY_ID, XXE
 
 OPENID = "oUSER_openid_000000000000001"
@@ -49,9 +50,9 @@ class FakeRunner:
     def __init__(self, reply: str = REPLY, delay: float = 0.0, messages: list[dict] | None = None,
                  fail: bool = False):
         self.reply, self.delay, self.messages, self.fail = reply, delay, messages, fail
-        self.received: list[InboundMessage] = []
+        self.received: list[UserMessage] = []
 
-    async def submit(self, message: InboundMessage) -> list[dict[str, Any]]:
+    async def submit(self, message: UserMessage) -> list[dict[str, Any]]:
         self.received.append(message)
         await asyncio.sleep(self.delay)
         if self.fail:
@@ -278,8 +279,9 @@ def test_plain_text_gets_the_exact_passive_reply():
             status, body, content_type = await h.post(plain_query(), text_xml())
             assert (status, body) == (200, A2["plaintext_reply"])
             assert content_type.startswith("application/xml")
-            assert h.runner.received == [InboundMessage("wechat", OPENID, "你好，我要退货", {
-                "to_user": ACCOUNT, "msg_type": "text", "msg_id": "24300000000000001", "create_time": 1700000000})]
+            assert h.runner.received == [UserMessage("你好，我要退货", OPENID, "wechat", metadata={
+                "to_user": ACCOUNT, "msg_type": "text", "msg_id": "24300000000000001", "create_time": 1700000000},
+                via="wechat")]
 
     asyncio.run(scenario())
 
@@ -450,7 +452,7 @@ def test_slow_turn_answers_success_then_one_customer_service_message():
             assert json.loads(send["body"]) == {"touser": OPENID, "msgtype": "text", "text": {"content": REPLY}}
             assert REPLY.encode("utf-8") in send["body"]  # ensure_ascii=False, as WeChat expects
             assert send["content_type"] == "application/json; charset=utf-8"
-            assert h.channel._client is None
+            assert not h.channel._api.is_open
 
     asyncio.run(scenario())
 
@@ -652,9 +654,9 @@ def test_wecom_published_message_vector():
             query = {"msg_signature": c4["expected_msg_signature"], "timestamp": c4["timestamp"], "nonce": c4["nonce"]}
             status, body, _ = await h.post(query, c4["post_body"])
             assert status == 200
-            assert h.runner.received == [InboundMessage("wecom", "ChenJiaShun", "你好", {
+            assert h.runner.received == [UserMessage("你好", "ChenJiaShun", "wecom", metadata={
                 "to_user": "ww1436e0e65a779aee", "msg_type": "text", "msg_id": "1456453720",
-                "create_time": 1476422779, "agent_id": "1000002"})]
+                "create_time": 1476422779, "agent_id": "1000002"}, via="wecom")]
             reply = parse_message(open_envelope(body, c4["token"], c4["timestamp"], c4["nonce"],
                                                 c4["encoding_aes_key"], c4["receive_id"]))
             assert (reply.to_user, reply.from_user, reply.msg_type, reply.content) == \

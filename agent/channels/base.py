@@ -1,4 +1,4 @@
-"""What every channel shares: the inbound message, the turn runner it hands messages to, de-duplication
+"""What every channel shares: the turn runner it hands messages to, de-duplication
 of retried deliveries, and background tasks that graceful shutdown waits for."""
 from __future__ import annotations
 
@@ -11,24 +11,22 @@ from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
+from agent.core.processor import UserMessage
+
 V = TypeVar("V")
 BotMessage = dict[str, Any]  # {"recipient_id", "text", "buttons": [{"title", "payload"}], "image", "custom"}
 
 
-@dataclass(frozen=True)
-class InboundMessage:
-    """One user message as the dialogue engine sees it, whatever channel it came from."""
-    channel: str
-    sender_id: str
-    text: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    # The connector that received it. Metrics are labelled with this, never with `channel`, which a
-    # REST client may set to anything (an unbounded number of Prometheus series).
-    via: str = ""
+class RateLimited(Exception):
+    """The turn runner refused a message: its sender sent too many too fast."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"too many messages; retry in {retry_after:.1f} s")
+        self.retry_after = retry_after
 
 
 class TurnRunner(Protocol):
-    async def submit(self, message: InboundMessage) -> list[BotMessage]:
+    async def submit(self, message: UserMessage) -> list[BotMessage]:
         """Run one turn; messages of one sender run one at a time, in arrival order."""
 
 

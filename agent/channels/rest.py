@@ -5,9 +5,9 @@ import json
 
 from aiohttp import web
 
-from agent.channels.base import Channel, InboundMessage, TurnRunner
-from agent.server.metrics import CHANNEL_ERRORS
-from agent.server.runner import RateLimited
+from agent.channels.base import Channel, RateLimited, TurnRunner
+from agent.core.processor import UserMessage
+from agent.metrics import CHANNEL_ERRORS
 
 
 def bad_request(message: str, channel: str = "rest") -> web.Response:
@@ -52,16 +52,21 @@ class RestChannel(Channel):
             body = await json_body(request)
             if isinstance(body, web.Response):
                 return body
+            # what this accepts is what /openapi.json declares (agent/server/openapi.py): keep them together
             sender, text, metadata = body.get("sender", "default"), body.get("message"), body.get("metadata")
+            channel = body.get("input_channel")
             if not isinstance(text, str):
                 return bad_request('"message" must be a string, e.g. {"sender": "u1", "message": "hi"}')
-            if not isinstance(sender, (str, int)) or not str(sender):
-                return bad_request('"sender" must be a non-empty string')
+            # Rasa takes a number too (the conversation "7" is sender 7); a boolean is a client's mistake
+            if isinstance(sender, bool) or not isinstance(sender, (str, int)) or sender == "":
+                return bad_request('"sender" must be a non-empty string, e.g. {"sender": "u1", "message": "hi"}')
             if metadata is not None and not isinstance(metadata, dict):
                 return bad_request('"metadata" must be a JSON object')
+            if channel is not None and not isinstance(channel, str):
+                return bad_request('"input_channel" must be a string')
             try:
-                channel = body.get("input_channel") if isinstance(body.get("input_channel"), str) else "rest"
-                messages = await runner.submit(InboundMessage(channel, str(sender), text, metadata or {}, via="rest"))
+                messages = await runner.submit(UserMessage(text, str(sender), "rest" if channel is None else channel,
+                                                           metadata=metadata or {}, via="rest"))
             except RateLimited as exc:
                 return too_many(exc)
             return web.json_response(messages)

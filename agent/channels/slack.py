@@ -27,9 +27,10 @@ from urllib.parse import parse_qs
 import aiohttp
 from aiohttp import web
 
-from agent.channels.base import BotMessage, Channel, Deduplicator, InboundMessage, TurnRunner
+from agent.channels.base import BotMessage, Channel, Deduplicator, TurnRunner
+from agent.core.processor import UserMessage
 from agent.errors import AgentError
-from agent.server.metrics import CHANNEL_ERRORS, DUPLICATES
+from agent.metrics import CHANNEL_ERRORS, DUPLICATES
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class SlackChannel(Channel):
         thread_ts = event.get("thread_ts") or (ts if self.use_threads else None)
         metadata = {"team_id": team, "channel": channel, "user": user, "ts": ts,
                     "thread_ts": event.get("thread_ts"), "event_type": event.get("type")}
-        self._start_turn(runner, InboundMessage("slack", f"{channel}:{user}", text, metadata), channel, thread_ts)
+        self._start_turn(runner, UserMessage(text, f"{channel}:{user}", "slack", metadata=metadata, via="slack"), channel, thread_ts)
         return web.Response()
 
     def _on_click(self, payload: dict[str, Any], runner: TurnRunner) -> None:
@@ -220,16 +221,16 @@ class SlackChannel(Channel):
         thread_ts = message.get("thread_ts") or (message.get("ts") if self.use_threads else None)
         metadata = {"team_id": (payload.get("team") or {}).get("id"), "channel": channel, "user": user,
                     "ts": message_ts, "thread_ts": message.get("thread_ts"), "event_type": "block_actions"}
-        self._start_turn(runner, InboundMessage("slack", f"{channel}:{user}", text, metadata), channel, thread_ts)
+        self._start_turn(runner, UserMessage(text, f"{channel}:{user}", "slack", metadata=metadata, via="slack"), channel, thread_ts)
 
-    def _start_turn(self, runner: TurnRunner, message: InboundMessage, channel: str, thread_ts: str | None) -> None:
+    def _start_turn(self, runner: TurnRunner, message: UserMessage, channel: str, thread_ts: str | None) -> None:
         if len(self.background) >= self.max_pending:
             log.warning("slack: %d turns in flight, dropped a message", len(self.background))
             CHANNEL_ERRORS.labels(channel="slack", kind="overloaded").inc()
             return
         self.background.spawn(self._run_turn(runner, message, channel, thread_ts))
 
-    async def _run_turn(self, runner: TurnRunner, message: InboundMessage, channel: str,
+    async def _run_turn(self, runner: TurnRunner, message: UserMessage, channel: str,
                         thread_ts: str | None) -> None:
         try:
             replies = await runner.submit(message)

@@ -32,13 +32,18 @@ MAX_ACTIONS_PER_TURN = 10
 STOP_AFTER = {ACTION_LISTEN, "action_default_fallback", "action_restart", "action_session_start"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class UserMessage:
+    """One user message, from whichever channel received it to the processor."""
+
     text: str
     sender_id: str = "default"
-    input_channel: str | None = None
+    input_channel: str | None = None  # Rasa's input_channel (a REST client may set it to anything)
     message_id: str | None = None
     metadata: dict = field(default_factory=dict)
+    # The connector that received it. Metrics are labelled with this, never with `input_channel`
+    # (an unbounded number of Prometheus series).
+    via: str = ""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.channels.base import Channel
-from agent.server.metrics import CHANNEL_ERRORS, REGISTRY
+from agent.metrics import CHANNEL_ERRORS, REGISTRY
 
 log = logging.getLogger(__name__)
 

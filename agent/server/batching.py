@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from agent.server.metrics import BATCH_SIZE, LATENCY
+from agent.metrics import BATCH_SIZE, LATENCY
 
 
 class MicroBatcher:

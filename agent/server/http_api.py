@@ -67,11 +67,14 @@ def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
             return body
         if body.get("sender", "user") != "user":
             return bad_request('only "sender": "user" messages can be added', "api")
+        metadata = body.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            return bad_request('"metadata" must be a JSON object', "api")
         sender = request.match_info["conversation_id"]
         async with runner.locks.hold(sender):
             found = await store.get_or_create(sender, agent_obj.domain)
             event = UserUttered(text=body["text"], parse_data=await runner.parse(body["text"]),
-                                input_channel="http_api", metadata=body.get("metadata") or {})
+                                input_channel="http_api", metadata=metadata or {})
             found.append(event)
             await store.save(found, [event])
         return web.json_response(found.as_dict(await found.history()))

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from agent.channels.base import BotMessage, InboundMessage
+from agent.channels.base import BotMessage, RateLimited
 from agent.core.events import ActionExecuted, UserUttered
 from agent.core.processor import TurnResult, UserMessage
 from agent.nlu.interpreter import NLU_FALLBACK
 from agent.server.batching import MicroBatcher
 from agent.stores.locks import ConversationLocks, LockStore
-from agent.server.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: float):
-        super().__init__(f"too many messages; retry in {retry_after:.1f} s")
-        self.retry_after = retry_after
+from agent.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
 
 
 @dataclass
@@ -58,11 +52,11 @@ class AgentRunner:
         self._idle.set()
         self._in_flight = 0
 
-    async def submit(self, message: InboundMessage) -> list[BotMessage]:
+    async def submit(self, message: UserMessage) -> list[BotMessage]:
         return (await self.turn(message)).messages
 
-    async def turn(self, message: InboundMessage) -> TurnResult:
-        source = message.via or message.channel
+    async def turn(self, message: UserMessage) -> TurnResult:
+        source = message.via or message.input_channel or "rest"
         if self.rate_limit is not None:
             try:
                 self.rate_limit.take(message.sender_id)
@@ -75,9 +69,9 @@ class AgentRunner:
         try:
             async with self.locks.hold(message.sender_id):
                 started = time.perf_counter()
-                result = await self.agent.processor.handle_message(
-                    UserMessage(message.text, message.sender_id, message.channel,
-                                message.metadata.get("message_id"), dict(message.metadata)))
+                if message.message_id is None and message.metadata.get("message_id") is not None:
+                    message = replace(message, message_id=str(message.metadata["message_id"]))
+                result = await self.agent.processor.handle_message(message)
                 LATENCY.labels(stage="turn").observe(time.perf_counter() - started)
         finally:
             self._in_flight -= 1

@@ -1,4 +1,6 @@
-"""Prometheus metrics the server exposes on /metrics (standard client library, own registry)."""
+"""Prometheus metrics the server exposes on /metrics (standard client library, own registry).
+
+Kept out of the server package: channels and the NLU batcher count too, and must not import it."""
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
