@@ -99,13 +99,18 @@ def run_suite(name: str, bot_dir: Path, stories: Path, mode: str, out: Path, tra
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--suites", action="store_true")
+    parser.add_argument("--no-timing", action="store_true", help="skip the policy cost measurement")
+    parser.add_argument("--only", nargs="*", help="suite names to run (default: all)")
     args = parser.parse_args()
-    print(json.dumps(policy_timing(EXAMPLES / "financial-demo")))
+    if not args.no_timing:
+        print(json.dumps(policy_timing(EXAMPLES / "financial-demo")))
     if args.suites:
         suites = [("moodbot", EXAMPLES / "moodbot", EXAMPLES / "moodbot" / "tests"),
                   ("financial-demo", EXAMPLES / "financial-demo", EXAMPLES / "financial-demo" / "tests"),
                   ("helpdesk-assistant", EXAMPLES / "helpdesk-assistant", EXAMPLES / "helpdesk-assistant" / "tests"),
-                  ("ecommerce", REPO / "domains" / "ecommerce", REPO / "stories" / "ecommerce")]
+                  ("ecommerce", REPO / "domains" / "ecommerce", REPO / "stories" / "ecommerce"),
+                  ("ecommerce_zh", REPO / "domains" / "ecommerce_zh", REPO / "stories" / "ecommerce_zh")]
+        suites = [s for s in suites if not args.only or s[0] in args.only]
         with tempfile.TemporaryDirectory() as tmp:
             for name, bot, stories in suites:
                 seconds = train(name, bot, Path(tmp))

@@ -6,11 +6,25 @@ from pathlib import Path
 import pytest
 
 from agent.bot.project import load_bot
+from tests.helpers.shared import SHARED  # noqa: F401 (tests import it from here)
 from tests.helpers.tiny_model import make_tiny_bert
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+# Tests that train a model take seconds to minutes each: `pytest -m "not slow"` leaves them out.
+TRAINING_FIXTURES = {"trained_shopbot", "tiny_bert"}
+TRAINING_MODULES = {"test_chinese_bot", "test_chinese_nlu", "test_entity_extraction", "test_example_bots",
+                    "test_multilingual_encoder", "test_nlu_benchmark", "test_openapi_contract",
+                    "test_rasa_test_suites", "test_scaleout", "test_train_and_serve", "test_trainer_helpers"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in TRAINING_MODULES or TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

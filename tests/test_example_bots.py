@@ -8,6 +8,7 @@ from pathlib import Path
 from agent.bot.project import load_bot, load_test_stories
 from agent.errors import Problems
 from tests.helpers.bot_factory import assert_test_conversations_fit
+from tests.helpers.shared import requires_shared
 
 REPO = Path(__file__).resolve().parents[1]
 MOODBOT = REPO.parent / "shared" / "benchmarks" / "rasa_examples" / "moodbot"
@@ -34,6 +35,7 @@ def test_ecommerce_test_conversations_parse_and_match_the_domain():
     assert_test_conversations_fit(bot, stories, fold=str.lower)
 
 
+@requires_shared("benchmarks", "rasa_examples", "moodbot")
 def test_moodbot_trains_unchanged_on_the_default_encoder_and_chats(tmp_path):
     """The real default encoder (all-MiniLM-L6-v2, from its wheel) on Rasa's own moodbot."""
     from agent.runtime import Agent

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SHARED
+from tests.helpers.shared import requires_shared
 
 SNIPS = SHARED / "benchmarks" / "snips"
 
@@ -24,7 +25,7 @@ def _slice(src: Path, dst: Path, rows: dict[str, int]) -> list[str]:
     return texts
 
 
-@pytest.mark.skipif(not SNIPS.is_dir(), reason="../shared/benchmarks/snips is not beside the checkout")
+@requires_shared("benchmarks", "snips")
 def test_benchmark_prints_one_json_line_with_every_figure(tmp_path):
     from tests.helpers.tiny_model import make_tiny_bert
 

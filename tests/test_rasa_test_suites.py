@@ -14,19 +14,23 @@ from agent.evaluation.stories import evaluate_stories
 from agent.runtime import Agent
 from agent.train import train_bot
 from tests.helpers.tiny_model import make_tiny_bert
+from tests.helpers.shared import SHARED, requires_shared
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO.parent / "shared" / "benchmarks" / "rasa_examples"
+EXAMPLES = SHARED / "benchmarks" / "rasa_examples"
 
+SHARED_BOT = requires_shared("benchmarks", "rasa_examples")
 SUITES = [
-    ("moodbot", EXAMPLES / "moodbot", EXAMPLES / "moodbot" / "tests", 7),
-    ("financial-demo", EXAMPLES / "financial-demo", EXAMPLES / "financial-demo" / "tests", 48),
-    ("helpdesk-assistant", EXAMPLES / "helpdesk-assistant", EXAMPLES / "helpdesk-assistant" / "tests", 12),
-    ("ecommerce", REPO / "domains" / "ecommerce", REPO / "stories" / "ecommerce", 10),
+    pytest.param("moodbot", EXAMPLES / "moodbot", EXAMPLES / "moodbot" / "tests", 7, marks=SHARED_BOT),
+    pytest.param("financial-demo", EXAMPLES / "financial-demo", EXAMPLES / "financial-demo" / "tests", 48,
+                 marks=SHARED_BOT),
+    pytest.param("helpdesk-assistant", EXAMPLES / "helpdesk-assistant", EXAMPLES / "helpdesk-assistant" / "tests",
+                 12, marks=SHARED_BOT),
+    pytest.param("ecommerce", REPO / "domains" / "ecommerce", REPO / "stories" / "ecommerce", 10),
 ]
 
 
-@pytest.mark.parametrize("name,bot_dir,stories_dir,at_least", SUITES, ids=[s[0] for s in SUITES])
+@pytest.mark.parametrize("name,bot_dir,stories_dir,at_least", SUITES, ids=[s.values[0] for s in SUITES])
 def test_all_test_stories_pass_in_core_mode(name, bot_dir, stories_dir, at_least, tmp_path):
     bot = load_bot(bot_dir)
     encoder = make_tiny_bert(tmp_path / "enc", [e.text for e in bot.nlu.examples])

@@ -1,16 +1,16 @@
 """The unchanged Rasa example bots load without errors, with the expected amount of data."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agent.bot.project import load_bot, load_test_stories
 from agent.bot.stories import UserStep
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "rasa_examples"
+from tests.helpers.shared import SHARED, requires_shared
 
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"{EXAMPLES} is not available")
+EXAMPLES = SHARED / "benchmarks" / "rasa_examples"
+
+pytestmark = requires_shared("benchmarks", "rasa_examples")
 
 
 @pytest.fixture(scope="module")
