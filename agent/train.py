@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.bot.domain_dict import rasa_domain_dict
 from agent.bot.project import BotProject, load_bot
 from agent.bot.yaml_source import plain
 from agent.core.actions.custom import find_actions_code
@@ -62,7 +63,7 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
             add_faq_dialogue(bot, rule_policy, stories)
         onnx_problem = result.classifier.save(staging / "nlu")
         _write_json(staging / "nlu" / "entities.json", entity_settings(bot))
-        _write_json(staging / "domain.json", bot.domain.raw)
+        _write_json(staging / "domain.json", rasa_domain_dict(bot.domain))
         _write_json(staging / "config.json", bot.config.to_dict())
         save_policies(policies, staging / "core")
         _write_json(staging / "core" / "training_data.json",
@@ -96,17 +97,9 @@ def add_faq_dialogue(bot: BotProject, rules: RulePolicy, data: TrainingData) -> 
     gets `intent → utter_<intent>` unless the bot's own rules or stories already handle that intent."""
     handled = {item[1] for r in rules.rules for item in r.items if item[0] == "intent"}
     handled |= {step.intent for story in data.stories for step in story.path.steps if getattr(step, "intent", None)}
-    raw = bot.domain.raw  # what the model's domain.json will say: the sources declare nothing for faq.yml
+    # the intent and its utter_ action are in the parsed Domain already (load_bot's _declare_faq_intents),
+    # so the model's domain.json, derived from it, declares them too
     for group in sorted({e.group for e in bot.faq}):
-        intents = raw.setdefault("intents", [])
-        declared = {str(next(iter(i))) if isinstance(i, dict) else str(i) for i in intents}
-        if group not in {d.split("/")[0] for d in declared}:
-            intents.append(group)
-        action = f"utter_{group}"
-        responses = raw.get("responses") or {}
-        if action not in raw.get("actions", []) and not any(r == action or r.startswith(action + "/")
-                                                            for r in responses):
-            raw.setdefault("actions", []).append(action)
         if group not in handled:
             rules.rules.append(CompiledRule(f"faq: answer {group}", [("action", ACTION_LISTEN), ("intent", group),
                                                                      ("action", f"utter_{group}")]))

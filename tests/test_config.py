@@ -92,7 +92,7 @@ def test_non_numeric_setting_is_an_error_with_line():
       threshold: high
     """
     config, problems = _parse(text)
-    p = only_problem(problems, "'threshold' must be a number")
+    p = only_problem(problems, code="E403")
     assert p.line == line_of(text, "threshold: high") == 3
     assert config.fallback.threshold == 0.3
 
@@ -112,10 +112,10 @@ def test_duckling_maps_to_builtin_extractors_and_uninstalled_spacy_model_warns()
     """
     config, problems = _parse(text)
     assert problems.errors == []
-    spacy = only_problem(problems, "spaCy model 'xx_surely_not_installed_model' is not installed", "warning")
+    spacy = only_problem(problems, code="W404")
     assert spacy.line == line_of(text, "- name: SpacyNLP") == 3
     assert config.builtin_entities == ["amount-of-money", "email"]
-    unknown = only_problem(problems, "no built-in extractor for 'distance'", "warning")
+    unknown = only_problem(problems, code="W405")
     assert unknown.line == line_of(text, "dimensions: [amount-of-money") == 10
     assert "DIETClassifier: replaced by the fine-tuned transformer intent classifier" in config.notes
     assert any(n.startswith("DIETClassifier: accepted, not used: epochs: 100 (") for n in config.notes)
@@ -131,8 +131,8 @@ def test_unknown_component_and_policy_warn():
     """
     config, problems = _parse(text)
     assert problems.errors == []
-    assert only_problem(problems, "unknown pipeline component 'my_package.MyTokenizer'", "warning").line == 2
-    assert only_problem(problems, "unknown policy 'MyPolicy'", "warning").line == 4
+    assert only_problem(problems, code="W401", line=2)  # my_package.MyTokenizer
+    assert only_problem(problems, code="W401", line=4)  # MyPolicy
     assert config.policy.policies == ["RulePolicy"]
 
 
@@ -144,11 +144,6 @@ def test_component_given_by_full_class_path_is_known():
     """)
     assert problems.items == []
     assert config.fallback.threshold == 0.7
-
-
-def test_component_without_name_is_an_error():
-    _, problems = _parse("pipeline:\n- threshold: 0.4\n")
-    assert only_problem(problems, "a pipeline component has no `name`").line == 2
 
 
 def test_a_non_english_language_gets_the_multilingual_encoder():
@@ -167,11 +162,11 @@ def test_a_non_english_language_without_the_zh_extra_warns_how_to_install_it(mon
     config, problems = _parse("language: de\n")
     assert config.language == "de" and problems.items == []  # the files are fine: this machine lacks it
     warning = install.missing_encoder(config, "config.yml")
-    assert "language 'de'" in warning.message and "pip install 'agent[zh]'" in warning.hint
+    assert warning.code == "W407" and "pip install 'agent[zh]'" in warning.hint
     assert install.missing_encoder(_parse("language: en\n")[0], "config.yml") is None
     bot = write_bot(tmp_path / "bot", config="language: de\n")
     assert main(["data", "validate", str(bot)]) == 0
-    assert "needs the multilingual encoder" in capsys.readouterr().err
+    assert "warning W407" in capsys.readouterr().err
 
 
 def test_unknown_top_level_key_is_an_error_naming_the_line(tmp_path):
@@ -187,7 +182,7 @@ def test_unknown_top_level_key_is_an_error_naming_the_line(tmp_path):
     problems = Problems()
     with pytest.raises(BotFileError):
         load_bot(root, problems)
-    p = only_problem(problems, "unknown key 'pipline' in config.yml")
+    p = only_problem(problems, code="E001")
     assert same_file(p.file, root / "config.yml")
     assert p.line == line_of(config, "pipline:") == 3
     assert "did you mean 'pipeline'" in p.hint
@@ -197,7 +192,7 @@ def test_warnings_do_not_stop_a_strict_load(tmp_path):
     root = write_bot(tmp_path / "bot", config="pipeline:\n- name: SpacyEntityExtractor\n")
     bot = load_bot(root, strict=True)
     assert bot.problems.errors == []
-    w = only_problem(bot.problems, "SpacyEntityExtractor", "warning")
+    w = only_problem(bot.problems, code="W406")
     assert same_file(w.file, root / "config.yml") and w.line == 2
 
 
@@ -248,37 +243,51 @@ def test_spacy_model_given_as_a_path_does_not_crash(tmp_path):
     assert bot.problems.errors == []
 
 
-@pytest.mark.parametrize("component,key,suggestion", [
-    ("BertIntentClassifier", "lerning_rate", "learning_rate"),
-    ("DIETClassifier", "epoch", "epochs"),
-    ("FallbackClassifier", "treshold", "threshold"),
-    ("ResponseSelector", "max_wieght", "max_weight"),
-])
-def test_a_misspelt_component_setting_is_an_error_with_line_and_suggestion(component, key, suggestion):
-    text = f"""
-    pipeline:
-    - name: {component}
-      {key}: 0.5
-    """
-    _, problems = _parse(text)
-    p = only_problem(problems, f"unknown key '{key}' for pipeline component {component}")
-    assert p.line == line_of(text, f"{key}: 0.5") and p.hint == f"did you mean '{suggestion}'?"
+UNKNOWN_KEYS_NEAR_AND_FAR = """
+pipeline:
+- name: CountVectorsFeaturizer
+  zzz_from_a_newer_rasa: 1
+- name: BertIntentClassifier
+  zzz_not_ours: 1
+"""
+WRONG_TYPES = """
+pipeline:
+- name: BertIntentClassifier
+  sparse_features: maybe
+  epochs: 2.5
+"""
 
 
-@pytest.mark.parametrize("policy,key,suggestion", [
-    ("TEDPolicy", "max_histroy", "max_history"),
-    ("MemoizationPolicy", "max_hist", "max_history"),
-    ("RulePolicy", "core_fallback_treshold", "core_fallback_threshold"),
-])
-def test_a_misspelt_policy_setting_is_an_error_with_line_and_suggestion(policy, key, suggestion):
-    text = f"""
-    policies:
-    - name: {policy}
-      {key}: 9
-    """
+def _misspelt(section: str, name: str, key: str, suggestion: str, value: str = "0.5"):
+    return pytest.param(f"{section}:\n- name: {name}\n  {key}: {value}\n", "E404", 3, f"did you mean '{suggestion}'?",
+                        id=f"{name} {key}")
+
+
+# One row per problem, parsed alone: config.yml, the problem's code and line, and its whole hint (None: not
+# checked). A file holding two problems of one code has a row for each.
+CONFIG_PROBLEMS = [
+    _misspelt("pipeline", "BertIntentClassifier", "lerning_rate", "learning_rate"),
+    _misspelt("pipeline", "DIETClassifier", "epoch", "epochs"),
+    _misspelt("pipeline", "FallbackClassifier", "treshold", "threshold"),
+    _misspelt("pipeline", "ResponseSelector", "max_wieght", "max_weight"),
+    _misspelt("policies", "TEDPolicy", "max_histroy", "max_history", "9"),
+    _misspelt("policies", "MemoizationPolicy", "max_hist", "max_history", "9"),
+    _misspelt("policies", "RulePolicy", "core_fallback_treshold", "core_fallback_threshold", "9"),
+    pytest.param(UNKNOWN_KEYS_NEAR_AND_FAR, "W402", 3, None, id="a key far from any Rasa key only warns"),
+    pytest.param(UNKNOWN_KEYS_NEAR_AND_FAR, "E404", 5, None, id="a key unknown to one of our components"),
+    pytest.param(WRONG_TYPES, "E403", 3, None, id="not true or false"),
+    pytest.param(WRONG_TYPES, "E403", 4, None, id="not a whole number"),
+    pytest.param("pipeline:\n- threshold: 0.4\n", "E402", 2, None, id="component without name"),
+    pytest.param("pipeline:\n- name: DIETClasifier\n", "W401", 2, "did you mean 'DIETClassifier'?",
+                 id="misspelt component name"),
+]
+
+
+@pytest.mark.parametrize("text,code,line,hint", CONFIG_PROBLEMS)
+def test_a_config_problem_has_its_code_line_and_hint(text, code, line, hint):
     _, problems = _parse(text)
-    p = only_problem(problems, f"unknown key '{key}' for policy {policy}")
-    assert p.line == line_of(text, f"{key}: 9") and p.hint == f"did you mean '{suggestion}'?"
+    p = only_problem(problems, code=code, line=line)
+    assert hint is None or p.hint == hint
 
 
 def test_rasa_keys_we_do_not_use_are_listed_once_with_why():
@@ -300,34 +309,3 @@ def test_rasa_keys_we_do_not_use_are_listed_once_with_why():
     assert any(n.startswith("TEDPolicy: accepted, not used: transformer_size: 128") for n in config.notes)
     assert config.policy.max_history == 4
 
-
-def test_an_unknown_key_far_from_any_rasa_key_only_warns_for_rasa_components():
-    _, problems = _parse("""
-    pipeline:
-    - name: CountVectorsFeaturizer
-      zzz_from_a_newer_rasa: 1
-    - name: BertIntentClassifier
-      zzz_not_ours: 1
-    """)
-    assert only_problem(problems, "CountVectorsFeaturizer: unknown key 'zzz_from_a_newer_rasa'", "warning").line == 3
-    assert only_problem(problems, "unknown key 'zzz_not_ours' for pipeline component BertIntentClassifier").line == 5
-
-
-def test_a_setting_of_the_wrong_type_names_the_type():
-    _, problems = _parse("""
-    pipeline:
-    - name: BertIntentClassifier
-      sparse_features: maybe
-      epochs: 2.5
-    """)
-    assert only_problem(problems, "'sparse_features' must be true or false").line == 3
-    assert only_problem(problems, "'epochs' must be a whole number").line == 4
-
-
-def test_a_misspelt_component_name_gets_a_suggestion():
-    _, problems = _parse("""
-    pipeline:
-    - name: DIETClasifier
-    """)
-    assert only_problem(problems, "unknown pipeline component 'DIETClasifier'", "warning").hint == \
-        "did you mean 'DIETClassifier'?"

@@ -336,85 +336,142 @@ def _load_errors(tmp_path, domain: str) -> tuple[Problems, object]:
     return problems, root / "domain.yml"
 
 
-def test_unknown_top_level_key(tmp_path):
-    domain = """
-    version: "3.1"
-    intents:
-      - greet
-    respones:
-      utter_greet:
-        - text: hi
-    """
+# One row per mistake: domain.yml, the code of the one error it holds at `line`, and a part of its hint.
+LOAD_ERRORS = [
+    pytest.param("""
+        version: "3.1"
+        intents:
+          - greet
+        respones:
+          utter_greet:
+            - text: hi
+        """, "E001", 4, "did you mean 'responses'", id="unknown top-level key"),
+    pytest.param("""
+        intents: [greet]
+        slots:
+          name:
+            type: text
+            auto_fill: false
+            mappings:
+              - type: from_text
+        """, "E001", 5, "", id="unknown key in a slot"),
+    pytest.param("""
+        intents: [greet]
+        responses:
+          utter_greet:
+            - text: hi
+            - text: hello
+              chanel: slack
+        """, "E001", 6, "channel", id="unknown key in a response variation"),
+    pytest.param("""
+        intents: [greet]
+        entities: [city]
+        slots:
+          city:
+            type: text
+            mappings:
+              - type: from_entity
+                entity: city
+              - type: from_llm
+        """, "E108", 9, "from_entity, from_intent, from_trigger_intent, from_text, custom",
+        id="unknown mapping type"),
+    pytest.param("""
+        intents: [greet]
+        slots:
+          city:
+            type: text
+            mappings:
+              - type: from_text
+                entity: city
+        """, "E001", 7, "", id="unknown key in a mapping of that type"),
+    pytest.param("""
+        intents: [greet]
+        slots:
+          ok:
+            type: text
+            mappings: [{type: from_text}]
+          city:
+            type: text
+            influence_conversation: false
+        """, "E105", 6, "mappings:", id="slot without mappings"),
+    pytest.param("""
+        intents: [greet]
+        slots:
+          count:
+            mappings: [{type: custom}]
+            type: integer
+        """, "E104", 5, "text, bool, categorical, float, list, any", id="unknown slot type"),
+    pytest.param("""
+        intents: [greet, inform]
+        entities: [city]
+        slots:
+          city:
+            type: text
+            mappings: [{type: from_entity, entity: city}]
+        forms:
+          travel_form:
+            required_slots:
+              city:
+                - type: from_entity
+                  entity: city
+        """, "E115", 9, "list slot names", id="Rasa 2 form required_slots mapping"),
+    pytest.param("""
+        intents: [greet]
+        forms:
+          travel_form:
+            required_slots:
+              - city
+        """, "E119", 3, "", id="form requires an undeclared slot"),
+    pytest.param("""
+        intents: [greet]
+        responses:
+          utter_greet:
+            - text: hi vip
+              condition:
+                - type: slot
+                  name: vip
+                  value: true
+            - text: hi
+        """, "E120", 4, "", id="response condition on an undeclared slot"),
+]
+
+
+@pytest.mark.parametrize("domain,code,line,hint", LOAD_ERRORS)
+def test_a_domain_mistake_is_an_error_with_its_code_file_and_line(tmp_path, domain, code, line, hint):
     problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "unknown key 'respones' in domain")
+    p = only_problem(problems, code=code)
+    assert p.line == line
     assert same_file(p.file, path)
-    assert p.line == line_of(domain, "respones:") == 4
-    assert "did you mean 'responses'" in p.hint
+    assert hint in p.hint
 
 
-def test_unknown_key_in_a_slot(tmp_path):
-    domain = """
-    intents: [greet]
-    slots:
-      name:
-        type: text
-        auto_fill: false
-        mappings:
-          - type: from_text
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "unknown key 'auto_fill' in slot 'name'")
-    assert same_file(p.file, path)
-    assert p.line == line_of(domain, "auto_fill") == 5
+MAPPINGS_WITHOUT_ENTITY_OR_VALUE = """
+intents: [greet]
+slots:
+  a:
+    type: text
+    mappings:
+      - type: from_entity
+  b:
+    type: bool
+    mappings:
+      - type: from_intent
+        intent: greet
+"""
+
+# Parsed alone (no other file of a bot): domain.yml, the code of the problem and its line.
+PARSE_PROBLEMS = [
+    pytest.param(MAPPINGS_WITHOUT_ENTITY_OR_VALUE, "E109", 6, id="from_entity without entity"),
+    pytest.param(MAPPINGS_WITHOUT_ENTITY_OR_VALUE, "E110", 10, id="from_intent without value"),
+    pytest.param("slots:\n  size:\n    type: categorical\n    mappings: [{type: custom}]\n", "E106", 2,
+                 id="categorical slot without values"),
+]
 
 
-def test_unknown_key_in_a_response_variation(tmp_path):
-    domain = """
-    intents: [greet]
-    responses:
-      utter_greet:
-        - text: hi
-        - text: hello
-          chanel: slack
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "unknown key 'chanel' in a variation of response 'utter_greet'")
-    assert same_file(p.file, path)
-    assert p.line == line_of(domain, "chanel:") == 6
-    assert "channel" in p.hint
-
-
-def test_slot_without_mappings(tmp_path):
-    domain = """
-    intents: [greet]
-    slots:
-      ok:
-        type: text
-        mappings: [{type: from_text}]
-      city:
-        type: text
-        influence_conversation: false
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "slot 'city' has no 'mappings'")
-    assert same_file(p.file, path)
-    assert p.line == line_of(domain, "city:") == 6
-    assert "mappings:" in p.hint
-
-
-def test_unknown_slot_type(tmp_path):
-    domain = """
-    intents: [greet]
-    slots:
-      count:
-        mappings: [{type: custom}]
-        type: integer
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "slot 'count' has unknown type 'integer'")
-    assert same_file(p.file, path)
-    assert p.line == line_of(domain, "type: integer") == 5
-    assert "text, bool, categorical, float, list, any" in p.hint
+@pytest.mark.parametrize("text,code,line", PARSE_PROBLEMS)
+def test_a_domain_problem_has_its_code_and_line(text, code, line):
+    _, problems = _parse(text)
+    assert only_problem(problems, code=code).line == line
 
 
 def test_custom_slot_class_path_is_accepted():
@@ -426,121 +483,9 @@ def test_custom_slot_class_path_is_accepted():
 def test_unfeaturized_slot_is_a_warning_and_reads_as_any():
     domain, problems = _parse("slots:\n  x:\n    type: unfeaturized\n    mappings: [{type: custom}]\n")
     assert problems.errors == []
-    w = only_problem(problems, "deprecated", severity="warning")
+    w = only_problem(problems, code="W101")
     assert w.line == 2
     assert domain.slots["x"].type == "any" and domain.slots["x"].influence_conversation is False
-
-
-def test_unknown_mapping_type(tmp_path):
-    domain = """
-    intents: [greet]
-    entities: [city]
-    slots:
-      city:
-        type: text
-        mappings:
-          - type: from_entity
-            entity: city
-          - type: from_llm
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "slot 'city' has a mapping of unknown type 'from_llm'")
-    assert same_file(p.file, path)
-    assert p.line == line_of(domain, "type: from_llm") == 9
-    assert "from_entity, from_intent, from_trigger_intent, from_text, custom" in p.hint
-
-
-def test_unknown_key_in_a_mapping_names_the_mapping_type(tmp_path):
-    domain = """
-    intents: [greet]
-    slots:
-      city:
-        type: text
-        mappings:
-          - type: from_text
-            entity: city
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "unknown key 'entity' in a from_text mapping of slot 'city'")
-    assert p.line == line_of(domain, "entity: city") == 7
-
-
-def test_from_entity_without_entity_and_from_intent_without_value():
-    text = """
-    intents: [greet]
-    slots:
-      a:
-        type: text
-        mappings:
-          - type: from_entity
-      b:
-        type: bool
-        mappings:
-          - type: from_intent
-            intent: greet
-    """
-    _, problems = _parse(text)
-    assert only_problem(problems, "names no entity").line == line_of(text, "type: from_entity")
-    assert only_problem(problems, "needs a `value`").line == line_of(text, "type: from_intent")
-
-
-def test_categorical_slot_without_values():
-    text = "slots:\n  size:\n    type: categorical\n    mappings: [{type: custom}]\n"
-    _, problems = _parse(text)
-    assert only_problem(problems, "categorical slot 'size' needs").line == 2
-
-
-def test_rasa_2_form_required_slots_mapping(tmp_path):
-    domain = """
-    intents: [greet, inform]
-    entities: [city]
-    slots:
-      city:
-        type: text
-        mappings: [{type: from_entity, entity: city}]
-    forms:
-      travel_form:
-        required_slots:
-          city:
-            - type: from_entity
-              entity: city
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "form 'travel_form': required_slots is a mapping (the Rasa 2.x format)")
-    assert same_file(p.file, path)
-    assert p.line == line_of(domain, "required_slots:") == 9
-    assert "list slot names" in p.hint
-
-
-def test_form_requires_undeclared_slot(tmp_path):
-    domain = """
-    intents: [greet]
-    forms:
-      travel_form:
-        required_slots:
-          - city
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "form 'travel_form' requires slot 'city', which is not declared")
-    assert same_file(p.file, path)
-    assert p.line == line_of(domain, "travel_form:") == 3
-
-
-def test_response_condition_on_undeclared_slot(tmp_path):
-    domain = """
-    intents: [greet]
-    responses:
-      utter_greet:
-        - text: hi vip
-          condition:
-            - type: slot
-              name: vip
-              value: true
-        - text: hi
-    """
-    problems, path = _load_errors(tmp_path, domain)
-    p = only_problem(problems, "response 'utter_greet' has a condition on slot 'vip'")
-    assert p.line == line_of(domain, "- text: hi vip") == 4
 
 
 def test_several_errors_are_all_reported(tmp_path):
@@ -554,10 +499,8 @@ def test_several_errors_are_all_reported(tmp_path):
         type: text
     """
     problems, _ = _load_errors(tmp_path, domain)
-    messages = [p.message for p in problems.errors]
-    assert any("unknown key 'intent' in domain" in m for m in messages)
-    assert any("unknown type 'txt'" in m for m in messages)
-    assert any("slot 'b' has no 'mappings'" in m for m in messages)
+    found = {(p.code, p.line) for p in problems.errors}
+    assert {("E001", 1), ("E104", 4), ("E105", 6)} <= found  # intent:, type: txt, slot b without mappings
 
 
 # ---------------------------------------------------------------- domain directory
@@ -644,6 +587,6 @@ def test_error_in_a_domain_directory_names_that_file(tmp_path):
     problems = Problems()
     with pytest.raises(BotFileError):
         load_bot(root, problems)
-    p = only_problem(problems, "slot 'x' has no 'mappings'")
+    p = only_problem(problems, code="E105")
     assert same_file(p.file, root / "domain" / "b.yml")
     assert p.line == 2

@@ -112,7 +112,7 @@ def test_the_config_takes_a_list_of_languages_and_rejects_junk(tmp_path):
 
     with pytest.raises(BotFileError) as err:
         load_bot(write_bot(tmp_path / "b", config="language: [zh, {x: 1}]\n"))
-    assert only_problem(err.value.problems, "language must be").line == 1
+    assert only_problem(err.value.problems, code="E401").line == 1
 
 
 @dataclass

@@ -204,7 +204,7 @@ def test_invalid_json_annotation_names_the_example_line():
         - from [Oslo]{"entity": city} please
     """
     data, problems = _parse(text)
-    p = only_problem(problems, "is not valid JSON")
+    p = only_problem(problems, code="E201")
     assert p.file == "data/nlu.yml"
     assert p.line == line_of(text, "[Oslo]") == 5
     assert "role" in p.hint  # shows the right form
@@ -212,17 +212,34 @@ def test_invalid_json_annotation_names_the_example_line():
     assert data.examples[1].text == "from Oslo please" and data.examples[1].entities == []
 
 
-def test_json_annotation_without_entity_key_and_with_unknown_key():
-    text = """
-    nlu:
-    - intent: fly
-      examples: |
-        - from [Oslo]{"role": "departure"}
-        - to [Rome]{"entity": "city", "rol": "destination"}
-    """
+ANNOTATIONS_WITHOUT_ENTITY_AND_WITH_UNKNOWN_KEY = """
+nlu:
+- intent: fly
+  examples: |
+    - from [Oslo]{"role": "departure"}
+    - to [Rome]{"entity": "city", "rol": "destination"}
+"""
+
+# One row per mistake, parsed alone: nlu.yml, the code of the one error it holds, its line, a part of its hint.
+PARSE_ERRORS = [
+    pytest.param(ANNOTATIONS_WITHOUT_ENTITY_AND_WITH_UNKNOWN_KEY, "E202", 4, "", id="annotation without entity"),
+    pytest.param(ANNOTATIONS_WITHOUT_ENTITY_AND_WITH_UNKNOWN_KEY, "E001", 5, "", id="unknown key in an annotation"),
+    pytest.param("nlu:\n- examples: |\n    - hi\n", "E203", 2, "none of them", id="item with no kind"),
+    pytest.param("nlu:\n- intent: greet\n  exmples: |\n    - hi\n", "E001", 3, "examples",
+                 id="unknown key in an intent item"),
+    pytest.param("nlu:\n- intent: greet\n  exmples: |\n    - hi\n", "E205", 2, "", id="intent without examples"),
+    pytest.param("nlu:\n- synonym: x\n  metadata: {}\n  examples: |\n    - y\n", "E001", 3, "",
+                 id="unknown key in a synonym item"),
+    pytest.param("nlu:\n- intent: greet\n  examples: 42\n", "E210", 3, "", id="examples of the wrong type"),
+]
+
+
+@pytest.mark.parametrize("text,code,line,hint", PARSE_ERRORS)
+def test_an_nlu_mistake_is_an_error_with_its_code_and_line(text, code, line, hint):
     _, problems = _parse(text)
-    assert only_problem(problems, 'has no "entity" key').line == 4
-    assert only_problem(problems, "unknown key 'rol' in entity annotation").line == 5
+    p = only_problem(problems, code=code)
+    assert p.line == line
+    assert p.file == "data/nlu.yml" and hint in p.hint
 
 
 def test_invalid_regex_names_the_line():
@@ -234,7 +251,7 @@ def test_invalid_regex_names_the_line():
         - [0-9
     """
     data, problems = _parse(text)
-    p = only_problem(problems, "regex 'zip' has an invalid pattern")
+    p = only_problem(problems, code="E206")
     assert p.line == line_of(text, "[0-9") == 5
     assert [r.pattern for r in data.regexes] == [r"\d{5}"]
 
@@ -249,7 +266,7 @@ def test_example_line_without_dash():
         - hey
     """
     data, problems = _parse(text)
-    p = only_problem(problems, "does not start with '- '")
+    p = only_problem(problems, code="E207")
     assert p.line == line_of(text, "hi there") == 5
     assert "'hi there'" in p.message
     assert [e.text for e in data.examples] == ["hello", "hey"]
@@ -267,43 +284,10 @@ def test_item_with_two_kinds():
         - bye
     """
     data, problems = _parse(text)
-    p = only_problem(problems, "exactly one of intent, synonym, regex or lookup")
+    p = only_problem(problems, code="E203")
     assert p.line == line_of(text, "- intent: bye") == 5
     assert "intent, synonym" in p.hint
     assert [e.intent for e in data.examples] == ["greet"]
-
-
-def test_item_with_no_kind():
-    text = "nlu:\n- examples: |\n    - hi\n"
-    _, problems = _parse(text)
-    p = only_problem(problems, "exactly one of")
-    assert p.line == 2 and "none of them" in p.hint
-
-
-def test_unknown_key_in_an_nlu_item():
-    text = """
-    nlu:
-    - intent: greet
-      exmples: |
-        - hi
-    """
-    _, problems = _parse(text)
-    p = only_problem(problems, "unknown key 'exmples' in the nlu intent item")
-    assert p.line == 3
-    assert "examples" in p.hint
-    assert only_problem(problems, "intent 'greet' has no examples").line == 2
-
-
-def test_unknown_key_in_a_synonym_item():
-    text = "nlu:\n- synonym: x\n  metadata: {}\n  examples: |\n    - y\n"
-    _, problems = _parse(text)
-    assert only_problem(problems, "unknown key 'metadata' in the nlu synonym item").line == 3
-
-
-def test_examples_of_the_wrong_type():
-    text = "nlu:\n- intent: greet\n  examples: 42\n"
-    _, problems = _parse(text)
-    assert only_problem(problems, "examples must be").line == 3
 
 
 # ---------------------------------------------------------------- cross-file checks via load_bot
@@ -318,50 +302,45 @@ def _load(tmp_path, nlu: str) -> tuple[Problems, object]:
     return problems, root / "data" / "nlu.yml"
 
 
-def test_undeclared_intent_in_examples(tmp_path):
-    nlu = """
-    nlu:
-    - intent: greet
-      examples: |
-        - hi
-    - intent: goodbye
-      examples: |
-        - bye
-        - see you
-    """
+UNDECLARED_ROLE_AND_GROUP = """
+nlu:
+- intent: fly
+  examples: |
+    - from [Oslo]{"entity": "city", "role": "origin"}
+    - to [Rome]{"entity": "city", "group": "2"}
+"""
+
+# One row per name the domain lacks: nlu.yml, the code of the one error (each is reported once), its line,
+# a part of its hint.
+UNDECLARED = [
+    pytest.param("""
+        nlu:
+        - intent: greet
+          examples: |
+            - hi
+        - intent: goodbye
+          examples: |
+            - bye
+            - see you
+        """, "E211", 7, "intents:", id="intent"),
+    pytest.param("""
+        nlu:
+        - intent: inform
+          examples: |
+            - in [Paris](city)
+            - the [red](color) one
+        """, "E212", 5, "did you mean 'colour'", id="entity"),
+    pytest.param(UNDECLARED_ROLE_AND_GROUP, "E213", 4, "", id="role"),
+    pytest.param(UNDECLARED_ROLE_AND_GROUP, "E214", 5, "", id="group"),
+]
+
+
+@pytest.mark.parametrize("nlu,code,line,hint", UNDECLARED)
+def test_a_name_the_domain_lacks_is_an_error_with_its_code_file_and_line(tmp_path, nlu, code, line, hint):
     problems, path = _load(tmp_path, nlu)
-    p = only_problem(problems, "intent 'goodbye' has examples but is not in the domain")  # reported once
-    assert same_file(p.file, path)
-    assert p.line == line_of(nlu, "- bye") == 7
-    assert "intents:" in p.hint
-
-
-def test_undeclared_entity_in_examples(tmp_path):
-    nlu = """
-    nlu:
-    - intent: inform
-      examples: |
-        - in [Paris](city)
-        - the [red](color) one
-    """
-    problems, path = _load(tmp_path, nlu)
-    p = only_problem(problems, "entity 'color' is annotated but not in the domain")
-    assert same_file(p.file, path)
-    assert p.line == line_of(nlu, "[red](color)") == 5
-    assert "did you mean 'colour'" in p.hint
-
-
-def test_undeclared_role_and_group(tmp_path):
-    nlu = """
-    nlu:
-    - intent: fly
-      examples: |
-        - from [Oslo]{"entity": "city", "role": "origin"}
-        - to [Rome]{"entity": "city", "group": "2"}
-    """
-    problems, path = _load(tmp_path, nlu)
-    assert only_problem(problems, "role 'origin' of entity 'city' is not declared").line == 4
-    assert only_problem(problems, "group '2' of entity 'city' is not declared").line == 5
+    p = only_problem(problems, code=code)
+    assert (p.line, same_file(p.file, path)) == (line, True)
+    assert hint in p.hint
 
 
 def test_retrieval_intent_needs_only_its_parent_in_the_domain(tmp_path):
@@ -390,13 +369,12 @@ def test_same_example_under_two_intents_is_a_warning(tmp_path):
         - Hello
     """
     bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=nlu))
-    w = only_problem(bot.problems, "is under intent 'inform' and also under 'greet'", severity="warning")
+    w = only_problem(bot.problems, code="W201")
     assert w.line == 7
     assert "nlu.yml:4)" in w.message  # names the first occurrence too
 
 
 def test_intent_without_examples_is_a_warning(tmp_path):
     bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu="nlu:\n- intent: greet\n  examples: |\n    - hi\n"))
-    w = only_problem(bot.problems, "intent 'inform' has no training examples", severity="warning")
+    w = only_problem(bot.problems, code="W202", line=line_of(DOMAIN, "- inform"))  # fly and faq have none either
     assert same_file(w.file, tmp_path / "bot" / "domain.yml")
-    assert w.line == line_of(DOMAIN, "- inform")

@@ -8,7 +8,7 @@ from agent.bot.stories import (
     ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, StoryBlock, UserStep,
 )
 from agent.errors import BotFileError, Problems
-from tests.helpers.bot_factory import line_of, only_problem, same_file, write_bot
+from tests.helpers.bot_factory import line_of, normalize, only_problem, same_file, write_bot
 
 DOMAIN = """
 version: "3.1"
@@ -88,8 +88,7 @@ stories:
     entities:
     - city: Paris
     - account
-    - entity: city
-      value: Rome
+    - city: Rome
       role: destination
   - action: booking_form
   - active_loop: booking_form
@@ -172,6 +171,32 @@ def test_blocks_are_read_with_file_and_line(bot):
     assert story.line == line_of(STORIES, "- story: book a trip")
     assert story.metadata == {"author": "test"}
     assert _story(bot, "submit the form").line == line_of(RULES, "- rule: submit the form")
+
+
+def test_story_entities_read_as_rasas_story_reader_reads_them(tmp_path):
+    """Every key but role/group names the entity: `- entity: city` is an entity called `entity`."""
+    from agent.bot.stories import parse_blocks
+    from agent.bot.schema import Reader
+    from agent.bot.yaml_source import parse_yaml
+    from agent.errors import Problems
+
+    text = normalize("""
+    stories:
+    - story: s
+      steps:
+      - intent: book
+        entities:
+        - entity: city
+        - city: Rome
+          group: 1
+        - role: destination
+    """)
+    problems = Problems()
+    data = parse_yaml(text, "stories.yml")
+    (block,) = parse_blocks(data["stories"], "story", Reader("stories.yml", problems), 1)
+    assert block.steps[0].entities == [{"entity": "entity", "value": "city"},
+                                       {"entity": "city", "value": "Rome", "group": 1}]
+    assert [p.code for p in problems.items] == ["E313"]
 
 
 def test_user_step_with_entities_in_all_three_forms(bot):
@@ -259,102 +284,114 @@ def _errors(tmp_path, stories: str | None = None, rules: str | None = None) -> t
     return problems, root / "data" / ("stories.yml" if stories else "rules.yml")
 
 
-def test_undeclared_intent(tmp_path):
-    stories = """
-    stories:
-    - story: s
-      steps:
-      - intent: greet
-      - action: utter_greet
-      - intent: gret_again
-      - action: utter_greet
-    """
-    problems, path = _errors(tmp_path, stories=stories)
-    p = only_problem(problems, "story 's' uses intent 'gret_again', which is not in the domain")
+UNDECLARED_ACTIONS = """
+stories:
+- story: s
+  steps:
+  - intent: greet
+  - action: utter_greeet
+  - action: action_missing
+"""
+TWO_RULE_MISTAKES = """
+rules:
+- rule: r
+  conversation_starts: true
+  wait_for_user_input: "no"
+  steps:
+  - intent: greet
+  - action: utter_greet
+"""
+NO_STEPS_AND_NO_NAME = """
+stories:
+- story: no steps
+- steps:
+  - intent: greet
+"""
+
+# One row per mistake: "stories" or "rules" (the file it is in), its text, the code of the error, its line,
+# and the parts of its hint. A file holding two errors of one code has a row for each.
+BLOCK_ERRORS = [
+    pytest.param("stories", """
+        stories:
+        - story: s
+          steps:
+          - intent: greet
+          - action: utter_greet
+          - intent: gret_again
+          - action: utter_greet
+        """, "E314", 6, (), id="undeclared intent"),
+    pytest.param("stories", UNDECLARED_ACTIONS, "E317", 5,
+                 ("add a response 'utter_greeet' under `responses:`", "did you mean 'utter_greet'"),
+                 id="undeclared response"),
+    pytest.param("stories", UNDECLARED_ACTIONS, "E317", 6, ("under `actions:`",), id="undeclared action"),
+    pytest.param("stories", """
+        stories:
+        - story: s
+          steps:
+          - intent: inform
+            entities:
+            - town: Paris
+          - action: utter_greet
+        """, "E315", 4, (), id="undeclared entity"),
+    pytest.param("stories", """
+        stories:
+        - story: s
+          steps:
+          - intent: inform
+          - slot_was_set:
+            - cty: Paris
+          - action: utter_greet
+        """, "E316", 5, ("did you mean 'city'",), id="undeclared slot"),
+    pytest.param("rules", """
+        rules:
+        - rule: r
+          condition:
+          - slot_was_set:
+            - vip: true
+          steps:
+          - intent: greet
+          - action: utter_greet
+        """, "E316", 4, (), id="undeclared slot in a rule condition"),
+    pytest.param("rules", """
+        rules:
+        - rule: r
+          steps:
+          - intent: book
+          - action: utter_ask_city
+          - active_loop: utter_ask_city
+        """, "E318", 6, (), id="active loop that is not a form"),
+    pytest.param("stories", """
+        stories:
+        - story: s
+          steps:
+          - intent: greet
+          - acton: utter_greet
+        """, "E001", 5, ("action",), id="unknown step key"),
+    pytest.param("rules", "rules:\n- rule: r\n  steps:\n  - user: hello\n", "E305", 4, (),
+                 id="end-to-end user step in a rule"),
+    pytest.param("rules", "rules:\n- rule: r\n  steps:\n  - bot: hi\n", "E305", 4, (),
+                 id="end-to-end bot step in a rule"),
+    pytest.param("stories", """
+        stories:
+        - story: s
+          steps:
+          - intent: greet
+          - action: utter_greet
+            active_loop: booking_form
+        """, "E308", 5, (), id="step holding two kinds"),
+    pytest.param("rules", TWO_RULE_MISTAKES, "E001", 3, (), id="unknown key in a rule"),
+    pytest.param("rules", TWO_RULE_MISTAKES, "E303", 4, (), id="flag that is not true or false"),
+    pytest.param("stories", NO_STEPS_AND_NO_NAME, "E302", 2, (), id="story without steps"),
+    pytest.param("stories", NO_STEPS_AND_NO_NAME, "E301", 3, (), id="story without name"),
+]
+
+
+@pytest.mark.parametrize("where,text,code,line,hints", BLOCK_ERRORS)
+def test_a_story_or_rule_mistake_is_an_error_with_its_code_file_and_line(tmp_path, where, text, code, line, hints):
+    problems, path = _errors(tmp_path, **{where: text})
+    p = only_problem(problems, code=code, line=line)
     assert same_file(p.file, path)
-    assert p.line == line_of(stories, "gret_again") == 6
-
-
-def test_undeclared_action(tmp_path):
-    stories = """
-    stories:
-    - story: s
-      steps:
-      - intent: greet
-      - action: utter_greeet
-      - action: action_missing
-    """
-    problems, path = _errors(tmp_path, stories=stories)
-    p = only_problem(problems, "runs action 'utter_greeet'")
-    assert same_file(p.file, path) and p.line == 5
-    assert "add a response 'utter_greeet' under `responses:`" in p.hint
-    assert "did you mean 'utter_greet'" in p.hint
-    q = only_problem(problems, "runs action 'action_missing'")
-    assert q.line == 6 and "under `actions:`" in q.hint
-
-
-def test_undeclared_entity(tmp_path):
-    stories = """
-    stories:
-    - story: s
-      steps:
-      - intent: inform
-        entities:
-        - town: Paris
-      - action: utter_greet
-    """
-    problems, path = _errors(tmp_path, stories=stories)
-    p = only_problem(problems, "story 's' uses entity 'town', which is not in the domain")
-    assert same_file(p.file, path)
-    assert p.line == line_of(stories, "- intent: inform") == 4
-
-
-def test_undeclared_slot(tmp_path):
-    stories = """
-    stories:
-    - story: s
-      steps:
-      - intent: inform
-      - slot_was_set:
-        - cty: Paris
-      - action: utter_greet
-    """
-    problems, path = _errors(tmp_path, stories=stories)
-    p = only_problem(problems, "story 's' sets slot 'cty', which is not in the domain")
-    assert same_file(p.file, path)
-    assert p.line == line_of(stories, "- slot_was_set") == 5
-    assert "did you mean 'city'" in p.hint
-
-
-def test_undeclared_slot_in_a_rule_condition(tmp_path):
-    rules = """
-    rules:
-    - rule: r
-      condition:
-      - slot_was_set:
-        - vip: true
-      steps:
-      - intent: greet
-      - action: utter_greet
-    """
-    problems, path = _errors(tmp_path, rules=rules)
-    p = only_problem(problems, "rule 'r' sets slot 'vip'")
-    assert same_file(p.file, path) and p.line == 4
-
-
-def test_active_loop_that_is_not_a_form(tmp_path):
-    rules = """
-    rules:
-    - rule: r
-      steps:
-      - intent: book
-      - action: utter_ask_city
-      - active_loop: utter_ask_city
-    """
-    problems, path = _errors(tmp_path, rules=rules)
-    p = only_problem(problems, "rule 'r' activates loop 'utter_ask_city', which is not a form")
-    assert same_file(p.file, path)
-    assert p.line == line_of(rules, "- active_loop") == 6
+    assert all(hint in p.hint for hint in hints), p.hint
 
 
 def test_two_stage_fallback_is_an_accepted_loop(tmp_path):
@@ -371,21 +408,6 @@ def test_two_stage_fallback_is_an_accepted_loop(tmp_path):
     assert bot.rules[0].steps[2] == ActiveLoopStep("action_two_stage_fallback", 6)
 
 
-def test_unknown_step_key(tmp_path):
-    stories = """
-    stories:
-    - story: s
-      steps:
-      - intent: greet
-      - acton: utter_greet
-    """
-    problems, path = _errors(tmp_path, stories=stories)
-    p = only_problem(problems, "unknown key 'acton' in a step of a story")
-    assert same_file(p.file, path)
-    assert p.line == line_of(stories, "acton") == 5
-    assert "action" in p.hint
-
-
 def test_checkpoint_step_inside_a_rule(tmp_path):
     rules = """
     rules:
@@ -396,63 +418,10 @@ def test_checkpoint_step_inside_a_rule(tmp_path):
       - checkpoint: later
     """
     problems, path = _errors(tmp_path, rules=rules)
-    p = only_problem(problems, "'checkpoint' steps are not allowed in a rule")
+    p = only_problem(problems, code="E305")
     assert same_file(p.file, path)
     assert p.line == line_of(rules, "checkpoint") == 6
     assert "checkpoint" not in p.hint.split("allowed here:")[1]
-
-
-@pytest.mark.parametrize("step", ["user: hello", "bot: hi"])
-def test_end_to_end_steps_inside_a_rule(tmp_path, step):
-    rules = f"""
-    rules:
-    - rule: r
-      steps:
-      - {step}
-    """
-    problems, _ = _errors(tmp_path, rules=rules)
-    kind = step.split(":")[0]
-    assert only_problem(problems, f"'{kind}' steps are not allowed in a rule").line == 4
-
-
-def test_step_holding_two_kinds(tmp_path):
-    stories = """
-    stories:
-    - story: s
-      steps:
-      - intent: greet
-      - action: utter_greet
-        active_loop: booking_form
-    """
-    problems, _ = _errors(tmp_path, stories=stories)
-    assert only_problem(problems, "a step holds both 'action' and 'active_loop'").line == 5
-
-
-def test_unknown_key_in_a_rule_and_bad_flag(tmp_path):
-    rules = """
-    rules:
-    - rule: r
-      conversation_starts: true
-      wait_for_user_input: "no"
-      steps:
-      - intent: greet
-      - action: utter_greet
-    """
-    problems, _ = _errors(tmp_path, rules=rules)
-    assert only_problem(problems, "unknown key 'conversation_starts' in a rule").line == 3
-    assert only_problem(problems, "wait_for_user_input must be true or false").line == 4
-
-
-def test_story_without_steps_or_name(tmp_path):
-    stories = """
-    stories:
-    - story: no steps
-    - steps:
-      - intent: greet
-    """
-    problems, _ = _errors(tmp_path, stories=stories)
-    assert only_problem(problems, "story 'no steps' has no steps").line == 2
-    assert only_problem(problems, "a story has no name").line == 3
 
 
 def test_story_starting_at_undefined_checkpoint_warns(tmp_path):
@@ -465,7 +434,7 @@ def test_story_starting_at_undefined_checkpoint_warns(tmp_path):
       - action: utter_greet
     """
     bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=NLU, stories=stories))
-    w = only_problem(bot.problems, "starts at checkpoint 'nowhere', which no story ends with", severity="warning")
+    w = only_problem(bot.problems, code="W301")
     assert w.line == 4
 
 
@@ -515,5 +484,5 @@ def test_load_test_stories_reports_errors(tmp_path):
     problems = Problems()
     with pytest.raises(BotFileError):
         load_test_stories(path, problems)
-    p = only_problem(problems, "unknown key 'intnt'")
+    p = only_problem(problems, code="E001")
     assert same_file(p.file, path) and p.line == 4

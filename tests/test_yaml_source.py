@@ -15,64 +15,47 @@ def test_syntax_error_names_file_line_column_and_excerpt():
     assert len(problems) == 1
     p = problems[0]
     assert p.file == "bots/x/domain.yml"
-    assert p.message.startswith("YAML syntax error")
-    assert "mapping values are not allowed" in p.message
+    assert p.code == "E006"
+    assert "mapping values are not allowed" in p.message  # the YAML parser's own words
     assert p.line == 4
     assert p.column == 15  # the second ': '
     assert p.excerpt == "  - text: Note: this breaks"
     assert "quoted" in p.hint
     rendered = str(info.value)
-    assert rendered.startswith("bots/x/domain.yml:4:15: error: YAML syntax error")
+    assert rendered.startswith("bots/x/domain.yml:4:15: error E006: YAML syntax error")
     assert "    " + p.excerpt + "\n    " + " " * 14 + "^" in rendered
 
 
-def test_unclosed_flow_sequence_is_reported_where_the_parser_notices_it():
-    text = 'version: "3.1"\nintents:\n  - greet\n  - goodbye: [oops\nslots: {}\n'
+# Syntax errors: the text, then the line and column the error is reported at (None: any column) and
+# the line shown with it.
+SYNTAX_ERRORS = [
+    pytest.param('version: "3.1"\nintents:\n  - greet\n  - goodbye: [oops\nslots: {}\n', 5, 6, "slots: {}",
+                 id="unclosed flow sequence, where the parser notices it"),
+    pytest.param("nlu:\n- intent: greet\n  examples: |\n    - hi\n - intent: bye\n", 5, None, " - intent: bye",
+                 id="bad indentation"),
+    pytest.param("a: 1\n\tb: 2\n", 2, 1, "\tb: 2", id="tab indentation"),
+]
+
+
+@pytest.mark.parametrize("text,line,column,excerpt", SYNTAX_ERRORS)
+def test_a_syntax_error_points_at_the_offending_line(text, line, column, excerpt):
     with pytest.raises(BotFileError) as info:
         parse_yaml(text, "domain.yml")
-    p = info.value.problems.errors[0]
-    assert p.line == 5
-    assert p.column == 6
-    assert p.excerpt == "slots: {}"
+    (p,) = info.value.problems.errors
+    assert (p.code, p.line, p.excerpt) == ("E006", line, excerpt)
+    assert p.column == column if column is not None else p.column >= 1
 
 
-def test_syntax_error_on_bad_indentation_points_at_the_line():
-    text = "nlu:\n- intent: greet\n  examples: |\n    - hi\n - intent: bye\n"
-    with pytest.raises(BotFileError) as info:
-        parse_yaml(text, "nlu.yml")
-    p = info.value.problems.errors[0]
-    assert p.line == 5
-    assert p.excerpt == " - intent: bye"
-    assert p.column is not None and p.column >= 1
-
-
-def test_tab_indentation_error_shows_the_offending_line():
-    text = "a: 1\n\tb: 2\n"
+@pytest.mark.parametrize("text,key,line,first_line", [
+    pytest.param("intents:\n  - greet\nentities:\n  - city\nintents:\n  - bye\n", "intents", 5, 1, id="top level"),
+    pytest.param("slots:\n  name:\n    type: text\n    type: any\n", "type", 4, 3, id="nested mapping"),
+])
+def test_a_duplicate_key_is_an_error_naming_both_lines(text, key, line, first_line):
     with pytest.raises(BotFileError) as info:
         parse_yaml(text, "domain.yml")
-    p = info.value.problems.errors[0]
-    assert (p.line, p.column) == (2, 1)
-    assert p.excerpt == "\tb: 2"
-
-
-def test_duplicate_key_error_names_both_lines():
-    text = "intents:\n  - greet\nentities:\n  - city\nintents:\n  - bye\n"
-    with pytest.raises(BotFileError) as info:
-        parse_yaml(text, "domain.yml")
-    p = info.value.problems.errors[0]
-    assert p.file == "domain.yml"
-    assert p.line == 5
-    assert "'intents'" in p.message
-    assert "first at line 1" in p.message
-
-
-def test_duplicate_key_in_nested_mapping():
-    text = "slots:\n  name:\n    type: text\n    type: any\n"
-    with pytest.raises(BotFileError) as info:
-        parse_yaml(text, "domain.yml")
-    p = info.value.problems.errors[0]
-    assert p.line == 4
-    assert "'type'" in p.message and "first at line 3" in p.message
+    (p,) = info.value.problems.errors
+    assert (p.file, p.code, p.line) == ("domain.yml", "E005", line)
+    assert f"'{key}'" in p.message and f"first at line {first_line}" in p.message
 
 
 def test_yes_no_on_off_stay_strings_true_false_are_bools():
@@ -119,7 +102,7 @@ def test_invalid_utf8_file_is_a_bot_file_error(tmp_path):
         read_yaml(path)
     p = info.value.problems.errors[0]
     assert p.file == str(path)
-    assert "not valid UTF-8" in p.message
+    assert p.code == "E008"
     assert "UTF-8" in p.hint
 
 
@@ -136,7 +119,7 @@ def test_read_yaml_syntax_error_names_the_path(tmp_path):
         read_yaml(path)
     p = info.value.problems.errors[0]
     assert p.file == str(path)
-    assert p.line == 3
+    assert (p.code, p.line) == ("E006", 3)
 
 
 def test_sexagesimal_looking_values_stay_strings_like_yaml_1_2():

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from agent.bot.builtin_dimensions import DIMENSIONS, DUCKLING_NAMES
 from agent.bot.rasa_settings import RASA_SETTINGS
 from agent.bot.registry import PIPELINE, POLICY, REGISTRY, Context
+from agent.errors import Warnings
 
 if TYPE_CHECKING:
     from agent.bot.config import AgentConfig
@@ -78,9 +79,7 @@ def _language_model(s: LanguageModelSettings, config: "AgentConfig", ctx: Contex
         if Path(weights).is_dir():
             config.intent.base_model = weights
         else:
-            ctx.reader.warning(ctx.line, f"LanguageModelFeaturizer model_weights '{s.model_weights}' is not a local "
-                               "directory and nothing loads from a model hub here; using the default encoder",
-                               "point model_weights (or base_model) at a local Hugging Face-format directory")
+            ctx.reader.warning(ctx.line, Warnings.MODEL_WEIGHTS_NOT_LOCAL, weights=s.model_weights)
     _covered(NoSettings(), config, ctx)
 
 
@@ -172,8 +171,7 @@ class SpacyNLPSettings:
                    strict=False)
 def _spacy_nlp(s: SpacyNLPSettings, config: "AgentConfig", ctx: Context) -> None:
     if not _spacy_model_available(s.model, ctx.bot_dir):
-        ctx.reader.warning(ctx.line, f"SpacyNLP: the spaCy model '{s.model}' is not installed; carrying on without "
-                           "it", "the transformer encoder covers its features")
+        ctx.reader.warning(ctx.line, Warnings.SPACY_MODEL_MISSING, model=s.model)
     config.notes.append(f"{ctx.name}: not needed (the transformer encoder provides the features)")
 
 
@@ -208,8 +206,8 @@ def _builtin_entities(s: BuiltinEntitySettings, config: "AgentConfig", ctx: Cont
         if dim in DIMENSIONS:
             dims.append(dim)
         else:
-            ctx.reader.warning(ctx.line_of("dimensions"), f"{ctx.name}: no built-in extractor for '{dim}'; skipping it",
-                               f"built-in dimensions: {', '.join(sorted(DIMENSIONS))}")
+            ctx.reader.warning(ctx.line_of("dimensions"), Warnings.NO_BUILTIN_EXTRACTOR, component=ctx.name,
+                               dimension=dim, dimensions=", ".join(sorted(DIMENSIONS)))
     config.builtin_entities = sorted(set(config.builtin_entities or []) | set(dims))
     config.notes.append(f"{ctx.name}: built-in offline extractors for {', '.join(dims) or 'nothing'}"
                         + (" (no Duckling server needed)" if ctx.name.rsplit('.', 1)[-1].startswith("Duckling")
@@ -244,8 +242,7 @@ for _name in ("CRFEntityExtractor", "MitieEntityExtractor"):
 @REGISTRY.register("SpacyEntityExtractor", PIPELINE, NoSettings, rasa_keys=_rasa("SpacyEntityExtractor"),
                    strict=False)
 def _spacy_entities(s: NoSettings, config: "AgentConfig", ctx: Context) -> None:
-    ctx.reader.warning(ctx.line, "SpacyEntityExtractor: no pretrained NER model ships offline; carrying on without it",
-                       "annotate those entities in your NLU data: the trained entity extractor learns them")
+    ctx.reader.warning(ctx.line, Warnings.SPACY_NER_OFFLINE)
     config.notes.append(f"{ctx.name}: skipped (annotated examples train our entity extractor instead)")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from agent.bot.components import REGISTRY, resolve_path
 from agent.bot.registry import PIPELINE, POLICY, Context, read_settings
 from agent.bot.schema import Reader, item_line, key_line, suggest_name
+from agent.errors import Errors, Warnings
 
 CONFIG_KEYS = ("version", "recipe", "assistant_id", "language", "pipeline", "policies", "importers",
                "base_model", "data")
@@ -129,8 +130,7 @@ def _languages(data: dict, config: AgentConfig, r: Reader) -> None:
     if isinstance(value, list):
         names = [str(v) for v in value if isinstance(v, (str, int)) and str(v)]
         if not names or len(names) != len(value):
-            r.error(key_line(data, "language"), "language must be a language code or a list of them",
-                    "e.g. language: zh, or language: [zh, en]")
+            r.error(key_line(data, "language"), Errors.LANGUAGE_FORM)
             names = names or ["en"]
     else:
         names = [str(value or "en")]
@@ -149,7 +149,7 @@ def _name_and_settings(item: Any, r: Reader, line: int | None, what: str) -> tup
     if item is None:
         return None
     if "name" not in item:
-        r.error(line, f"a {what} has no `name`")
+        r.error(line, Errors.COMPONENT_WITHOUT_NAME, what=what)
         return None
     return str(item["name"]), item
 
@@ -164,7 +164,7 @@ def _apply(item: Any, kind: str, config: AgentConfig, r: Reader, line: int | Non
     if spec is None:
         hint = suggest_name(name.rsplit(".", 1)[-1], REGISTRY.names(kind)) or (
             "custom Rasa components are not loaded" if kind == PIPELINE else "")
-        r.warning(line, f"unknown {kind} '{name}'; carrying on without it", hint)
+        r.warning(line, Warnings.UNKNOWN_COMPONENT, kind=kind, name=name, suggestion=hint)
         return
     ctx = Context(r, line, name, bot_dir, raw)
     settings, unused = read_settings(spec, raw, ctx)

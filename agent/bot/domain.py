@@ -6,6 +6,7 @@ from typing import Any
 
 from agent.bot.schema import Reader, item_line, key_line
 from agent.bot.yaml_source import plain
+from agent.errors import Errors, Warnings
 
 DOMAIN_KEYS = ("version", "intents", "entities", "slots", "responses", "forms", "actions", "config",
                "session_config", "e2e_actions")
@@ -138,7 +139,7 @@ class Domain:
     actions: list[str] = field(default_factory=list)
     session_config: SessionConfig = field(default_factory=SessionConfig)
     store_entities_as_slots: bool = True
-    raw: dict = field(default_factory=dict)  # merged source, kept for the model artifact
+    e2e_actions: list[str] = field(default_factory=list)  # bot texts end-to-end stories predict
 
     @property
     def action_names(self) -> list[str]:
@@ -160,7 +161,7 @@ class Domain:
 
 
 def parse_domain(raw: Any, file: str, r: Reader) -> Domain:
-    domain = Domain(raw=plain(raw) if isinstance(raw, dict) else {})
+    domain = Domain()
     if raw is None:
         return domain
     data = r.mapping(raw, "the domain file")
@@ -173,6 +174,7 @@ def parse_domain(raw: Any, file: str, r: Reader) -> Domain:
     domain.responses = parse_responses(data.get("responses"), r, key_line(data, "responses"))
     _parse_forms(data.get("forms"), domain, r, key_line(data, "forms"))
     domain.actions = r.string_list(data.get("actions"), "actions", key_line(data, "actions"))
+    domain.e2e_actions = r.string_list(data.get("e2e_actions"), "e2e_actions", key_line(data, "e2e_actions"))
     _parse_session_config(data.get("session_config"), domain, r, key_line(data, "session_config"))
     config = data.get("config")
     if config is not None and (cfg := r.mapping(config, "domain config", key_line(data, "config"))):
@@ -191,7 +193,7 @@ def _parse_intents(value: Any, domain: Domain, r: Reader, line: int | None) -> N
             domain.intents[str(item)] = Intent(str(item), source=(r.file, at))
             continue
         if not isinstance(item, dict) or len(item) != 1:
-            r.error(at, "each intent must be a name or a one-key mapping {name: {use_entities: ...}}")
+            r.error(at, Errors.INTENT_FORM)
             continue
         name, props = next(iter(item.items()))
         intent = Intent(str(name))
@@ -230,7 +232,7 @@ def _parse_entities(value: Any, domain: Domain, r: Reader, line: int | None) -> 
                 entity.groups = r.string_list(props.get("groups"), "groups", at)
             domain.entities[entity.name] = entity
         else:
-            r.error(at, "each entity must be a name or a one-key mapping {name: {roles: [...], groups: [...]}}")
+            r.error(at, Errors.ENTITY_FORM)
 
 
 def _parse_slots(value: Any, domain: Domain, r: Reader, line: int | None) -> None:
@@ -246,19 +248,17 @@ def _parse_slots(value: Any, domain: Domain, r: Reader, line: int | None) -> Non
                             "max_value", "mappings"), f"slot '{name}'")
         slot_type = str(body.get("type", ""))
         if not slot_type:
-            r.error(at, f"slot '{name}' has no type", f"add `type:` with one of {', '.join(SLOT_TYPES)}")
+            r.error(at, Errors.SLOT_WITHOUT_TYPE, slot=name, types=", ".join(SLOT_TYPES))
             continue
         if slot_type == "unfeaturized":
-            r.warning(at, f"slot '{name}': type 'unfeaturized' is deprecated; read as type 'any'")
+            r.warning(at, Warnings.SLOT_UNFEATURIZED, slot=name)
             slot_type = "any"
         if slot_type not in SLOT_TYPES and "." not in slot_type:
-            r.error(key_line(body, "type", at), f"slot '{name}' has unknown type '{slot_type}'",
-                    f"use one of {', '.join(SLOT_TYPES)} (or a custom class path)")
+            r.error(key_line(body, "type", at), Errors.SLOT_UNKNOWN_TYPE, slot=name, type=slot_type,
+                    types=", ".join(SLOT_TYPES))
             continue
         if "mappings" not in body:
-            r.error(at, f"slot '{name}' has no 'mappings' (required since Rasa 3.0)",
-                    "add `mappings:` with e.g. `- type: from_entity` / `entity: " + str(name) + "`, "
-                    "or `- type: custom` if an action fills it")
+            r.error(at, Errors.SLOT_WITHOUT_MAPPINGS, slot=name)
             continue
         slot = Slot(
             name=str(name),
@@ -272,13 +272,13 @@ def _parse_slots(value: Any, domain: Domain, r: Reader, line: int | None) -> Non
             slot.values = [str(v) if not isinstance(v, bool) else str(v).lower()
                            for v in (body.get("values") or [])]
             if not slot.values:
-                r.error(at, f"categorical slot '{name}' needs `values: [...]`")
+                r.error(at, Errors.CATEGORICAL_WITHOUT_VALUES, slot=name)
         for bound in ("min_value", "max_value"):
             if bound in body:
                 try:
                     setattr(slot, bound, float(body[bound]))
                 except (TypeError, ValueError):
-                    r.error(key_line(body, bound, at), f"slot '{name}': {bound} must be a number")
+                    r.error(key_line(body, bound, at), Errors.SLOT_BOUND_NOT_A_NUMBER, slot=name, bound=bound)
         domain.slots[slot.name] = slot
 
 
@@ -294,10 +294,11 @@ def _parse_mappings(value: Any, slot: str, r: Reader, line: int | None) -> list[
             continue
         mtype = str(item.get("type", ""))
         if mtype not in MAPPING_TYPES:
-            r.error(key_line(item, "type", at), f"slot '{slot}' has a mapping of unknown type '{mtype}'",
-                    f"use one of {', '.join(MAPPING_TYPES)}")
+            r.error(key_line(item, "type", at), Errors.MAPPING_UNKNOWN_TYPE, slot=slot, type=mtype,
+                    types=", ".join(MAPPING_TYPES))
             continue
-        r.check_keys(item, MAPPING_KEYS[mtype], f"a {mtype} mapping of slot '{slot}'")
+        for key, key_at, suggestion in r.unknown_keys(item, MAPPING_KEYS[mtype]):  # Rasa ignores them
+            r.warning(key_at, Warnings.MAPPING_EXTRA_KEY, key=key, mtype=mtype, slot=slot, suggestion=suggestion)
         mapping = SlotMapping(
             type=mtype,
             entity=_opt_str(item.get("entity")),
@@ -310,9 +311,9 @@ def _parse_mappings(value: Any, slot: str, r: Reader, line: int | None) -> list[
             source=(r.file, at),
         )
         if mtype == "from_entity" and not mapping.entity:
-            r.error(at, f"the from_entity mapping of slot '{slot}' names no entity", "add `entity: <name>`")
+            r.error(at, Errors.FROM_ENTITY_WITHOUT_ENTITY, slot=slot)
         if mtype in ("from_intent", "from_trigger_intent") and "value" not in item:
-            r.error(at, f"the {mtype} mapping of slot '{slot}' needs a `value`")
+            r.error(at, Errors.MAPPING_WITHOUT_VALUE, type=mtype, slot=slot)
         conditions = item.get("conditions")
         if conditions is not None:
             conds = r.sequence(conditions, "conditions", at)
@@ -336,8 +337,7 @@ def parse_responses(value: Any, r: Reader, line: int | None) -> dict[str, list[R
     for name, variations in (table or {}).items():
         at = key_line(table, name, line)
         if not str(name).startswith("utter_"):
-            r.warning(at, f"response '{name}' does not start with 'utter_'",
-                      "rules and stories can only run responses named utter_*")
+            r.warning(at, Warnings.RESPONSE_NAME_NOT_UTTER, response=name)
         items = r.sequence(variations, f"response '{name}'", at)
         parsed = []
         for i, var in enumerate(items or []):
@@ -347,8 +347,7 @@ def parse_responses(value: Any, r: Reader, line: int | None) -> dict[str, list[R
                 continue
             r.check_keys(var, VARIATION_KEYS, f"a variation of response '{name}'")
             if not any(k in var for k in ("text", "image", "custom", "attachment", "elements", "buttons")):
-                r.error(vat, f"a variation of '{name}' has nothing to say",
-                        "give it `text:` (or image, buttons, custom, attachment)")
+                r.error(vat, Errors.VARIATION_SAYS_NOTHING, response=name)
             parsed.append(ResponseVariation(
                 text=None if var.get("text") is None else str(var.get("text")),
                 image=_opt_str(var.get("image")),
@@ -381,7 +380,7 @@ def parse_buttons(value: Any, response: str, r: Reader, line: int | None) -> lis
             continue
         r.check_keys(b, ("title", "payload", "url", "type"), f"a button of '{response}'")
         if "title" not in b:
-            r.error(bat, f"a button of '{response}' has no title")
+            r.error(bat, Errors.BUTTON_WITHOUT_TITLE, response=response)
             continue
         buttons.append(Button(str(b["title"]), str(b.get("payload", b.get("url", "")))))
     return buttons
@@ -399,9 +398,9 @@ def _parse_response_conditions(value: Any, response: str, r: Reader, line: int |
             continue
         r.check_keys(c, ("type", "name", "value"), "a response condition")
         if c.get("type", "slot") != "slot":
-            r.error(cat, f"response condition type '{c.get('type')}' is not supported", "use `type: slot`")
+            r.error(cat, Errors.CONDITION_TYPE_UNSUPPORTED, type=c.get("type"))
         if "name" not in c:
-            r.error(cat, "a response condition needs the slot `name`")
+            r.error(cat, Errors.CONDITION_WITHOUT_NAME)
             continue
         out.append(ResponseCondition("slot", str(c["name"]), plain(c.get("value"))))
     return out
@@ -421,9 +420,7 @@ def _parse_forms(value: Any, domain: Domain, r: Reader, line: int | None) -> Non
         r.check_keys(body, ("required_slots", "ignored_intents"), f"form '{name}'")
         required = body.get("required_slots", [])
         if isinstance(required, dict):
-            r.error(key_line(body, "required_slots", at),
-                    f"form '{name}': required_slots is a mapping (the Rasa 2.x format)",
-                    "list slot names instead and move the mappings onto the slots (rasa data migrate does this)")
+            r.error(key_line(body, "required_slots", at), Errors.RASA2_REQUIRED_SLOTS, form=name)
             required = list(required)
         domain.forms[str(name)] = Form(
             name=str(name),
@@ -443,7 +440,7 @@ def _parse_session_config(value: Any, domain: Domain, r: Reader, line: int | Non
     try:
         domain.session_config.session_expiration_time = float(cfg.get("session_expiration_time", 60))
     except (TypeError, ValueError):
-        r.error(key_line(cfg, "session_expiration_time", line), "session_expiration_time must be minutes (a number)")
+        r.error(key_line(cfg, "session_expiration_time", line), Errors.SESSION_EXPIRATION_NOT_A_NUMBER)
     domain.session_config.carry_over_slots_to_new_session = bool(cfg.get("carry_over_slots_to_new_session", True))
 
 
@@ -458,17 +455,12 @@ def merge_domains(parts: list[Domain]) -> Domain:
         merged.responses.update(part.responses)
         merged.forms.update(part.forms)
         merged.actions += [a for a in part.actions if a not in merged.actions]
-        if "session_config" in part.raw:
+        merged.e2e_actions += [a for a in part.e2e_actions if a not in merged.e2e_actions]
+        # a file that leaves these out parses to the defaults: the last file that changes them wins
+        if part.session_config != SessionConfig():
             merged.session_config = part.session_config
-        if "config" in part.raw:
-            merged.store_entities_as_slots = part.store_entities_as_slots
-        for key, value in part.raw.items():
-            if isinstance(value, list):
-                merged.raw[key] = merged.raw.get(key, []) + value
-            elif isinstance(value, dict):
-                merged.raw[key] = {**merged.raw.get(key, {}), **value}
-            else:
-                merged.raw[key] = value
+        if not part.store_entities_as_slots:
+            merged.store_entities_as_slots = False
     return merged
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agent.bot.schema import Reader, key_line
 from agent.bot.yaml_source import read_yaml
-from agent.errors import Problems
+from agent.errors import Errors, Problems
 
 # Events sent to an action server by default: what rasa-sdk actions look back over (the current
 # turn, recent slot changes), without a payload that grows with the conversation.
@@ -40,21 +40,19 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
         action = r.mapping(action, "action_endpoint", key_line(data, "action_endpoint")) or {}
         r.check_keys(action, ("url", "timeout", "token", "cafile", "tracker_events"), "action_endpoint")
         if not action.get("url"):
-            r.error(key_line(data, "action_endpoint"), "action_endpoint needs a url",
-                    "e.g. url: http://localhost:5055/webhook")
+            r.error(key_line(data, "action_endpoint"), Errors.ACTION_ENDPOINT_WITHOUT_URL)
         out.action_url = str(action.get("url") or "") or None
         try:
             out.action_timeout = float(action.get("timeout", out.action_timeout))
         except (TypeError, ValueError):
-            r.error(key_line(action, "timeout"), "action_endpoint timeout must be seconds (a number)")
+            r.error(key_line(action, "timeout"), Errors.ACTION_TIMEOUT_NOT_A_NUMBER)
         events = action.get("tracker_events", out.action_events)
         if events == "all":
             out.action_events = None
         elif isinstance(events, int) and not isinstance(events, bool) and events > 0:
             out.action_events = events
         else:
-            r.error(key_line(action, "tracker_events"), f"action_endpoint tracker_events must be a number of "
-                    f"events above 0 or 'all', not {events!r}", "e.g. tracker_events: 100 (the default)")
+            r.error(key_line(action, "tracker_events"), Errors.TRACKER_EVENTS_FORM, value=events)
     store = data.get("tracker_store")
     if store is not None:
         out.tracker_store = r.mapping(store, "tracker_store", key_line(data, "tracker_store")) or {}

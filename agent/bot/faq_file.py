@@ -8,6 +8,7 @@ from typing import Any
 from agent.bot.domain import parse_buttons
 from agent.bot.schema import Reader, item_line, key_line
 from agent.bot.faq_entries import ANSWER_KEYS, ID_PATTERN, FAQEntry
+from agent.errors import Errors
 
 FILE_NAMES = ("faq.yml", "faq.yaml")
 ENTRY_KEYS = ("id", "questions", "answer", "tags", "language")
@@ -32,8 +33,7 @@ def parse_faq(data: Any, r: Reader) -> list[FAQEntry]:
         if entry is None:
             continue
         if entry.id in seen:
-            r.error(at, f"FAQ id '{entry.id}' is used twice (first at line {seen[entry.id]})",
-                    "give every entry its own id")
+            r.error(at, Errors.FAQ_ID_TWICE, id=entry.id, first_line=seen[entry.id])
             continue
         seen[entry.id] = at
         entries.append(entry)
@@ -48,21 +48,19 @@ def _parse_entry(raw: Any, r: Reader, at: int | None) -> FAQEntry | None:
     ok = True
     entry_id = data.get("id")
     if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id) or "/" in entry_id:
-        r.error(key_line(data, "id", at), "an FAQ entry needs an `id:` of letters, digits, _ . - "
-                "(at most 128 characters)", "for example `id: gift_card_balance`")
+        r.error(key_line(data, "id", at), Errors.FAQ_BAD_ID)
         ok = False
     questions = r.string_list(data.get("questions"), "`questions:`", key_line(data, "questions", at))
     questions = [q.strip() for q in questions if q.strip()]
     if not questions:
-        r.error(key_line(data, "questions", at), f"FAQ entry '{entry_id}' has no questions",
-                "list one or more ways a customer asks it under `questions:`")
+        r.error(key_line(data, "questions", at), Errors.FAQ_WITHOUT_QUESTIONS, id=entry_id)
         ok = False
     answer = _parse_answer(data.get("answer"), r, key_line(data, "answer", at), entry_id)
     ok = ok and answer is not None
     tags = r.string_list(data.get("tags"), "`tags:`", key_line(data, "tags", at))
     language = data.get("language")
     if language is not None and not isinstance(language, str):
-        r.error(key_line(data, "language", at), "`language:` must be a language code such as en or zh")
+        r.error(key_line(data, "language", at), Errors.FAQ_LANGUAGE_FORM)
         ok = False
     return FAQEntry(entry_id, questions, answer, tags, language) if ok else None
 
@@ -73,8 +71,7 @@ def _parse_answer(value: Any, r: Reader, at: int | None, entry_id: Any) -> dict 
     answer = r.mapping(value, f"the answer of FAQ entry '{entry_id}'", at) if value is not None else None
     if answer is None or not isinstance(answer.get("text"), str) or not answer["text"].strip():
         if answer is not None or value is None:
-            r.error(at, f"FAQ entry '{entry_id}' has no answer text",
-                    "write `answer: ...` or `answer: {text: ..., buttons: [...]}`")
+            r.error(at, Errors.FAQ_WITHOUT_ANSWER, id=entry_id)
         return None
     r.check_keys(answer, ANSWER_KEYS, "an FAQ answer")
     out: dict = {"text": answer["text"].strip()}

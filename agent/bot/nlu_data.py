@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.bot.schema import Reader, item_line, key_line
 from agent.bot.yaml_source import LineStr, line_of, plain
+from agent.errors import Errors
 
 # Rasa's entity annotation grammar (rasa/shared/nlu/training_data/entities_parser.py).
 ANNOTATION = re.compile(
@@ -103,15 +104,15 @@ def _entity_from_dict(body: str, surface: str, start: int, end: int, r: Reader |
         data = json.loads("{" + body + "}")
     except json.JSONDecodeError as exc:
         if r:
-            r.error(line, f"entity annotation {{{body}}} is not valid JSON ({exc.msg})",
-                    'write it like [LA]{"entity": "city", "role": "destination"}')
+            r.error(line, Errors.ANNOTATION_NOT_JSON, body=body, reason=exc.msg)
         return None
     unknown = [k for k in data if k not in ENTITY_DICT_KEYS]
     if r and unknown:
-        r.error(line, f"unknown key '{unknown[0]}' in entity annotation", f"allowed keys: {', '.join(ENTITY_DICT_KEYS)}")
+        r.error(line, Errors.UNKNOWN_KEY, key=unknown[0], what="entity annotation",
+                suggestion=f"allowed keys: {', '.join(ENTITY_DICT_KEYS)}")
     if "entity" not in data:
         if r:
-            r.error(line, f"entity annotation [{surface}]{{{body}}} has no \"entity\" key")
+            r.error(line, Errors.ANNOTATION_WITHOUT_ENTITY, surface=surface, body=body)
         return None
     return EntityAnnotation(start, end, surface, str(data["entity"]), data.get("value", surface),
                             _s(data.get("role")), _s(data.get("group")))
@@ -131,19 +132,18 @@ def parse_nlu(value: Any, r: Reader, line: int | None) -> NLUData:
             continue
         kinds = [k for k in ("intent", "synonym", "regex", "lookup") if k in item]
         if len(kinds) != 1:
-            r.error(at, "each nlu item needs exactly one of intent, synonym, regex or lookup",
-                    f"this one has {', '.join(kinds) if kinds else 'none of them'}")
+            r.error(at, Errors.NLU_ITEM_KIND, kinds=", ".join(kinds) if kinds else "none of them")
             continue
         kind = kinds[0]
         allowed = ("intent", "examples", "metadata") if kind == "intent" else (kind, "examples")
         r.check_keys(item, allowed, f"the nlu {kind} item")
         name = item[kind]
         if not isinstance(name, (str, int)) or isinstance(name, bool) or str(name).strip() == "":
-            r.error(key_line(item, kind, at), f"the {kind} name must be text")
+            r.error(key_line(item, kind, at), Errors.NLU_NAME_NOT_TEXT, kind=kind)
             continue
         name = str(name).strip()
         if "examples" not in item:
-            r.error(at, f"{kind} '{name}' has no examples", "add `examples: |` followed by `- ` lines")
+            r.error(at, Errors.NLU_ITEM_WITHOUT_EXAMPLES, kind=kind, name=name)
             continue
         lines = _example_lines(item["examples"], r, key_line(item, "examples", at))
         if kind == "intent":
@@ -158,7 +158,7 @@ def parse_nlu(value: Any, r: Reader, line: int | None) -> NLUData:
                 try:
                     re.compile(text)
                 except re.error as exc:
-                    r.error(ex_line, f"regex '{name}' has an invalid pattern {text!r}: {exc}")
+                    r.error(ex_line, Errors.INVALID_REGEX, name=name, pattern=text, reason=exc)
                     continue
                 data.regexes.append(RegexFeature(name, text))
         else:
@@ -178,8 +178,7 @@ def _example_lines(value: Any, r: Reader, line: int | None) -> list[tuple[str, A
                 continue
             ex_line = base + n if (base and literal) else base
             if not stripped.startswith("-"):
-                r.error(ex_line, f"example line {stripped!r} does not start with '- '",
-                        "every example in an `examples: |` block is a line starting with '- '")
+                r.error(ex_line, Errors.EXAMPLE_WITHOUT_DASH, text=stripped)
                 continue
             text = stripped[1:].strip()
             if text:
@@ -191,13 +190,13 @@ def _example_lines(value: Any, r: Reader, line: int | None) -> list[tuple[str, A
             if isinstance(item, dict):
                 r.check_keys(item, ("text", "metadata"), "an example")
                 if "text" not in item:
-                    r.error(at, "an example in list form needs `text:`")
+                    r.error(at, Errors.EXAMPLE_WITHOUT_TEXT)
                     continue
                 out.append((str(item["text"]), plain(item.get("metadata")), at))
             elif isinstance(item, str):
                 out.append((str(item), None, at))
             else:
-                r.error(at, "an example must be text or {text: ..., metadata: ...}")
+                r.error(at, Errors.EXAMPLE_FORM)
         return out
-    r.error(line_of(value, line), "examples must be a `|` block of `- ` lines or a list")
+    r.error(line_of(value, line), Errors.EXAMPLES_FORM)
     return out

@@ -12,7 +12,7 @@ from agent.bot.nlu_data import NLUData, parse_nlu
 from agent.bot.schema import Reader, key_line
 from agent.bot.stories import StoryBlock, parse_blocks
 from agent.bot.yaml_source import read_yaml
-from agent.errors import AgentError, BotFileError, Problems
+from agent.errors import BotFileError, Errors, Problems, Warnings
 from agent.bot.faq_file import find_faq_file, parse_faq, retrieval_entries
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -57,13 +57,13 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
     """Load a bot; with strict=True any error raises BotFileError listing every problem found."""
     root = Path(path)
     if not root.is_dir():
-        raise AgentError(f"{path}: not a bot directory (expected a folder with domain.yml and data/)")
+        raise Errors.NOT_A_BOT_DIRECTORY.error(where=str(path))
     problems = problems if problems is not None else Problems()
     files: list[Path] = []
 
     domain_path = next((root / n for n in ("domain.yml", "domain.yaml", "domain") if (root / n).exists()), None)
     if domain_path is None:
-        raise AgentError(f"{path}: no domain.yml (or domain/ folder) found; every bot needs one")
+        raise Errors.NO_DOMAIN.error(where=str(path))
     domain_files = _yaml_files(domain_path) if domain_path.is_dir() else [domain_path]
     domains = []
     for f in domain_files:
@@ -78,7 +78,7 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
     data_dir = root / "data"
     data_files = _yaml_files(data_dir) if data_dir.is_dir() else []
     if not data_files:
-        problems.warning(_display(root), None, "no training data found", "put nlu.yml, stories.yml and rules.yml in data/")
+        problems.warning(_display(root), None, Warnings.NO_TRAINING_DATA)
     for f in data_files:
         files.append(f)
         r = Reader(_display(f), problems)
@@ -99,8 +99,6 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
             raw_rules.append(data["rules"])
         if "responses" in data:
             domain.responses.update(parse_responses(data["responses"], r, key_line(data, "responses")))
-            if isinstance(data["responses"], dict) and isinstance(domain.raw.get("responses", {}), dict):
-                domain.raw.setdefault("responses", {}).update(data["responses"])  # else: reported above
 
     config = AgentConfig()
     config_path = next((root / n for n in ("config.yml", "config.yaml") if (root / n).exists()), None)

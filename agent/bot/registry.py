@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from agent.bot.schema import Reader, key_line
+from agent.errors import Errors, Warnings
 
 PIPELINE = "pipeline component"
 POLICY = "policy"
@@ -94,17 +95,18 @@ def read_settings(spec: Registered, raw: dict, ctx: Context) -> tuple[Any, list[
             if ok:
                 values[key] = converted
             else:
-                r.error(at, f"{spec.name}: '{key}' must be {_describe(hints[key])}, got {value!r}")
+                r.error(at, Errors.SETTING_WRONG_TYPE, component=spec.name, key=key, expected=_describe(hints[key]),
+                        value=value)
         elif key in spec.rasa_keys:
             unused.append(f"{key}: {value}")
         else:
             close = difflib.get_close_matches(key, [*declared, *spec.rasa_keys], n=1)
             if close or spec.strict:
                 hint = f"did you mean '{close[0]}'?" if close else f"{spec.name} takes: {', '.join(declared)}"
-                r.error(at, f"unknown key '{key}' for {spec.kind} {spec.name}", hint)
+                r.error(at, Errors.UNKNOWN_SETTING, key=key, kind=spec.kind, component=spec.name, suggestion=hint)
             else:
-                r.warning(at, f"{spec.name}: unknown key '{key}'; ignored",
-                          f"the settings used here are: {', '.join(declared) or 'none'}")
+                r.warning(at, Warnings.UNKNOWN_RASA_SETTING, component=spec.name, key=key,
+                          declared=", ".join(declared) or "none")
     return spec.settings(**values), unused
 
 

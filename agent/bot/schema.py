@@ -5,7 +5,7 @@ import difflib
 from typing import Any, Iterable
 
 from agent.bot.yaml_source import LineDict, LineList, line_of
-from agent.errors import Problems
+from agent.errors import Entry, Errors, Problems
 
 
 class Reader:
@@ -15,29 +15,35 @@ class Reader:
         self.file = file
         self.problems = problems
 
-    def error(self, line: int | None, message: str, hint: str = "") -> None:
-        self.problems.error(self.file, line, message, hint)
+    def error(self, line: int | None, entry: Entry, /, **fields) -> None:
+        """Report the catalogue error `entry` (an `Errors.X`) at `line` of this file."""
+        self.problems.error(self.file, line, entry, **fields)
 
-    def warning(self, line: int | None, message: str, hint: str = "") -> None:
-        self.problems.warning(self.file, line, message, hint)
+    def warning(self, line: int | None, entry: Entry, /, **fields) -> None:
+        """Report the catalogue warning `entry` (a `Warnings.X`) at `line` of this file."""
+        self.problems.warning(self.file, line, entry, **fields)
 
     def check_keys(self, mapping: dict, allowed: Iterable[str], what: str) -> None:
+        for key, line, suggestion in self.unknown_keys(mapping, allowed):
+            self.error(line, Errors.UNKNOWN_KEY, key=key, what=what, suggestion=suggestion)
+
+    @staticmethod
+    def unknown_keys(mapping: dict, allowed: Iterable[str]) -> list[tuple[Any, int | None, str]]:
+        """(key, line, "did you mean") for each key of `mapping` not in `allowed`."""
         allowed = list(allowed)
-        for key in mapping:
-            if key not in allowed:
-                line = mapping.line_of(key) if isinstance(mapping, LineDict) else None
-                self.error(line, f"unknown key '{key}' in {what}", _suggest(str(key), allowed))
+        return [(key, mapping.line_of(key) if isinstance(mapping, LineDict) else None, _suggest(str(key), allowed))
+                for key in mapping if key not in allowed]
 
     def mapping(self, value: Any, what: str, line: int | None = None) -> dict | None:
         if isinstance(value, dict):
             return value
-        self.error(line_of(value, line), f"{what} must be a mapping (key: value), got {_kind(value)}")
+        self.error(line_of(value, line), Errors.NOT_A_MAPPING, what=what, kind=_kind(value))
         return None
 
     def sequence(self, value: Any, what: str, line: int | None = None) -> list | None:
         if isinstance(value, list):
             return value
-        self.error(line_of(value, line), f"{what} must be a list, got {_kind(value)}")
+        self.error(line_of(value, line), Errors.NOT_A_LIST, what=what, kind=_kind(value))
         return None
 
     def string_list(self, value: Any, what: str, line: int | None = None) -> list[str]:
@@ -52,9 +58,10 @@ class Reader:
                 if isinstance(item, (str, int, float)) and not isinstance(item, bool):
                     out.append(str(item))
                 else:
-                    self.error(_item_line(value, i, line), f"{what} must be a list of names, got {_kind(item)}")
+                    self.error(_item_line(value, i, line), Errors.NOT_A_LIST_OF_NAMES, what=what,
+                               kind=_kind(item))
             return out
-        self.error(line_of(value, line), f"{what} must be a list of names, got {_kind(value)}")
+        self.error(line_of(value, line), Errors.NOT_A_LIST_OF_NAMES, what=what, kind=_kind(value))
         return []
 
 

@@ -6,6 +6,7 @@ from typing import Any, Union
 
 from agent.bot.schema import Reader, item_line, key_line
 from agent.bot.yaml_source import plain
+from agent.errors import Errors
 
 ANY_VALUE = "__any__"  # `slot_was_set: [name]` without a value: set to anything but null
 
@@ -85,11 +86,11 @@ def parse_blocks(value: Any, kind: str, r: Reader, line: int | None, test_file: 
         r.check_keys(item, STORY_KEYS if kind == "story" else RULE_KEYS, f"a {kind}")
         name = item.get(kind)
         if name is None:
-            r.error(at, f"a {kind} has no name", f"start it with `- {kind}: <a name>`")
+            r.error(at, Errors.BLOCK_WITHOUT_NAME, kind=kind)
             continue
         steps_raw = item.get("steps")
         if steps_raw is None:
-            r.error(at, f"{kind} '{name}' has no steps")
+            r.error(at, Errors.BLOCK_WITHOUT_STEPS, kind=kind, name=name)
             continue
         step_kinds = STORY_STEP_KINDS if kind == "story" or test_file else RULE_STEP_KINDS
         block = StoryBlock(kind, str(name), _parse_steps(steps_raw, step_kinds, r, key_line(item, "steps", at), kind),
@@ -109,7 +110,7 @@ def parse_blocks(value: Any, kind: str, r: Reader, line: int | None, test_file: 
 def _bool(item: dict, key: str, default: bool, r: Reader, at: int | None) -> bool:
     value = item.get(key, default)
     if not isinstance(value, bool):
-        r.error(key_line(item, key, at), f"{key} must be true or false")
+        r.error(key_line(item, key, at), Errors.FLAG_NOT_BOOL, key=key)
         return default
     return value
 
@@ -132,48 +133,47 @@ def _parse_step(item: Any, kinds: tuple[str, ...], r: Reader, at: int | None, wh
     present = [k for k in STORY_STEP_KINDS if k in item]
     unknown = [k for k in item if k not in (*STORY_STEP_KINDS, "entities", "metadata")]
     for k in unknown:
-        r.error(key_line(item, k, at), f"unknown key '{k}' in a step of a {where}",
-                f"a step is one of: {', '.join(kinds)}")
+        r.error(key_line(item, k, at), Errors.UNKNOWN_KEY, key=k, what=f"a step of a {where}",
+                suggestion=f"a step is one of: {', '.join(kinds)}")
     if not present:
         if not unknown:
-            r.error(at, f"empty step in a {where}", f"a step is one of: {', '.join(kinds)}")
+            r.error(at, Errors.EMPTY_STEP, where=where, kinds=", ".join(kinds))
         return None
     for k in present:
         if k not in kinds:
-            r.error(key_line(item, k, at), f"'{k}' steps are not allowed in a {where}",
-                    f"allowed here: {', '.join(kinds)}")
+            r.error(key_line(item, k, at), Errors.STEP_NOT_ALLOWED, kind=k, where=where, kinds=", ".join(kinds))
             return None
     if "intent" in present or "user" in present:
         extra = [k for k in present if k not in ("intent", "user")]
         if extra:
-            r.error(at, f"a user step cannot also hold '{extra[0]}'", "put it in a step of its own")
+            r.error(at, Errors.USER_STEP_EXTRA, key=extra[0])
         intent = item.get("intent")
         text = item.get("user")
         if intent is None and text is None:
-            r.error(at, "a user step needs an intent")
+            r.error(at, Errors.USER_STEP_WITHOUT_INTENT)
             return None
         return UserStep(None if intent is None else str(intent).strip(),
                         _parse_step_entities(item.get("entities"), r, at),
                         None if text is None else str(text).strip(), at)
     if len(present) > 1 and not (set(present) == {"checkpoint", "slot_was_set"}):
-        r.error(at, f"a step holds both '{present[0]}' and '{present[1]}'", "split it into two steps")
+        r.error(at, Errors.STEP_WITH_TWO_KINDS, first=present[0], second=present[1])
         return None
     if "entities" in item:
-        r.error(key_line(item, "entities", at), "only user steps can have entities")
+        r.error(key_line(item, "entities", at), Errors.ENTITIES_OUTSIDE_USER_STEP)
     kind = present[0] if present != ["slot_was_set", "checkpoint"] else "checkpoint"
     if "checkpoint" in present:
         kind = "checkpoint"
     value = item[kind]
     if kind == "action":
         if not isinstance(value, str) or not value.strip():
-            r.error(at, "an action step needs the action's name")
+            r.error(at, Errors.ACTION_STEP_WITHOUT_NAME)
             return None
         return ActionStep(str(value).strip(), line=at)
     if kind == "bot":
         return ActionStep(None, bot_text=str(value).strip(), line=at)
     if kind == "active_loop":
         if value is not None and not isinstance(value, str):
-            r.error(at, "active_loop must be a form name or null")
+            r.error(at, Errors.ACTIVE_LOOP_FORM)
             return None
         return ActiveLoopStep(None if value is None else str(value), at)
     if kind == "slot_was_set":
@@ -202,25 +202,30 @@ def _parse_slot_values(value: Any, r: Reader, at: int | None) -> dict[str, Any]:
             for k, v in entry.items():
                 out[str(k)] = plain(v)
         else:
-            r.error(item_line(items, j, at), "slot_was_set entries are `slot: value` or a slot name")
+            r.error(item_line(items, j, at), Errors.SLOT_WAS_SET_FORM)
     return out
 
 
 def _parse_step_entities(value: Any, r: Reader, at: int | None) -> list[dict]:
+    """As Rasa's story reader reads them: `- name` (no value), `- name: value`, with `role:` and
+    `group:` beside it in the same mapping. Every other key names the entity, so `- entity: city`
+    is an entity called `entity` whose value is `city`, as in Rasa."""
     if value is None:
         return []
     items = r.sequence(value, "entities of a user step", at)
     out = []
     for j, entry in enumerate(items or []):
-        eat = item_line(items, j, at)
         if isinstance(entry, str):
             out.append({"entity": str(entry)})
-        elif isinstance(entry, dict) and "entity" in entry:
-            r.check_keys(entry, ("entity", "value", "role", "group"), "an entity of a user step")
-            out.append({k: plain(v) for k, v in entry.items()})
-        elif isinstance(entry, dict) and len(entry) == 1:
-            k, v = next(iter(entry.items()))
-            out.append({"entity": str(k), "value": plain(v)})
-        else:
-            r.error(eat, "an entity in a story is `name`, `name: value` or {entity: ..., value: ..., role: ...}")
+            continue
+        found: dict[str, Any] = {}
+        for k, v in entry.items() if isinstance(entry, dict) else ():
+            if k in ("role", "group"):
+                found[str(k)] = plain(v)
+            else:  # the last name wins, as in Rasa
+                found["entity"], found["value"] = str(k), plain(v)
+        if "entity" not in found:
+            r.error(item_line(items, j, at), Errors.STORY_ENTITY_FORM)
+            continue
+        out.append({k: found[k] for k in ("entity", "value", "role", "group") if k in found})
     return out

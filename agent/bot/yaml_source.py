@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import BotFileError, Problem
+from agent.errors import BotFileError, Errors
 
 
 class LineDict(dict):
@@ -170,36 +170,21 @@ def parse_yaml(text: str, file: str | Path) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except DuplicateKey as dup:
-        raise BotFileError(
-            Problem(
-                str(file),
-                dup.line,
-                f"key '{dup.key}' appears twice in the same mapping (first at line {dup.first_line})",
-                "merge the two blocks into one",
-            )
-        ) from None
+        raise BotFileError(Errors.DUPLICATE_KEY.problem(file, dup.line, key=dup.key, first_line=dup.first_line)) \
+            from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         lines = text.splitlines()
         excerpt = lines[line - 1] if line and line <= len(lines) else ""
-        message = f"YAML syntax error: {exc.problem or exc.context}"
+        problem = f"{exc.problem or exc.context}"
         if exc.context and exc.problem:
-            message += f" ({exc.context})"
-        raise BotFileError(
-            Problem(
-                str(file),
-                line,
-                message,
-                "check indentation and quoting on this line; values containing ': ' or starting "
-                "with '{', '[', '*' or '&' must be quoted",
-                column=column,
-                excerpt=excerpt,
-            )
-        ) from None
+            problem += f" ({exc.context})"
+        raise BotFileError(Errors.YAML_SYNTAX.problem(file, line, column=column, excerpt=excerpt, problem=problem)) \
+            from None
     except yaml.YAMLError as exc:
-        raise BotFileError(Problem(str(file), None, f"YAML error: {exc}")) from None
+        raise BotFileError(Errors.YAML_ERROR.problem(file, None, reason=exc)) from None
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -207,10 +192,7 @@ def read_yaml(path: str | Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise BotFileError(
-            Problem(str(path), None, f"file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                    "save the file as UTF-8")
-        ) from None
+        raise BotFileError(Errors.NOT_UTF8.problem(path, None, reason=exc.reason, start=exc.start)) from None
     return parse_yaml(text, path)
 
 

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from agent.channels.base import BotMessage, Channel, Deduplicator, TurnRunner
 from agent.core.processor import UserMessage
-from agent.errors import AgentError
+from agent.errors import Errors
 from agent.metrics import CHANNEL_ERRORS, DUPLICATES
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,7 @@ class SlackChannel(Channel):
         for key in ("slack_token", "slack_signing_secret"):
             value = credentials.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise AgentError(f"credentials.yml: the `slack` channel needs `{key}` (a non-empty string); "
-                                 "copy it from your Slack app's settings (Basic Information / OAuth & Permissions)")
+                raise Errors.SLACK_CREDENTIAL_MISSING.error(key=key)
         extra = {k: credentials[k] for k in ("slack_channel", "api_url") if credentials.get(k)}
         return cls(credentials["slack_token"], credentials["slack_signing_secret"],
                    use_threads=bool(credentials.get("use_threads", False)), **extra, **options)

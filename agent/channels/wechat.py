@@ -50,7 +50,7 @@ from agent.channels.wechat_protocol import (REASONS, SUCCESS, Envelope, Rejected
                                             query_param, render_passive_reply, render_replies,
                                             required_credentials)
 from agent.channels.wechat_xml import WeChatMessage, WeChatXmlError, parse_fields, parse_message
-from agent.errors import AgentError
+from agent.errors import Errors
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +115,13 @@ class _WeChatFamilyChannel(Channel):
 
     def _check_deadline(self, reply_deadline: float) -> None:
         if not 0 < reply_deadline < PASSIVE_REPLY_LIMIT_S:
-            raise AgentError(f"credentials.yml: {self.name}.reply_deadline must be between 0 and 5 seconds "
-                             "(WeChat drops a passive reply after 5 s)")
+            raise Errors.WECHAT_REPLY_DEADLINE.error(channel=self.name)
 
     def _load_aes_key(self, encoding_aes_key: str | None) -> bytes | None:
         try:
             return aes_key(encoding_aes_key) if encoding_aes_key else None
         except ValueError:
-            raise AgentError(f"credentials.yml: {self.name}.encoding_aes_key must be the 43-character "
-                             "EncodingAESKey shown in the admin console") from None
+            raise Errors.WECHAT_AES_KEY.error(channel=self.name) from None
 
     @property
     def api_url(self) -> str:
@@ -389,8 +387,8 @@ class WeComChannel(_WeChatFamilyChannel):
     def __init__(self, corp_id: str, corp_secret: str, agent_id: int, token: str, encoding_aes_key: str, *,
                  api_url: str = WECOM_API, **options: Any):
         if not encoding_aes_key:
-            raise AgentError("credentials.yml: the 'wecom' section is missing encoding_aes_key "
-                             "(WeCom callbacks are always encrypted)")
+            raise Errors.CREDENTIALS_MISSING_KEYS.error(channel="wecom", keys="encoding_aes_key",
+                                                        why="WeCom callbacks are always encrypted")
         super().__init__(token=token, encoding_aes_key=encoding_aes_key, receive_id=corp_id, secret=corp_secret,
                          api_url=api_url, **options)
         self.corp_id, self.agent_id = corp_id, agent_id
@@ -401,7 +399,7 @@ class WeComChannel(_WeChatFamilyChannel):
         keys = required_credentials(credentials, cls.name,
                          ("corp_id", "corp_secret", "agent_id", "token", "encoding_aes_key"))
         if not keys["agent_id"].isdecimal():
-            raise AgentError("credentials.yml: wecom.agent_id must be the app's numeric AgentId")
+            raise Errors.WECOM_AGENT_ID.error()
         return cls(keys["corp_id"], keys["corp_secret"], int(keys["agent_id"]), keys["token"],
                    keys["encoding_aes_key"], **channel_options(credentials or {}, cls.name))
 

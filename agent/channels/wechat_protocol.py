@@ -16,7 +16,7 @@ from multidict import MultiMapping
 from agent.channels.base import BotMessage
 from agent.channels.wechat_crypto import encrypt, signature
 from agent.channels.wechat_xml import WeChatMessage, render_encrypted_reply, render_text_reply
-from agent.errors import AgentError
+from agent.errors import Errors
 
 SUCCESS = "success"  # the body that tells WeChat "handled, do not retry" without a passive reply
 REASONS = {HTTPStatus.BAD_REQUEST: "bad request", HTTPStatus.FORBIDDEN: "forbidden",
@@ -128,7 +128,7 @@ def required_credentials(credentials: Mapping[str, Any] | None, channel: str,
     credentials = credentials or {}
     missing = [key for key in keys if credentials.get(key) in (None, "")]
     if missing:
-        raise AgentError(f"credentials.yml: the '{channel}' section is missing {', '.join(missing)}")
+        raise Errors.CREDENTIALS_MISSING_KEYS.error(channel=channel, keys=", ".join(missing), why="")
     return {key: str(credentials[key]) for key in keys}
 
 
@@ -144,5 +144,5 @@ def channel_options(credentials: Mapping[str, Any], channel: str) -> dict[str, A
             try:
                 options[key] = float(credentials[key])
             except (TypeError, ValueError):
-                raise AgentError(f"credentials.yml: {channel}.{key} must be a number of seconds") from None
+                raise Errors.CREDENTIALS_SECONDS.error(channel=channel, key=key) from None
     return options

@@ -8,7 +8,7 @@ import json
 from rich.table import Table
 
 from agent.cli.output import console
-from agent.errors import AgentError
+from agent.errors import Errors
 from agent.faq.edits import REMOVE, UPSERT, FAQEditLog
 from agent.bot.faq_entries import FAQEntry, entry_problems
 from agent.faq.live import merged_entries
@@ -47,14 +47,13 @@ def add_parser(sub) -> None:
 
 def run_faq(args) -> int:
     if not getattr(args, "faq_command", None):
-        raise AgentError("say what to do: agent faq list | add ID | update ID | remove ID")
+        raise Errors.FAQ_COMMAND_MISSING.error()
     model = args.model or latest_model(args.models_dir)
     files = read_members(model, ("manifest.json", "faq/entries.json"))
     if "manifest.json" not in files:
-        raise AgentError(f"model '{model}' has no manifest.json; is it a model written by `agent train`?")
+        raise Errors.MODEL_WITHOUT_MANIFEST.error(path=model)
     if "faq/entries.json" not in files:
-        raise AgentError(f"model '{model}' has no FAQ; add a faq.yml to the bot (it may start as `faq: []`) "
-                         "and train it again")
+        raise Errors.MODEL_WITHOUT_FAQ.error(path=model)
     bot = json.loads(files["manifest.json"])["bot"]
     trained = [FAQEntry.from_dict(e) for e in json.loads(files["faq/entries.json"])["entries"]]
     log = FAQEditLog(args.edits)
@@ -64,14 +63,14 @@ def run_faq(args) -> int:
             return _list(list(current.values()), {e.id for e in trained}, args.json)
         if args.faq_command == "remove":
             if args.id not in current:
-                raise AgentError(f"there is no FAQ entry '{args.id}'; `agent faq list` shows them")
+                raise Errors.FAQ_ENTRY_UNKNOWN.error(id=args.id, advice="`agent faq list` shows them")
             edit = log.append(bot, REMOVE, args.id)
             console.print(f"removed '{args.id}' (edit {edit.seq}); running servers stop serving it within a second")
             return 0
         entry = _edited(args, current.get(args.id))
         problems = entry_problems(entry)
         if problems:
-            raise AgentError("; ".join(problems))
+            raise Errors.FAQ_EDIT_INVALID.error(problems="; ".join(problems))
         edit = log.append(bot, UPSERT, args.id, entry)
         verb = "added" if args.faq_command == "add" else "updated"
         console.print(f"{verb} '{args.id}' with {len(entry['questions'])} question(s) (edit {edit.seq}); "
@@ -84,13 +83,13 @@ def run_faq(args) -> int:
 def _edited(args, existing: FAQEntry | None) -> dict:
     if args.faq_command == "add":
         if existing is not None:
-            raise AgentError(f"FAQ entry '{args.id}' exists already; change it with `agent faq update {args.id}`")
+            raise Errors.FAQ_ENTRY_EXISTS.error(id=args.id)
         if not args.question or not args.answer:
-            raise AgentError("a new entry needs at least one --question and an --answer")
+            raise Errors.FAQ_NEW_ENTRY_INCOMPLETE.error()
         entry: dict = {"id": args.id, "questions": [], "answer": {}}
     else:
         if existing is None:
-            raise AgentError(f"there is no FAQ entry '{args.id}'; add it with `agent faq add {args.id}`")
+            raise Errors.FAQ_ENTRY_UNKNOWN.error(id=args.id, advice=f"add it with `agent faq add {args.id}`")
         entry = existing.to_dict()
         entry.pop("response", None)
     if args.question:
@@ -112,7 +111,7 @@ def _edited(args, existing: FAQEntry | None) -> dict:
 def _button(spec: str) -> dict:
     title, sep, payload = spec.partition("=")
     if not sep or not title.strip():
-        raise AgentError(f"--button '{spec}' must look like 'Title=/payload'")
+        raise Errors.FAQ_BUTTON_FORM.error(spec=spec)
     return {"title": title.strip(), "payload": payload.strip()}
 
 

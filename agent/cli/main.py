@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    from rich.markup import escape
+
     from agent.cli.output import console, print_problem
 
     if args.version:
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]{n} error{'s' if n != 1 else ''}[/red]; nothing was written.")
         return 1
     except AgentError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        console.print(f"[red]error {exc.code}:[/red] {escape(str(exc))}", markup=True, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from typing import TYPE_CHECKING
@@ -16,14 +17,15 @@ console = Console(stderr=True, highlight=False)
 
 def print_problem(p: Problem) -> None:
     style = "red" if p.severity == "error" else "yellow"
-    console.print(f"[bold]{p.location()}[/bold]: [{style}]{p.severity}[/{style}]: {p.message}", markup=True,
-                  soft_wrap=True)
+    severity = f"{p.severity} {p.code}" if p.code else p.severity  # e.g. "error E104": its entry in docs/errors.md
+    console.print(f"[bold]{escape(p.location())}[/bold]: [{style}]{severity}[/{style}]: {escape(p.message)}",
+                  markup=True, soft_wrap=True)
     if p.excerpt:
         console.print(f"    {p.excerpt}", markup=False)
         if p.column:
             console.print("    " + " " * (p.column - 1) + "^", markup=False)
     if p.hint:
-        console.print(f"    [dim]hint:[/dim] {p.hint}", markup=True, soft_wrap=True)
+        console.print(f"    [dim]hint:[/dim] {escape(p.hint)}", markup=True, soft_wrap=True)
 
 
 class RichReporter:

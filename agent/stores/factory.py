@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.bot.endpoints import Endpoints
 from agent.stores.base import InMemoryTrackerStore, StoreUnavailable, TrackerStore
-from agent.errors import AgentError
+from agent.errors import Errors
 from agent.stores.locks import ConversationLocks, LockStore
 from agent.stores.settings import StoreSettings
 
@@ -33,10 +33,10 @@ def build_store(endpoints: Endpoints, default_db: Path = DEFAULT_DB) -> tuple[Tr
         return _redis(settings)
     if kind in POSTGRES or (kind == "sql" and dialect in POSTGRES):
         return _postgres(settings)
-    raise settings.error("dialect" if kind == "sql" else "type",
-                         f"'{dialect if kind == 'sql' else kind}' is not available",
-                         "use type: sql with dialect: sqlite (the default) or postgresql, type: redis, "
-                         "or type: in_memory")
+    raise settings.error("dialect" if kind == "sql" else "type", Errors.STORE_TYPE_UNAVAILABLE,
+                         kind=dialect if kind == "sql" else kind,
+                         choices="type: sql with dialect: sqlite (the default) or postgresql, type: redis, "
+                                 "or type: in_memory")
 
 
 def _redis(settings: StoreSettings) -> tuple[TrackerStore, str]:
@@ -70,7 +70,8 @@ def build_lock_store(endpoints: Endpoints) -> tuple[LockStore, str]:
     if kind in ("in_memory", "memory"):
         return ConversationLocks(), "turns ordered per process"
     if kind != "redis":
-        raise settings.error("type", f"'{kind}' is not available", "use type: redis, or type: in_memory (the default)")
+        raise settings.error("type", Errors.STORE_TYPE_UNAVAILABLE, kind=kind,
+                             choices="type: redis, or type: in_memory (the default)")
     from agent.stores.redis_lock import DEFAULT_LIFETIME, DEFAULT_PREFIX, RedisLockStore
 
     locks = RedisLockStore(host=settings.host(), port=settings.integer("port", 6379, minimum=1),
@@ -97,10 +98,7 @@ def _separate_keys(locks, settings: StoreSettings, tracker: StoreSettings) -> No
     same_db = (tracker.host(), tracker.integer("port", 6379, minimum=1), tracker.integer("db", 0)) == (
         locks.host, locks.port, locks.db)
     if same_db and (theirs.startswith(locks.key_prefix) or locks.key_prefix.startswith(theirs)):
-        raise settings.error("key_prefix", f"'{locks.key_prefix}' overlaps the tracker_store's key_prefix "
-                             f"'{theirs}' in the same Redis database, so lock keys could overwrite conversations",
-                             "give the lock store a prefix of its own, e.g. key_prefix: 'agent:lock:' "
-                             "(the default)")
+        raise settings.error("key_prefix", Errors.LOCK_PREFIX_OVERLAP, prefix=locks.key_prefix, theirs=theirs)
 
 
 def _reach(store, product: str, settings: StoreSettings, hint: str,
@@ -110,5 +108,5 @@ def _reach(store, product: str, settings: StoreSettings, hint: str,
         try:
             pool.submit(asyncio.run, store.check()).result()
         except StoreUnavailable as exc:
-            raise AgentError(f"{settings.where()}: {settings.section}: cannot use {product} at {store.address}: "
-                             f"{exc}\n    hint: {hint} in {settings.file}, or {fallback}") from None
+            raise settings.error(None, Errors.STORE_UNREACHABLE, product=product, address=store.address, reason=exc,
+                                 advice=hint, file=settings.file, fallback=fallback) from None

@@ -6,7 +6,7 @@ from typing import Any
 
 from agent.bot.endpoints import Endpoints
 from agent.bot.schema import key_line
-from agent.errors import AgentError
+from agent.errors import AgentError, Entry, Errors
 
 
 class StoreSettings:
@@ -21,14 +21,13 @@ class StoreSettings:
         line = key_line(self.values, key) if key is not None and key in self.values else None
         return f"{self.file}:{line}" if line else self.source
 
-    def error(self, key: str | None, message: str, hint: str = "") -> AgentError:
-        return AgentError(f"{self.where(key)}: {self.section}{f' {key}' if key else ''}: {message}"
-                          f"{f' ({hint})' if hint else ''}")
+    def error(self, key: str | None, entry: Entry, /, **fields) -> AgentError:
+        return entry.error(where=f"{self.where(key)}: {self.section}{f' {key}' if key else ''}", **fields)
 
     def _scalar(self, key: str) -> Any:
         value = self.values.get(key)
         if isinstance(value, (dict, list)):
-            raise self.error(key, "must be a single value, not a mapping or list")
+            raise self.error(key, Errors.STORE_SETTING_NOT_SCALAR)
         return value
 
     def text(self, key: str, default: str | None = None) -> str | None:
@@ -38,7 +37,7 @@ class StoreSettings:
     def host(self, key: str = "url") -> str:
         host = self.text(key, "localhost")
         if "://" in host or "/" in host:
-            raise self.error(key, f"is the server's host name, not a URL: {host!r}", "e.g. url: localhost")
+            raise self.error(key, Errors.STORE_HOST_IS_URL, host=host)
         return host
 
     def integer(self, key: str, default: int, minimum: int = 0) -> int:
@@ -48,9 +47,9 @@ class StoreSettings:
         try:
             number = int(str(value), 10)
         except ValueError:
-            raise self.error(key, f"must be a whole number, not {value!r}") from None
+            raise self.error(key, Errors.STORE_SETTING_NOT_WHOLE, value=value) from None
         if number < minimum:
-            raise self.error(key, f"must be at least {minimum}, not {number}")
+            raise self.error(key, Errors.STORE_SETTING_TOO_SMALL, minimum=minimum, number=number)
         return number
 
     def seconds(self, key: str, default: float | None = None,
@@ -59,7 +58,7 @@ class StoreSettings:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise self.error(key, f"must be a number of seconds above 0, not {value!r}", hint)
+            raise self.error(key, Errors.STORE_SECONDS, value=value, advice=hint)
         return float(value)
 
     def flag(self, key: str) -> bool:
@@ -67,5 +66,5 @@ class StoreSettings:
         if value is None:
             return False
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {value!r}")
+            raise self.error(key, Errors.STORE_FLAG, value=value)
         return value

@@ -79,12 +79,18 @@ def same_file(reported: str, expected: Path) -> bool:
     return Path(reported).resolve() == Path(expected).resolve()
 
 
-def only_problem(problems: Problems | list[Problem], contains: str, severity: str = "error") -> Problem:
-    """The single problem of `severity` whose message contains `contains` (fails if none or several)."""
+def only_problem(problems: Problems | list[Problem], contains: str = "", severity: str | None = None, *,
+                 code: str | None = None, line: int | None = None) -> Problem:
+    """The single problem with catalogue `code` (e.g. "E104"; its letter gives the severity), or of
+    `severity` whose message contains `contains`; `line` narrows to the problems on that line.
+    Fails if none or several match."""
     items = problems.items if isinstance(problems, Problems) else problems
-    found = [p for p in items if p.severity == severity and contains in p.message]
-    assert len(found) == 1, f"expected one {severity} containing {contains!r}, got:\n" + "\n".join(
-        str(p) for p in items)
+    if severity is None:
+        severity = "warning" if code and code.startswith("W") else "error"
+    found = [p for p in items if p.severity == severity and (code is None or p.code == code)
+             and contains in p.message and (line is None or p.line == line)]
+    wanted = " ".join(f"{k}={v!r}" for k, v in (("code", code), ("containing", contains or None), ("line", line)) if v)
+    assert len(found) == 1, f"expected one {severity} with {wanted}, got:\n" + "\n".join(str(p) for p in items)
     return found[0]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.bot.domain_dict import rasa_domain_dict
 from agent.bot.endpoints import DEFAULT_EVENTS_WINDOW
 from agent.core.actions.base import Action, ActionContext, bot_message
 from agent.core.events import ActionExecutionRejected, Event, EventFormatError, event_from_dict
@@ -109,47 +110,61 @@ def find_actions_code(bot_dir: Path) -> Path | None:
     return None
 
 
+ACTIONS_MODULE = "actions"  # the name `rasa run actions` imports, so `from actions import config` works
+
+
 def _import_actions(path: Path):
-    """Import the actions under a private module name (two bots never collide), without writing
-    anything into the user's folder."""
+    """Import the bot's actions as the package `actions`, as Rasa's action server does, so action
+    code can import its siblings (`from actions.db import connect`). A second bot's actions in the
+    same process replace the first's; nothing is written into the user's folder."""
+    loaded = sys.modules.get(ACTIONS_MODULE)
+    if loaded is not None and getattr(loaded, "__agent_actions_path__", None) == str(path.resolve()):
+        return loaded
+    for name in [n for n in sys.modules if n == ACTIONS_MODULE or n.startswith(ACTIONS_MODULE + ".")]:
+        del sys.modules[name]
+    try:
+        module = _load_actions(path)
+    except Exception as exc:
+        for name in [n for n in sys.modules if n == ACTIONS_MODULE or n.startswith(ACTIONS_MODULE + ".")]:
+            del sys.modules[name]
+        raise ActionServerUnavailable(f"could not import the custom actions in {path}: {exc}") from exc
+    module.__agent_actions_path__ = str(path.resolve())
+    return module
+
+
+def _load_actions(path: Path):
     import types
 
-    name = f"agent_bot_actions_{abs(hash(str(path.resolve())))}"
-    if name in sys.modules:
-        return sys.modules[name]
-    try:
-        if path.is_dir():
-            init = path / "__init__.py"
-            if init.exists():
-                spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)])
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                spec.loader.exec_module(module)
-            else:
-                module = types.ModuleType(name)
-                module.__path__ = [str(path)]
-                sys.modules[name] = module
-            for file in sorted(path.glob("*.py")):
-                if file.stem != "__init__":
-                    importlib.import_module(f"{name}.{file.stem}")
-        else:
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(name, None)
-        raise ActionServerUnavailable(f"could not import the custom actions in {path}: {exc}") from exc
+    if not path.is_dir():
+        return _exec_module(importlib.util.spec_from_file_location(ACTIONS_MODULE, path))
+    init = path / "__init__.py"
+    if init.exists():
+        module = _exec_module(importlib.util.spec_from_file_location(ACTIONS_MODULE, init,
+                                                                    submodule_search_locations=[str(path)]))
+    else:  # a namespace package: rasa-sdk still finds the actions in its modules
+        module = types.ModuleType(ACTIONS_MODULE)
+        module.__path__ = [str(path)]
+        sys.modules[ACTIONS_MODULE] = module
+    for file in sorted(path.glob("*.py")):
+        if file.stem != "__init__":
+            importlib.import_module(f"{ACTIONS_MODULE}.{file.stem}")
+    return module
+
+
+def _exec_module(spec):
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
     return module
 
 
 def domain_for_action_server(ctx: ActionContext) -> dict:
-    raw = dict(ctx.domain.raw)
-    for key, empty in (("intents", []), ("entities", []), ("slots", {}), ("responses", {}), ("actions", []),
-                       ("forms", {}), ("config", {"store_entities_as_slots": True}), ("session_config", {})):
-        raw.setdefault(key, empty)
-    raw.setdefault("e2e_actions", [])
-    return raw
+    """Rasa's domain format, every key present (rasa-sdk reads forms.<f>.required_slots, slots.<s>.mappings)."""
+    return rasa_domain_dict(ctx.domain)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, dict)) and not value)
 
 
 class CustomAction(Action):
@@ -179,22 +194,42 @@ class CustomAction(Action):
         return self._events(ctx, reply.body)
 
     def _events(self, ctx: ActionContext, body: dict) -> list[Event]:
+        """What the server answered, as events; anything malformed is skipped with a warning, never
+        a failed turn (the rest of the answer still counts)."""
         events: list[Event] = []
-        for item in body.get("responses") or []:
-            events += self._response(ctx, item)
-        for item in body.get("events") or []:
+        for item in self._items(ctx, body, "responses"):
+            if isinstance(item, dict):
+                events += self._response(ctx, item)
+            else:
+                ctx.warnings.append(f"{self.name} returned a response that is not an object ({item!r}); ignored")
+        for item in self._items(ctx, body, "events"):
             try:
                 events.append(event_from_dict(item))
-            except (EventFormatError, TypeError) as exc:
+            except EventFormatError as exc:
                 ctx.warnings.append(f"{self.name} returned an event we cannot read ({exc}); ignored")
         return events
 
+    def _items(self, ctx: ActionContext, body: dict, key: str) -> list:
+        value = body.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            ctx.warnings.append(f"{self.name} returned '{key}' that is not a list; ignored")
+            return []
+        return value
+
     def _response(self, ctx: ActionContext, item: dict) -> list[Event]:
         name = item.get("response") or item.get("template")
-        extra = {k: v for k, v in item.items() if v not in (None, [], {}, "") and k not in ("response", "template")}
+        if name and not isinstance(name, str):
+            ctx.warnings.append(f"{self.name} asked for a response named {name!r}, which is not a name; ignored")
+            return []
+        extra = {k: v for k, v in item.items()
+                 if not _empty(v) and k not in ("response", "template") and isinstance(k, str)}
+        if "text" in extra and not isinstance(extra["text"], str):
+            extra["text"] = json.dumps(extra["text"], ensure_ascii=False)  # shown as sent, not a crash later
         if name:
             kwargs = {k: v for k, v in extra.items() if k not in ("text", "buttons", "image", "elements",
-                                                                  "custom", "attachment")}
+                                                                  "custom", "attachment", "language")}
             message = ctx.nlg.generate(name, ctx.tracker.slots, ctx.channel, language=ctx.language, **kwargs)
             if message is None:
                 ctx.warnings.append(f"{self.name} asked for response '{name}', which the domain does not have")

