@@ -25,11 +25,12 @@ from tests.helpers.fakes import as_parser
 DOMAIN = """
 version: "3.1"
 intents: [greet, pay_bill, thankyou, affirm, receipt, check_balance, what_now, a, b]
+entities: [overdrawn]
 slots:
   overdrawn:
     type: bool
     influence_conversation: true
-    mappings: [{type: custom}]
+    mappings: [{type: from_entity, entity: overdrawn}]
 responses:
   utter_greet: [{text: "Hi!"}]
   utter_paid: [{text: "Paid."}]
@@ -176,6 +177,42 @@ def test_memoization_predicts_the_joined_path_and_not_the_fragment_alone(tmp_pat
     assert "No worries." not in _bot_said(processor, ["/affirm"], "alone")
 
 
+SLOTTED = """
+version: "3.1"
+stories:
+- story: overdrawn
+  steps:
+  - intent: check_balance
+    entities:
+    - overdrawn: true
+  - slot_was_set:
+    - overdrawn: true
+  - action: utter_balance
+  - intent: what_now
+  - action: utter_overdraft_help
+- story: in credit
+  steps:
+  - intent: check_balance
+    entities:
+    - overdrawn: false
+  - slot_was_set:
+    - overdrawn: false
+  - action: utter_balance
+  - intent: what_now
+  - action: utter_all_good
+"""
+
+
+def test_memoization_remembers_stories_that_differ_only_by_a_slot_apart(tmp_path):
+    bot = _bot(tmp_path, SLOTTED)
+    data = TrainingData.compile(bot.stories, bot.rules, bot.domain)
+    processor = _processor(bot, data, [MemoizationPolicy(max_history=5)])
+    overdrawn = _bot_said(processor, ['/check_balance{"overdrawn": true}', "/what_now"], "red")
+    in_credit = _bot_said(processor, ['/check_balance{"overdrawn": false}', "/what_now"], "black")
+    assert overdrawn == ["Your balance.", "Let's fix your overdraft."]
+    assert in_credit == ["Your balance.", "All good."]
+
+
 def test_the_learned_policy_learns_every_or_alternative(tmp_path):
     bot = _bot(tmp_path, STORIES)
     data = TrainingData.compile(bot.stories, bot.rules, bot.domain)
@@ -225,3 +262,36 @@ def _bot_said(processor, texts, sender) -> list[str]:
             said += [m["text"] for m in turn.messages]
         return said
     return asyncio.run(go())
+
+
+CONFLICTING = """
+version: "3.1"
+stories:
+- story: pay then thank
+  steps:
+  - intent: pay_bill
+  - action: utter_paid
+  - intent: thankyou
+  - action: utter_noworries
+- story: pay then receipt
+  steps:
+  - intent: pay_bill
+  - action: utter_paid
+  - intent: thankyou
+  - action: utter_receipt
+- story: a story may stop where another goes on
+  steps:
+  - intent: pay_bill
+  - action: utter_paid
+"""
+
+
+def test_story_structure_conflicts_name_both_stories(tmp_path):
+    from agent.core.story_conflicts import story_conflicts
+
+    bot = _bot(tmp_path, CONFLICTING)
+    (conflict,) = story_conflicts(TrainingData.compile(bot.stories, bot.rules, bot.domain), max_history=5)
+    assert conflict.after == "intent 'thankyou'"
+    assert {a: s for a, (s, _, _) in conflict.actions.items()} == {"utter_noworries": "pay then thank",
+                                                                   "utter_receipt": "pay then receipt"}
+    assert story_conflicts(TrainingData.compile(_bot(tmp_path / "ok", STORIES).stories, [], bot.domain), 5) == []

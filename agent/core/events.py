@@ -1,7 +1,10 @@
 """Conversation events with Rasa's names and JSON form; the tracker's state is derived from them."""
 from __future__ import annotations
 
+import functools
 import time
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -144,23 +147,54 @@ class EventFormatError(ValueError):
 
 
 def event_from_dict(data: dict) -> Event:
-    """Build an event from Rasa's JSON form (as action servers and the HTTP API send them)."""
+    """Build an event from Rasa's JSON form (as action servers and the HTTP API send them). A field
+    sent as null takes its default (rasa-sdk sends `"data": null` for some bot messages); a field of
+    the wrong type is an EventFormatError naming it."""
+    if not isinstance(data, dict):
+        raise EventFormatError(f"an event must be a JSON object, got {type(data).__name__}")
     kind = data.get("event")
-    kind = _JSON_ALIASES.get(kind, kind)
-    cls = EVENT_TYPES.get(kind)
+    kind = _JSON_ALIASES.get(kind, kind) if isinstance(kind, str) else kind
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise EventFormatError(f"unknown event type {data.get('event')!r}; known: {', '.join(EVENT_TYPES)}")
-    known = {f.name for f in fields(cls)}
-    kwargs = {k: v for k, v in data.items() if k in known}
+    hints = _field_types(cls)
+    kwargs = {k: v for k, v in data.items() if k in hints}
     if kind == "slot" and "name" not in kwargs and "key" in data:
         kwargs["name"] = data["key"]
     if kind == "loop_interrupted" and "validate" in data:
         kwargs["is_interrupted"] = not data["validate"]
-    if kwargs.get("metadata") is None:
-        kwargs.pop("metadata", None)
-    if kwargs.get("timestamp") is None:
-        kwargs.pop("timestamp", None)
+    for name in list(kwargs):
+        allowed = hints[name]
+        if kwargs[name] is None and type(None) not in allowed:
+            del kwargs[name]  # null: the default
+        elif allowed and not _is_one_of(kwargs[name], allowed):
+            raise EventFormatError(f"'{kind}' event: '{name}' must be {' or '.join(_JSON_NAMES[t] for t in allowed)}, "
+                                   f"got {_JSON_NAMES.get(type(kwargs[name]), type(kwargs[name]).__name__)}")
     return cls(**kwargs)
+
+
+_JSON_NAMES = {str: "a string", type(None): "null", dict: "an object", list: "a list", float: "a number",
+               int: "a number", bool: "true or false"}
+
+
+@functools.cache
+def _field_types(cls: type[Event]) -> dict[str, tuple[type, ...]]:
+    """Each field's accepted JSON types (empty: anything, as a slot's value)."""
+    out: dict[str, tuple[type, ...]] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        if typing.get_origin(hint) is ClassVar:
+            continue
+        options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+        out[name] = () if Any in options else tuple(typing.get_origin(o) or o for o in options)
+    return out
+
+
+def _is_one_of(value: Any, allowed: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in allowed
+    if isinstance(value, int) and float in allowed:
+        return True
+    return isinstance(value, allowed)
 
 
 def events_from_dicts(items: list[dict]) -> list[Event]:

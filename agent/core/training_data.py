@@ -9,8 +9,9 @@ here, so they agree on what a story means:
    continues with every segment that starts at X whose `slot_was_set` conditions hold. Each segment
    appears at most once per path (cycles are cut), and at most `TRACKER_LIMIT` paths pass through a
    checkpoint (a seeded sample beyond that, as Rasa's `tracker_limit` subsamples).
-3. Each path is replayed through the real `Tracker` as events, so training sees exactly the
-   `Turns` (items, dialogue states, entities) that a live conversation builds.
+3. Each path is replayed through the real `Tracker` as events, with the domain's slot mappings
+   applied after each user message, so training sees exactly the `Turns` (items, dialogue states,
+   entities) that a live conversation builds.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from agent.bot.domain import Domain
 from agent.bot.stories import (ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, Step,
                                StoryBlock, UserStep)
 from agent.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from agent.core.slot_filling import extract_slots
 from agent.core.tracker import ACTION_LISTEN, Tracker
 from agent.core.turns import StateView, Turns
 
@@ -202,32 +204,29 @@ def _matches(expected: Any, actual: Any) -> bool:
 
 # ---- 3. replay through the tracker ----
 
-def story_events(steps: tuple[FlatStep, ...] | list[FlatStep], domain: Domain) -> list[Event]:
-    """The events a live conversation would log for these steps (without running any action)."""
-    events: list[Event] = []
-    for step in steps:
-        if isinstance(step, UserStep):
-            events.append(_user_event(step))
-            events += [SlotSet(name=e["entity"], value=e["value"]) for e in step.entities
-                       if e.get("entity") in domain.slots and "value" in e]
-        elif isinstance(step, ActionStep) and step.action:
-            events.append(ActionExecuted(name=step.action))
-        elif isinstance(step, SlotStep):
-            events += [SlotSet(name=k, value=FILLED if v == ANY_VALUE else v) for k, v in step.slots.items()]
-        elif isinstance(step, ActiveLoopStep):
-            events.append(ActiveLoop(name=step.name))
-    return events
-
-
-def _user_event(step: UserStep) -> UserUttered:
-    intent = step.intent or ""
-    parse = {"intent": {"name": intent, "confidence": 1.0}, "entities": [dict(e) for e in step.entities]}
-    return UserUttered(text=step.text or f"/{intent}", parse_data=parse)
+def story_events(step: FlatStep) -> list[Event]:
+    """The events a live conversation logs for one story step (without running any action)."""
+    if isinstance(step, UserStep):
+        intent = step.intent or ""
+        parse = {"intent": {"name": intent, "confidence": 1.0}, "entities": [dict(e) for e in step.entities]}
+        return [UserUttered(text=step.text or f"/{intent}", parse_data=parse)]
+    if isinstance(step, ActionStep) and step.action:
+        return [ActionExecuted(name=step.action)]
+    if isinstance(step, SlotStep):
+        return [SlotSet(name=k, value=FILLED if v == ANY_VALUE else v) for k, v in step.slots.items()]
+    if isinstance(step, ActiveLoopStep):
+        return [ActiveLoop(name=step.name)]
+    return []
 
 
 def replay_steps(path: StoryPath, domain: Domain) -> ReplayedStory:
+    """Append each step's events to a real tracker; after a user message the domain's slot mappings
+    fill slots as they do live, so a story need not repeat what its mappings already say."""
     tracker = Tracker(f"story: {path.name}", domain)
-    tracker.extend(story_events(path.steps, domain))
+    for step in path.steps:
+        tracker.extend(story_events(step))
+        if isinstance(step, UserStep):
+            tracker.extend(extract_slots(tracker, domain))
     turns = tracker.state.turns
     final_listen = bool(turns.items) and turns.items[-1][0] != "intent" and turns.items[-1] != ("action", ACTION_LISTEN)
     final = StateView(tracker.slots, tracker.active_loop)

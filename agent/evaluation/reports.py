@@ -54,6 +54,7 @@ def _annotated_steps(r: StoryResult) -> list[str]:
             predicted = wrong.get((step.line, (step.intent or "").split("/")[0]))
             if predicted:
                 lines[-1] += f"  # predicted: {predicted}"
+            lines += _entity_lines(step.entities)
         elif isinstance(step, ActionStep):
             predicted = wrong.get((step.line, step.action))
             lines.append(f"  - action: {step.action}" + (f"  # predicted: {predicted}" if predicted else ""))
@@ -66,6 +67,22 @@ def _annotated_steps(r: StoryResult) -> list[str]:
     if end:
         lines.append(f"  # predicted: {end} instead of action_listen at the end")
     return lines
+
+
+def _entity_lines(entities: list[dict]) -> list[str]:
+    """A user step's entities as the story wrote them: `- name: value`, or the full form with a role
+    or group (JSON flow style is YAML too, and quotes whatever needs it)."""
+    if not entities:
+        return []
+    out = ["    entities:"]
+    for e in entities:
+        if set(e) <= {"entity", "value"} and "value" in e:
+            out.append(f"    - {json.dumps(e['entity'], ensure_ascii=False)}: {json.dumps(e['value'], ensure_ascii=False)}")
+        elif set(e) == {"entity"}:
+            out.append(f"    - {json.dumps(e['entity'], ensure_ascii=False)}")
+        else:
+            out.append(f"    - {json.dumps(e, ensure_ascii=False)}")
+    return out
 
 
 def confusion_matrix_png(expected: list[str], predicted: list[str], path: Path, what: str = "action") -> None:

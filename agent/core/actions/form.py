@@ -42,20 +42,35 @@ class FormAction(Action):
             return events + [ActiveLoop(name=None), SlotSet(name=REQUESTED_SLOT, value=None)]
         events.append(SlotSet(name=REQUESTED_SLOT, value=missing))
         slots[REQUESTED_SLOT] = missing
-        for response in (f"utter_ask_{self.name}_{missing}", f"utter_ask_{missing}"):
-            message = ctx.nlg.generate(response, slots, ctx.channel, language=ctx.language)
+        return events + await self._ask(ctx, events, slots, missing)
+
+    async def _ask(self, ctx: ActionContext, events: list[Event], slots: dict, slot: str) -> list[Event]:
+        """Rasa's order: action_ask_<form>_<slot>, utter_ask_<form>_<slot>, action_ask_<slot>,
+        utter_ask_<slot>; the first the bot has asks."""
+        for name in (f"action_ask_{self.name}_{slot}", f"utter_ask_{self.name}_{slot}", f"action_ask_{slot}",
+                     f"utter_ask_{slot}"):
+            if name.startswith("action_"):
+                if ctx.registry is not None and ctx.registry.has_custom(name):
+                    return await ctx.registry.get(name).run(self._view(ctx, events))
+                continue
+            message = ctx.nlg.generate(name, slots, ctx.channel, language=ctx.language)
             if message is not None:
-                return events + [bot_message(message)]
-        return events
+                return [bot_message(message)]
+        return []
+
+    @staticmethod
+    def _view(ctx: ActionContext, events: list[Event]) -> ActionContext:
+        """The context an action called by the form sees: the tracker with the form's events so far."""
+        return ActionContext(ctx.tracker.copy_with(events), ctx.domain, ctx.nlg, ctx.channel, ctx.registry,
+                             ctx.warnings)
 
     async def _validate(self, ctx: ActionContext, events: list[Event]) -> list[Event]:
         """Run `validate_<form>` (e.g. a rasa-sdk FormValidationAction) on what the user just gave."""
         name = f"validate_{self.name}"
         if ctx.registry is None or not ctx.registry.has_custom(name):
             return []
-        view = ActionContext(ctx.tracker.copy_with(events), ctx.domain, ctx.nlg, ctx.channel, ctx.registry,
-                             ctx.warnings)
-        return [e for e in await ctx.registry.get(name).run(view) if not isinstance(e, ActionExecutionRejected)]
+        return [e for e in await ctx.registry.get(name).run(self._view(ctx, events))
+                if not isinstance(e, ActionExecutionRejected)]
 
     def _trigger_intent_slots(self, ctx: ActionContext) -> list[SlotSet]:
         latest = ctx.tracker.latest_message

@@ -11,6 +11,10 @@ from agent.core.actions.two_stage import ActionDefaultAskAffirmation, ActionDefa
 
 LOOP_AND_ASK_ACTIONS = {cls.name: cls for cls in (TwoStageFallback, ActionDefaultAskAffirmation,
                                                   ActionDefaultAskRephrase)}
+# Rasa's default actions a bot may replace by listing its own under `actions:` (not action_listen,
+# which is how a turn ends, nor the loop of the two-stage fallback, which is a loop, not an action)
+OVERRIDABLE = (set(BUILTIN_ACTIONS) | {ActionDefaultAskAffirmation.name, ActionDefaultAskRephrase.name}) - {
+    "action_listen"}
 
 
 class ActionRegistry:
@@ -22,6 +26,8 @@ class ActionRegistry:
         self.events_window = events_window
 
     def get(self, name: str) -> Action:
+        if name in OVERRIDABLE and self.has_custom(name):
+            return CustomAction(name, self.server, self.events_window)  # the bot's own version wins, as in Rasa
         if name in BUILTIN_ACTIONS:
             return BUILTIN_ACTIONS[name]()
         if name in LOOP_AND_ASK_ACTIONS:

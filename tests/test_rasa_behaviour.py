@@ -1,0 +1,225 @@
+"""Behaviours Rasa 3.x users rely on, each on a small bot written to reproduce it: forms asking with
+custom actions, a bot's own default actions, action-server answers with nulls and junk."""
+from __future__ import annotations
+
+import asyncio
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent.bot.project import load_bot
+from agent.core.actions.custom import ServerReply
+from agent.core.actions.registry import ActionRegistry
+from agent.core.events import ActionExecuted, BotUttered
+from agent.core.nlg import ResponseGenerator
+from agent.core.policies.ensemble import PolicyEnsemble
+from agent.core.policies.rule import RulePolicy
+from agent.core.processor import MessageProcessor, UserMessage
+from agent.core.training_data import TrainingData
+from agent.nlu.payload import parse_payload
+from agent.stores.base import InMemoryTrackerStore
+from tests.helpers.bot_factory import write_bot
+from tests.helpers.fakes import as_parser
+
+DOMAIN = """
+version: "3.1"
+intents: [greet, book, inform, nonsense]
+entities: [city]
+slots:
+  city:
+    type: text
+    mappings:
+      - type: from_entity
+        entity: city
+  date:
+    type: text
+    mappings:
+      - type: from_text
+        conditions:
+          - active_loop: booking_form
+            requested_slot: date
+forms:
+  booking_form:
+    required_slots: [city, date]
+actions:
+  - action_ask_booking_form_city
+  - action_ask_date
+  - action_default_fallback
+  - action_reply
+responses:
+  utter_ask_city: [{text: "Which city? (the response, not the action)"}]
+  utter_ask_booking_form_date: [{text: "When? (form-specific response)"}]
+  utter_booked: [{text: "Booked."}]
+"""
+
+RULES = """
+version: "3.1"
+rules:
+- rule: book
+  steps:
+  - intent: book
+  - action: booking_form
+  - active_loop: booking_form
+- rule: submit
+  condition:
+  - active_loop: booking_form
+  steps:
+  - action: booking_form
+  - active_loop: null
+  - action: utter_booked
+- rule: reply
+  steps:
+  - intent: greet
+  - action: action_reply
+"""
+
+
+class FakeActionServer:
+    """Answers each custom action as the test says; records what was asked."""
+
+    def __init__(self, answers: dict[str, object]):
+        self.answers = answers
+        self.called: list[str] = []
+
+    def describe(self) -> str:
+        return "fake action server"
+
+    async def call(self, payload: dict) -> ServerReply:
+        name = payload["next_action"]
+        self.called.append(name)
+        body = self.answers.get(name, {"events": [], "responses": []})
+        return ServerReply(200, body(payload) if callable(body) else body)
+
+
+def _processor(tmp_path, server, nlu_fallback_threshold: float | None = None) -> MessageProcessor:
+    bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=None, rules=RULES))
+    rule = RulePolicy()
+    rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
+    return MessageProcessor(bot.domain, as_parser(lambda text: parse_payload(text) or {}),
+                            PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
+                            ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain, server))
+
+
+def _say(processor, texts, sender="u"):
+    async def go():
+        return [await processor.handle_message(UserMessage(t, sender)) for t in texts]
+    return asyncio.run(go())
+
+
+def _texts(turn) -> list:
+    return [m.get("text") for m in turn.messages]
+
+
+def test_a_form_asks_with_its_custom_ask_actions_in_rasas_order(tmp_path):
+    server = FakeActionServer({
+        "action_ask_booking_form_city": {"responses": [{"text": "Which city? (form-specific action)"}]},
+        "action_ask_date": {"responses": [{"text": "When? (generic action)"}]},
+    })
+    start, city = _say(_processor(tmp_path, server), ["/book", '/inform{"city": "Oslo"}'])
+    # action_ask_<form>_<slot> comes before utter_ask_<slot>
+    assert _texts(start) == ["Which city? (form-specific action)"]
+    # utter_ask_<form>_<slot> comes before action_ask_<slot>
+    assert _texts(city) == ["When? (form-specific response)"]
+    assert server.called == ["action_ask_booking_form_city"]
+
+
+def test_the_ask_action_sees_the_slot_the_form_requests(tmp_path):
+    seen = []
+
+    def ask(payload):
+        seen.append(payload["tracker"]["slots"]["requested_slot"])
+        return {"responses": [{"text": "Which city?"}]}
+
+    _say(_processor(tmp_path, FakeActionServer({"action_ask_booking_form_city": ask})), ["/book"])
+    assert seen == ["city"]
+
+
+def test_a_bots_own_default_fallback_replaces_the_built_in_one(tmp_path):
+    server = FakeActionServer({"action_default_fallback": {"responses": [{"text": "Our own fallback"}]}})
+    (turn,) = _say(_processor(tmp_path, server), ["/nonsense"])
+    assert _texts(turn) == ["Our own fallback"] and server.called == ["action_default_fallback"]
+
+
+def test_a_bot_message_with_null_data_is_delivered(tmp_path):
+    server = FakeActionServer({"action_reply": {"events": [{"event": "bot", "text": "hi from sdk", "data": None,
+                                                             "metadata": None, "timestamp": None}],
+                                                 "responses": []}})
+    (turn,) = _say(_processor(tmp_path, server), ["/greet"])
+    assert _texts(turn) == ["hi from sdk"] and turn.warnings == []
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                  max_size=3), max_leaves=10)
+EVENT = st.fixed_dictionaries({"event": st.sampled_from(["bot", "user", "slot", "action", "active_loop", "followup",
+                                                          "reset_slots", "pause", "entities", "x"])},
+                              optional={"text": JSON, "data": JSON, "name": JSON, "value": JSON, "timestamp": JSON,
+                                        "metadata": JSON, "parse_data": JSON, "entities": JSON, "policy": JSON})
+RESPONSE = st.dictionaries(st.sampled_from(["text", "response", "template", "buttons", "image", "custom",
+                                            "language", "channel", "name"]), JSON, max_size=4)
+BODY = st.fixed_dictionaries({}, optional={"events": st.lists(EVENT, max_size=4) | JSON,
+                                           "responses": st.lists(RESPONSE | JSON, max_size=3) | JSON})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=BODY)
+def test_any_action_server_answer_leaves_the_turn_standing(tmp_path, body):
+    """Whatever JSON an action server returns, the turn completes and ends listening; what cannot be
+    read is skipped with a warning."""
+    processor = _processor(tmp_path, FakeActionServer({"action_reply": body}))
+    (turn,) = _say(processor, ["/greet"], sender="fuzz")
+    assert [e.name for e in turn.events if isinstance(e, ActionExecuted)][-1] == "action_listen"
+    for event in turn.events:
+        if isinstance(event, BotUttered):
+            assert event.text is None or isinstance(event.text, str)
+            assert isinstance(event.data, dict)
+
+
+
+def test_in_process_actions_import_their_siblings_as_the_actions_package(tmp_path, monkeypatch):
+    """`from actions import config` and `from actions.db import ...` work as under `rasa run actions`;
+    a relative path in action code resolves from the project root the server was started in."""
+    from agent.core.actions.custom import InProcessActionServer
+
+    code = tmp_path / "project" / "actions"
+    code.mkdir(parents=True)
+    (code / "__init__.py").write_text("")
+    (code / "config.py").write_text("GREETING = 'hello from config'\n")
+    (code / "db.py").write_text("from pathlib import Path\n\ndef note():\n"
+                                "    return Path('actions/note.txt').read_text().strip()\n")
+    (code / "note.txt").write_text("read beside the actions\n")
+    (code / "actions.py").write_text(
+        "from rasa_sdk import Action\n"
+        "from actions import config\n"
+        "from actions.db import note\n\n"
+        "class Hello(Action):\n"
+        "    def name(self):\n        return 'action_hello'\n\n"
+        "    def run(self, dispatcher, tracker, domain):\n"
+        "        dispatcher.utter_message(text=f'{config.GREETING}; {note()}')\n"
+        "        return []\n")
+    monkeypatch.chdir(tmp_path / "project")
+    server = InProcessActionServer(code)
+    payload = {"next_action": "action_hello", "sender_id": "u", "domain": {},
+               "tracker": {"sender_id": "u", "slots": {}, "latest_message": {}, "events": []}}
+    reply = asyncio.run(server.call(payload))
+    assert reply.status == 200, reply.body
+    assert reply.body["responses"][0]["text"] == "hello from config; read beside the actions"
+
+
+def test_failed_test_stories_keep_the_entities_of_intent_steps(tmp_path):
+    from agent.bot.project import load_test_stories
+    from agent.bot.stories import ActionStep, UserStep
+    from agent.core.training_data import StoryPath
+    from agent.evaluation.reports import write_reports
+    from agent.evaluation.stories import StepResult, StoryResult
+
+    user = UserStep("order_status", [{"entity": "order_id", "value": "ORD-1"},
+                                     {"entity": "city", "value": "New York", "role": "destination"},
+                                     {"entity": "urgent"}], line=3)
+    story = StoryPath("story", "order with entities", (user, ActionStep("utter_status", line=7)))
+    write_reports([StoryResult(story, [StepResult("action", "utter_status", "utter_greet", 7)])], tmp_path, False)
+    (back,) = load_test_stories(tmp_path / "failed_test_stories.yml")
+    assert back.steps[0].entities == [{"entity": "order_id", "value": "ORD-1"},
+                                      {"entity": "city", "value": "New York", "role": "destination"},
+                                      {"entity": "urgent"}]
