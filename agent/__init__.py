@@ -1,4 +1,5 @@
 """agent: a Rasa-compatible conversational agent framework for customer service."""
+
 import os
 
 # Nothing may reach a model hub: a wrong model path must fail loudly, not hang on the network.

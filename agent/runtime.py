@@ -1,4 +1,5 @@
 """A trained bot, ready to talk: load an artifact and wire NLU, policies, actions and the store."""
+
 from __future__ import annotations
 
 import json
@@ -7,17 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.bot.config import AgentConfig
-from agent.bot.endpoints import Endpoints
 from agent.bot.domain import Domain, parse_domain
+from agent.bot.endpoints import Endpoints
 from agent.bot.schema import Reader
-from agent.core.actions.custom import (ActionServerUnavailable, HttpActionServer, InProcessActionServer,
-                                      find_actions_code)
+from agent.core.actions.custom import (
+    ActionServerUnavailable,
+    HttpActionServer,
+    InProcessActionServer,
+    find_actions_code,
+)
 from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
-from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.catalogue import load_policies
+from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.processor import MessageProcessor, TurnResult, UserMessage
-from agent.stores.base import InMemoryTrackerStore, TrackerStore
 from agent.errors import Problems
 from agent.faq.bank import FAQBank
 from agent.faq.decision import FAQRouter
@@ -28,14 +32,16 @@ from agent.faq.training import SETTINGS_FILE
 from agent.model.artifact import Artifact, open_artifact
 from agent.nlu.intent_model import IntentClassifier
 from agent.nlu.interpreter import NLUInterpreter
+from agent.stores.base import InMemoryTrackerStore, TrackerStore
 
 
 def action_registry(domain: Domain, artifact: Artifact, endpoints: Endpoints) -> ActionRegistry:
     """An action server from endpoints.yml wins; else the bot's own actions code, run in process."""
     window = endpoints.action_events
     if endpoints.action_url:
-        return ActionRegistry(domain, HttpActionServer(endpoints.action_url, endpoints.action_timeout),
-                              events_window=window)
+        return ActionRegistry(
+            domain, HttpActionServer(endpoints.action_url, endpoints.action_timeout), events_window=window
+        )
     code = find_actions_code(artifact.folder)
     if code is None:
         return ActionRegistry(domain)
@@ -63,8 +69,13 @@ class Agent:
     processor: MessageProcessor
 
     @classmethod
-    def load(cls, path: str | Path, store: TrackerStore | None = None, seed: int | None = None,
-             endpoints: Endpoints | None = None) -> "Agent":
+    def load(
+        cls,
+        path: str | Path,
+        store: TrackerStore | None = None,
+        seed: int | None = None,
+        endpoints: Endpoints | None = None,
+    ) -> Agent:
         artifact = open_artifact(path)
         problems = Problems()
         domain = parse_domain(artifact.read_json("domain.json"), "domain.json", Reader("model:domain.json", problems))
@@ -74,9 +85,14 @@ class Agent:
         interpreter = NLUInterpreter.build(classifier, config, artifact.read_json("nlu/entities.json"))
         interpreter.faq = load_faq(artifact.folder / "faq")
         ensemble = PolicyEnsemble(load_policies(artifact.folder / "core"), config.policy)
-        processor = MessageProcessor(domain, interpreter.parse_async, ensemble, store or InMemoryTrackerStore(),
-                                     ResponseGenerator(domain, random.Random(seed)),
-                                     action_registry(domain, artifact, endpoints or Endpoints()))
+        processor = MessageProcessor(
+            domain,
+            interpreter.parse_async,
+            ensemble,
+            store or InMemoryTrackerStore(),
+            ResponseGenerator(domain, random.Random(seed)),
+            action_registry(domain, artifact, endpoints or Endpoints()),
+        )
         return cls(artifact, domain, config, interpreter, processor)
 
     async def handle_text(self, text: str, sender_id: str = "default", channel: str | None = None) -> TurnResult:

@@ -1,4 +1,5 @@
 """`agent train`: load the bot, fine-tune the intent model, compile the policies, write the artifact."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.bot.domain_dict import rasa_domain_dict
+from agent.bot.faq_file import find_faq_file
 from agent.bot.project import BotProject, load_bot
 from agent.bot.yaml_source import plain
 from agent.core.actions.custom import find_actions_code
-from agent.core.training_data import TrainingData
 from agent.core.policies.catalogue import configured_policies, save_policies
 from agent.core.policies.rule import CompiledRule, RulePolicy
 from agent.core.tracker import ACTION_LISTEN
-from agent.bot.faq_file import find_faq_file
+from agent.core.training_data import TrainingData
 from agent.faq.training import FAQBuild, build_faq
 from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
 from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME, resolve_base_model
@@ -34,9 +35,14 @@ class TrainOutcome:
     faq: FAQBuild | None = None
 
 
-def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: str | None = None,
-              reporter: Reporter | None = None, fixed_name: str | None = None,
-              max_epochs: int | None = None) -> TrainOutcome:
+def train_bot(
+    bot_dir: str | Path,
+    out_dir: str | Path = "models",
+    base_model: str | None = None,
+    reporter: Reporter | None = None,
+    fixed_name: str | None = None,
+    max_epochs: int | None = None,
+) -> TrainOutcome:
     started = time.time()
     bot = load_bot(bot_dir)
     cfg = bot.config.intent
@@ -66,20 +72,25 @@ def train_bot(bot_dir: str | Path, out_dir: str | Path = "models", base_model: s
         _write_json(staging / "domain.json", rasa_domain_dict(bot.domain))
         _write_json(staging / "config.json", bot.config.to_dict())
         save_policies(policies, staging / "core")
-        _write_json(staging / "core" / "training_data.json",
-                    {"stories": [plain(s) for s in bot.raw_stories], "rules": [plain(r) for r in bot.raw_rules]})
+        _write_json(
+            staging / "core" / "training_data.json",
+            {"stories": [plain(s) for s in bot.raw_stories], "rules": [plain(r) for r in bot.raw_rules]},
+        )
         _write_json(staging / "metrics.json", result.summary())
-        _write_json(staging / "manifest.json", {
-            "format_version": FORMAT_VERSION,
-            "bot": bot.name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "training_data_sha256": bot.data_hash(),
-            "training_files": [str(f.relative_to(bot.root)) for f in bot.files],
-            "base_model": cfg.base_model or DEFAULT_BASE_MODEL_NAME,
-            "intents": result.classifier.labels,
-            "versions": library_versions(),
-            "val_accuracy": result.val_accuracy,
-        })
+        _write_json(
+            staging / "manifest.json",
+            {
+                "format_version": FORMAT_VERSION,
+                "bot": bot.name,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "training_data_sha256": bot.data_hash(),
+                "training_files": [str(f.relative_to(bot.root)) for f in bot.files],
+                "base_model": cfg.base_model or DEFAULT_BASE_MODEL_NAME,
+                "intents": result.classifier.labels,
+                "versions": library_versions(),
+                "val_accuracy": result.val_accuracy,
+            },
+        )
         code = find_actions_code(bot.root)
         if code is not None:  # in-process custom actions travel with the model
             if code.is_dir():
@@ -101,8 +112,11 @@ def add_faq_dialogue(bot: BotProject, rules: RulePolicy, data: TrainingData) -> 
     # so the model's domain.json, derived from it, declares them too
     for group in sorted({e.group for e in bot.faq}):
         if group not in handled:
-            rules.rules.append(CompiledRule(f"faq: answer {group}", [("action", ACTION_LISTEN), ("intent", group),
-                                                                     ("action", f"utter_{group}")]))
+            rules.rules.append(
+                CompiledRule(
+                    f"faq: answer {group}", [("action", ACTION_LISTEN), ("intent", group), ("action", f"utter_{group}")]
+                )
+            )
     rules.train_tail()
 
 

@@ -1,15 +1,16 @@
 """FAQ retrieval figures (issue 5).
 
-  python benchmarks/faq_benchmark.py bank ../shared/benchmarks/clinc150
-      A public intent data set as an FAQ bank: each intent is one entry whose questions are its training
-      utterances; the test utterances are the queries. No training beyond embedding the bank. Prints
-      top-1, top-3 and MRR; the entry score's mix (best question vs centroid) and, with out_of_scope
-      rows, the answer threshold are chosen on valid.jsonl and then applied to test.jsonl.
+python benchmarks/faq_benchmark.py bank ../shared/benchmarks/clinc150
+    A public intent data set as an FAQ bank: each intent is one entry whose questions are its training
+    utterances; the test utterances are the queries. No training beyond embedding the bank. Prints
+    top-1, top-3 and MRR; the entry score's mix (best question vs centroid) and, with out_of_scope
+    rows, the answer threshold are chosen on valid.jsonl and then applied to test.jsonl.
 
-  python benchmarks/faq_benchmark.py bot domains/ecommerce --heldout stories/ecommerce/faq_heldout.jsonl
-      The bot's own faq.yml against paraphrases nobody stored: retrieval top-1/top-3, and, through the
-      trained model (--model, default: train one), how many are answered from the FAQ correctly and how
-      many of the lines that are not FAQ questions are left to the intents."""
+python benchmarks/faq_benchmark.py bot domains/ecommerce --heldout stories/ecommerce/faq_heldout.jsonl
+    The bot's own faq.yml against paraphrases nobody stored: retrieval top-1/top-3, and, through the
+    trained model (--model, default: train one), how many are answered from the FAQ correctly and how
+    many of the lines that are not FAQ questions are left to the intents."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.bot.faq_entries import FAQEntry  # noqa: E402
 from agent.faq.bank import FAQBank  # noqa: E402
 from agent.faq.embedder import OnnxSentenceEmbedder, TorchSentenceEmbedder  # noqa: E402
-from agent.bot.faq_entries import FAQEntry  # noqa: E402
 from agent.faq.threshold import sweep_threshold  # noqa: E402
 from agent.nlu.encoder import resolve_base_model  # noqa: E402
 
@@ -67,9 +68,12 @@ def ranks(bank: FAQBank, vectors: np.ndarray, gold: list[str], k: int = 10):
 
 def summary(rank: list[int | None]) -> dict:
     n = len(rank)
-    return {"top1": round(100 * sum(r == 0 for r in rank) / n, 2),
-            "top3": round(100 * sum(r is not None and r < 3 for r in rank) / n, 2),
-            "mrr": round(sum(1 / (r + 1) for r in rank if r is not None) / n, 4), "queries": n}
+    return {
+        "top1": round(100 * sum(r == 0 for r in rank) / n, 2),
+        "top3": round(100 * sum(r is not None and r < 3 for r in rank) / n, 2),
+        "mrr": round(sum(1 / (r + 1) for r in rank if r is not None) / n, 4),
+        "queries": n,
+    }
 
 
 def run_bank(args) -> dict:
@@ -102,13 +106,20 @@ def run_bank(args) -> dict:
     bank = FAQBank.build(entries, emb, bank_vectors, max_weight=weight)
     build_seconds = time.perf_counter() - started
     results, rank = ranks(bank, t_in, t_gold)
-    out = {"data": folder.name, "entries": len(entries), "stored_questions": len(bank_vectors),
-           "max_weight": weight, "valid_top1_by_max_weight": on_valid, **summary(rank),
-           "bank_embedding_seconds": None if bank_seconds is None else round(bank_seconds, 1),
-           "index_build_seconds": round(build_seconds, 3)}
+    out = {
+        "data": folder.name,
+        "entries": len(entries),
+        "stored_questions": len(bank_vectors),
+        "max_weight": weight,
+        "valid_top1_by_max_weight": on_valid,
+        **summary(rank),
+        "bank_embedding_seconds": None if bank_seconds is None else round(bank_seconds, 1),
+        "index_build_seconds": round(build_seconds, 3),
+    }
     for w in (0.0, 1.0):
-        out[f"test_top1_max_weight_{w}"] = summary(ranks(FAQBank.build(entries, emb, bank_vectors, max_weight=w),
-                                                         t_in, t_gold)[1])["top1"]
+        out[f"test_top1_max_weight_{w}"] = summary(
+            ranks(FAQBank.build(entries, emb, bank_vectors, max_weight=w), t_in, t_gold)[1]
+        )["top1"]
     if args.lexical:
         out["lexical_rerank"] = lexical_rerank(bank, entries, valid, v_in, v_gold, test, t_in, t_gold)
     if len(v_oos) and len(t_oos):
@@ -117,10 +128,15 @@ def run_bank(args) -> dict:
         chosen = sweep_threshold([r[0].score for r in v_results], [x == 0 for x in v_rank], v_oos_scores)
         t_oos_scores = np.asarray([r[0].score for r in bank.search_vectors(t_oos, 1)])
         t_scores = np.asarray([r[0].score for r in results])
-        out.update({"threshold": chosen.value,
-                    "oos_rejected_at_threshold": round(100 * float((t_oos_scores < chosen.value).mean()), 2),
-                    "in_scope_answered_correctly_at_threshold":
-                        round(100 * float(((t_scores >= chosen.value) & (np.asarray(rank) == 0)).mean()), 2)})
+        out.update(
+            {
+                "threshold": chosen.value,
+                "oos_rejected_at_threshold": round(100 * float((t_oos_scores < chosen.value).mean()), 2),
+                "in_scope_answered_correctly_at_threshold": round(
+                    100 * float(((t_scores >= chosen.value) & (np.asarray(rank) == 0)).mean()), 2
+                ),
+            }
+        )
     return out
 
 
@@ -150,8 +166,12 @@ def lexical_rerank(bank, entries, valid, v_in, v_gold, test, t_in, t_gold) -> di
 
     on_valid, on_test = top1(valid, v_in, v_gold), top1(test, t_in, t_gold)
     chosen = max(lambdas, key=lambda lam: (on_valid[lam], -lam))
-    return {"valid_top1_by_lambda": on_valid, "test_top1_by_lambda": on_test, "chosen_lambda": chosen,
-            "test_gain_pts": round(on_test[chosen] - on_test[0.0], 2)}
+    return {
+        "valid_top1_by_lambda": on_valid,
+        "test_top1_by_lambda": on_test,
+        "chosen_lambda": chosen,
+        "test_gain_pts": round(on_test[chosen] - on_test[0.0], 2),
+    }
 
 
 def run_bot(args) -> dict:
@@ -163,8 +183,13 @@ def run_bot(args) -> dict:
     bank = FAQBank.build(bot.faq, emb, max_weight=bot.config.faq.max_weight)
     faq_rows = [r for r in rows if r["faq_id"]]
     _, rank = ranks(bank, emb.embed([r["text"] for r in faq_rows]), [r["faq_id"] for r in faq_rows])
-    out = {"bot": bot.name, "entries": len(bot.faq), "heldout_paraphrases": len(faq_rows),
-           "not_faq_lines": len(rows) - len(faq_rows), **{f"retrieval_{k}": v for k, v in summary(rank).items()}}
+    out = {
+        "bot": bot.name,
+        "entries": len(bot.faq),
+        "heldout_paraphrases": len(faq_rows),
+        "not_faq_lines": len(rows) - len(faq_rows),
+        **{f"retrieval_{k}": v for k, v in summary(rank).items()},
+    }
     model = args.model
     if model is None:
         from agent.train import train_bot
@@ -177,11 +202,19 @@ def run_bot(args) -> dict:
     answered = [(p.get("faq") or {}).get("answer") for p in parsed]
     hits = [a == r["faq_id"] for a, r in zip(answered, rows) if r["faq_id"]]
     left = [a is None for a, r in zip(answered, rows) if not r["faq_id"]]
-    misses = [{"text": r["text"], "expected": r["faq_id"], "answered": a, "intent": p["intent"]["name"]}
-              for a, r, p in zip(answered, rows, parsed) if a != r["faq_id"]]
-    out.update({"model": str(model), "answered_correctly": round(100 * sum(hits) / len(hits), 2),
-                "not_faq_left_to_intents": round(100 * sum(left) / max(len(left), 1), 2),
-                "threshold": agent.interpreter.faq.threshold.to_dict()})
+    misses = [
+        {"text": r["text"], "expected": r["faq_id"], "answered": a, "intent": p["intent"]["name"]}
+        for a, r, p in zip(answered, rows, parsed)
+        if a != r["faq_id"]
+    ]
+    out.update(
+        {
+            "model": str(model),
+            "answered_correctly": round(100 * sum(hits) / len(hits), 2),
+            "not_faq_left_to_intents": round(100 * sum(left) / max(len(left), 1), 2),
+            "threshold": agent.interpreter.faq.threshold.to_dict(),
+        }
+    )
     if args.show_misses:
         out["misses"] = misses
     return out

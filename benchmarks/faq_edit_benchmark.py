@@ -7,6 +7,7 @@ client then asks its question over the REST webhook every 20 ms until the new an
 same for `agent faq remove`, and for `PUT /faq/{id}` over the HTTP API. Printed: seconds from the
 edit being written (the CLI exiting, the PUT returning) to the first reply that reflects it, and for
 the CLI also from launching the command (which includes starting Python and reading the model)."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def free_port() -> int:
 
 def request(url: str, body: dict | None = None, method: str = "POST") -> tuple[int, object]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json",
-                                                                         "Authorization": f"Bearer {TOKEN}"})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return resp.status, json.loads(resp.read() or b"null")
 
@@ -55,8 +57,11 @@ def wait_for(base: str, text: str, check, timeout: float = 30.0) -> float:
 
 
 def cli(model: str, edits: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "agent", "faq", *args, "--model", model, "--edits", str(edits)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "agent", "faq", *args, "--model", model, "--edits", str(edits)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def main(argv=None) -> int:
@@ -69,10 +74,30 @@ def main(argv=None) -> int:
     edits = work / "faq_edits.db"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "agent", "run", "--model", model, "--port", str(port),
-                               "--host", "127.0.0.1", "--enable-api", "--auth-token", TOKEN, "--faq-edits",
-                               str(edits), "--rate-limit", "0"], cwd=work,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "run",
+            "--model",
+            model,
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--enable-api",
+            "--auth-token",
+            TOKEN,
+            "--faq-edits",
+            str(edits),
+            "--rate-limit",
+            "0",
+        ],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 120
         while True:
@@ -81,7 +106,7 @@ def main(argv=None) -> int:
                 break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
+                    raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
         cli_served, cli_total, cli_removed, http_served = [], [], [], []
         for i in range(args.rounds):
@@ -90,25 +115,33 @@ def main(argv=None) -> int:
             launched = time.perf_counter()
             cli(model, edits, "add", f"rooftop_cafe_{i}", "-q", question, "-a", answer)
             written = time.perf_counter()
-            served = wait_for(base, question, lambda texts: answer in texts)
+            served = wait_for(base, question, lambda texts, answer=answer: answer in texts)
             cli_served.append(served)
             cli_total.append(written - launched + served)
             cli(model, edits, "remove", f"rooftop_cafe_{i}")
-            cli_removed.append(wait_for(base, question, lambda texts: answer not in texts))
+            cli_removed.append(wait_for(base, question, lambda texts, answer=answer: answer not in texts))
             question = f"do you rent out bicycles model {i}"
             answer = f"Bike rental {i}: 10 euros a day."
             started = time.perf_counter()
             request(f"{base}/faq/bikes_{i}", {"questions": [question], "answer": {"text": answer}}, "PUT")
-            http_served.append(time.perf_counter() - started + wait_for(base, question, lambda t: answer in t))
+            http_served.append(
+                time.perf_counter() - started + wait_for(base, question, lambda t, answer=answer: answer in t)
+            )
 
         def stats(xs):
             return {"median_s": round(statistics.median(xs), 3), "max_s": round(max(xs), 3)}
 
-        print(json.dumps({"rounds": args.rounds,
-                          "cli_add_served_after_command_returned": stats(cli_served),
-                          "cli_add_served_after_command_launched": stats(cli_total),
-                          "cli_remove_served_after_command_returned": stats(cli_removed),
-                          "http_put_served_after_request_sent": stats(http_served)}))
+        print(
+            json.dumps(
+                {
+                    "rounds": args.rounds,
+                    "cli_add_served_after_command_returned": stats(cli_served),
+                    "cli_add_served_after_command_launched": stats(cli_total),
+                    "cli_remove_served_after_command_returned": stats(cli_removed),
+                    "http_put_served_after_request_sent": stats(http_served),
+                }
+            )
+        )
     finally:
         server.terminate()
         server.wait(30)

@@ -16,6 +16,7 @@ HNSW recall@1 against exact (same top-1 row), whether exact's top-1 is in HNSW's
 exact rescoring can recover), and the top-1 accuracy of each against the paraphrase's source, for
 every efSearch in --ef. Prints JSON lines, then a short summary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,99 +41,393 @@ DRAW_BLOCK = 65_536
 # Synthetic FAQ questions. Each slot word has synonyms used only by the paraphrases.
 
 VERBS = [
-    ("return", "send back"), ("cancel", "call off"), ("track", "follow"), ("exchange", "swap"),
-    ("repair", "fix"), ("order", "buy"), ("rent", "hire"), ("book", "reserve"), ("insure", "get cover for"),
-    ("register", "sign up"), ("activate", "turn on"), ("upgrade", "improve"), ("ship", "send"),
-    ("pick up", "collect"), ("get a refund for", "get my money back for"), ("replace", "swap out"),
-    ("reset", "restart"), ("update", "refresh"), ("transfer", "move"), ("pay for", "settle the bill for"),
-    ("renew", "extend"), ("pause", "suspend"), ("unlock", "open"), ("recycle", "dispose of"),
-    ("donate", "give away"), ("sell", "resell"), ("gift wrap", "wrap"), ("personalise", "customise"),
-    ("clean", "wash"), ("store", "keep"), ("lend", "share"), ("delete", "remove"), ("report", "flag"),
-    ("inspect", "check"), ("assemble", "put together"), ("install", "set up"), ("charge", "recharge"),
-    ("borrow", "loan"), ("review", "rate"), ("price match", "match the price of"), ("deliver", "drop off"),
-    ("collect points on", "earn rewards on"), ("split the payment for", "pay in instalments for"),
-    ("trade in", "part exchange"), ("test", "try out"), ("measure", "size"), ("engrave", "etch"),
-    ("service", "maintain"), ("authorise", "approve"), ("preorder", "order in advance"),
+    ("return", "send back"),
+    ("cancel", "call off"),
+    ("track", "follow"),
+    ("exchange", "swap"),
+    ("repair", "fix"),
+    ("order", "buy"),
+    ("rent", "hire"),
+    ("book", "reserve"),
+    ("insure", "get cover for"),
+    ("register", "sign up"),
+    ("activate", "turn on"),
+    ("upgrade", "improve"),
+    ("ship", "send"),
+    ("pick up", "collect"),
+    ("get a refund for", "get my money back for"),
+    ("replace", "swap out"),
+    ("reset", "restart"),
+    ("update", "refresh"),
+    ("transfer", "move"),
+    ("pay for", "settle the bill for"),
+    ("renew", "extend"),
+    ("pause", "suspend"),
+    ("unlock", "open"),
+    ("recycle", "dispose of"),
+    ("donate", "give away"),
+    ("sell", "resell"),
+    ("gift wrap", "wrap"),
+    ("personalise", "customise"),
+    ("clean", "wash"),
+    ("store", "keep"),
+    ("lend", "share"),
+    ("delete", "remove"),
+    ("report", "flag"),
+    ("inspect", "check"),
+    ("assemble", "put together"),
+    ("install", "set up"),
+    ("charge", "recharge"),
+    ("borrow", "loan"),
+    ("review", "rate"),
+    ("price match", "match the price of"),
+    ("deliver", "drop off"),
+    ("collect points on", "earn rewards on"),
+    ("split the payment for", "pay in instalments for"),
+    ("trade in", "part exchange"),
+    ("test", "try out"),
+    ("measure", "size"),
+    ("engrave", "etch"),
+    ("service", "maintain"),
+    ("authorise", "approve"),
+    ("preorder", "order in advance"),
 ]
 NOUNS = [
-    ("jacket", "coat"), ("laptop", "notebook computer"), ("phone", "mobile"), ("sofa", "couch"),
-    ("bicycle", "bike"), ("car", "vehicle"), ("ticket", "pass"), ("subscription", "membership"),
-    ("package", "parcel"), ("order", "purchase"), ("gift card", "voucher"), ("mattress", "bed"),
-    ("television", "TV"), ("fridge", "refrigerator"), ("washing machine", "washer"),
-    ("sneakers", "trainers"), ("backpack", "rucksack"), ("suitcase", "luggage"), ("watch", "wristwatch"),
-    ("headphones", "earphones"), ("tablet", "slate"), ("printer", "copier"), ("router", "modem"),
-    ("stroller", "pram"), ("tent", "shelter"), ("drill", "power drill"), ("lawn mower", "mower"),
-    ("vacuum cleaner", "hoover"), ("coffee machine", "espresso maker"), ("dishwasher", "dish washer"),
-    ("desk", "work table"), ("office chair", "desk chair"), ("bookshelf", "bookcase"), ("lamp", "light"),
-    ("rug", "carpet"), ("curtains", "drapes"), ("oven", "cooker"), ("microwave", "microwave oven"),
-    ("kettle", "water boiler"), ("toaster", "toast maker"), ("blender", "mixer"), ("guitar", "acoustic guitar"),
-    ("piano", "keyboard"), ("camera", "camcorder"), ("drone", "quadcopter"), ("scooter", "e-scooter"),
-    ("helmet", "hard hat"), ("skis", "ski set"), ("snowboard", "board"), ("surfboard", "surf board"),
-    ("kayak", "canoe"), ("fishing rod", "rod"), ("golf clubs", "golf set"), ("tennis racket", "racquet"),
-    ("treadmill", "running machine"), ("dumbbells", "weights"), ("yoga mat", "exercise mat"),
-    ("smart speaker", "voice assistant"), ("game console", "gaming console"), ("monitor", "screen"),
-    ("keyboard", "typing keyboard"), ("mouse", "computer mouse"), ("hard drive", "disk"),
-    ("sunglasses", "shades"), ("wedding dress", "bridal gown"), ("suit", "tuxedo"), ("boots", "footwear"),
-    ("handbag", "purse"), ("wallet", "billfold"), ("ring", "band"), ("necklace", "pendant"),
-    ("car seat", "child seat"), ("crib", "cot"), ("aquarium", "fish tank"), ("barbecue", "grill"),
+    ("jacket", "coat"),
+    ("laptop", "notebook computer"),
+    ("phone", "mobile"),
+    ("sofa", "couch"),
+    ("bicycle", "bike"),
+    ("car", "vehicle"),
+    ("ticket", "pass"),
+    ("subscription", "membership"),
+    ("package", "parcel"),
+    ("order", "purchase"),
+    ("gift card", "voucher"),
+    ("mattress", "bed"),
+    ("television", "TV"),
+    ("fridge", "refrigerator"),
+    ("washing machine", "washer"),
+    ("sneakers", "trainers"),
+    ("backpack", "rucksack"),
+    ("suitcase", "luggage"),
+    ("watch", "wristwatch"),
+    ("headphones", "earphones"),
+    ("tablet", "slate"),
+    ("printer", "copier"),
+    ("router", "modem"),
+    ("stroller", "pram"),
+    ("tent", "shelter"),
+    ("drill", "power drill"),
+    ("lawn mower", "mower"),
+    ("vacuum cleaner", "hoover"),
+    ("coffee machine", "espresso maker"),
+    ("dishwasher", "dish washer"),
+    ("desk", "work table"),
+    ("office chair", "desk chair"),
+    ("bookshelf", "bookcase"),
+    ("lamp", "light"),
+    ("rug", "carpet"),
+    ("curtains", "drapes"),
+    ("oven", "cooker"),
+    ("microwave", "microwave oven"),
+    ("kettle", "water boiler"),
+    ("toaster", "toast maker"),
+    ("blender", "mixer"),
+    ("guitar", "acoustic guitar"),
+    ("piano", "keyboard"),
+    ("camera", "camcorder"),
+    ("drone", "quadcopter"),
+    ("scooter", "e-scooter"),
+    ("helmet", "hard hat"),
+    ("skis", "ski set"),
+    ("snowboard", "board"),
+    ("surfboard", "surf board"),
+    ("kayak", "canoe"),
+    ("fishing rod", "rod"),
+    ("golf clubs", "golf set"),
+    ("tennis racket", "racquet"),
+    ("treadmill", "running machine"),
+    ("dumbbells", "weights"),
+    ("yoga mat", "exercise mat"),
+    ("smart speaker", "voice assistant"),
+    ("game console", "gaming console"),
+    ("monitor", "screen"),
+    ("keyboard", "typing keyboard"),
+    ("mouse", "computer mouse"),
+    ("hard drive", "disk"),
+    ("sunglasses", "shades"),
+    ("wedding dress", "bridal gown"),
+    ("suit", "tuxedo"),
+    ("boots", "footwear"),
+    ("handbag", "purse"),
+    ("wallet", "billfold"),
+    ("ring", "band"),
+    ("necklace", "pendant"),
+    ("car seat", "child seat"),
+    ("crib", "cot"),
+    ("aquarium", "fish tank"),
+    ("barbecue", "grill"),
 ]
-MODIFIERS = [("", ""), ("new", "brand-new"), ("old", "older"), ("spare", "extra"), ("second", "other"),
-             ("replacement", "substitute"), ("business", "work"), ("personal", "own"), ("gifted", "gift")]
+MODIFIERS = [
+    ("", ""),
+    ("new", "brand-new"),
+    ("old", "older"),
+    ("spare", "extra"),
+    ("second", "other"),
+    ("replacement", "substitute"),
+    ("business", "work"),
+    ("personal", "own"),
+    ("gifted", "gift"),
+]
 QUALIFIERS = [  # (stored form, paraphrase form); {n} takes a number
-    ("after {n} days", "{n} days later"), ("within {n} hours", "in under {n} hours"),
-    ("for {n} people", "for a group of {n}"), ("under {n} dollars", "for less than {n} dollars"),
-    ("before {n} pm", "ahead of {n} pm"), ("after {n} weeks of use", "having used it {n} weeks"),
-    ("for {n} months", "over a {n} month period"), ("with {n} items in the cart", "when the basket has {n} items"),
-    ("older than {n} years", "over {n} years old"), ("on day {n} of the sale", "on the sale's day {n}"),
-    ("with a {n} percent discount", "at {n} percent off"), ("from order number {n}", "on order no. {n}"),
+    ("after {n} days", "{n} days later"),
+    ("within {n} hours", "in under {n} hours"),
+    ("for {n} people", "for a group of {n}"),
+    ("under {n} dollars", "for less than {n} dollars"),
+    ("before {n} pm", "ahead of {n} pm"),
+    ("after {n} weeks of use", "having used it {n} weeks"),
+    ("for {n} months", "over a {n} month period"),
+    ("with {n} items in the cart", "when the basket has {n} items"),
+    ("older than {n} years", "over {n} years old"),
+    ("on day {n} of the sale", "on the sale's day {n}"),
+    ("with a {n} percent discount", "at {n} percent off"),
+    ("from order number {n}", "on order no. {n}"),
 ]
 NUMBERS = list(range(2, 32))
 FIXED_QUALIFIERS = [
-    ("without a receipt", "if I lost the receipt"), ("on weekends", "on a Saturday or Sunday"),
-    ("with a gift card", "using a voucher"), ("during the holidays", "over the holiday season"),
-    ("from abroad", "from another country"), ("bought online", "purchased on the website"),
-    ("that arrived damaged", "that came broken"), ("that is missing parts", "with parts missing"),
-    ("in the wrong size", "that does not fit"), ("in the wrong colour", "in a colour I did not order"),
-    ("as a guest", "without an account"), ("with a student discount", "using my student card"),
-    ("on a public holiday", "on a bank holiday"), ("after the warranty expired", "out of warranty"),
-    ("with cash", "paying in cash"), ("by phone", "over the phone"), ("for someone else", "on behalf of a friend"),
-    ("at night", "late in the evening"), ("with express delivery", "with next day shipping"),
-    ("with a coupon", "using a promo code"), ("that I received as a present", "I was given as a gift"),
-    ("with my loyalty card", "using my rewards card"), ("during a sale", "while it is on offer"),
-    ("for a company", "for my employer"), ("for a child", "for my kid"), ("through the app", "using the mobile app"),
-    ("in person", "face to face"), ("by post", "by mail"), ("urgently", "as soon as possible"),
+    ("without a receipt", "if I lost the receipt"),
+    ("on weekends", "on a Saturday or Sunday"),
+    ("with a gift card", "using a voucher"),
+    ("during the holidays", "over the holiday season"),
+    ("from abroad", "from another country"),
+    ("bought online", "purchased on the website"),
+    ("that arrived damaged", "that came broken"),
+    ("that is missing parts", "with parts missing"),
+    ("in the wrong size", "that does not fit"),
+    ("in the wrong colour", "in a colour I did not order"),
+    ("as a guest", "without an account"),
+    ("with a student discount", "using my student card"),
+    ("on a public holiday", "on a bank holiday"),
+    ("after the warranty expired", "out of warranty"),
+    ("with cash", "paying in cash"),
+    ("by phone", "over the phone"),
+    ("for someone else", "on behalf of a friend"),
+    ("at night", "late in the evening"),
+    ("with express delivery", "with next day shipping"),
+    ("with a coupon", "using a promo code"),
+    ("that I received as a present", "I was given as a gift"),
+    ("with my loyalty card", "using my rewards card"),
+    ("during a sale", "while it is on offer"),
+    ("for a company", "for my employer"),
+    ("for a child", "for my kid"),
+    ("through the app", "using the mobile app"),
+    ("in person", "face to face"),
+    ("by post", "by mail"),
+    ("urgently", "as soon as possible"),
     ("for free", "at no cost"),
 ]
 QUALS = [(s.format(n=n), p.format(n=n)) for s, p in QUALIFIERS for n in NUMBERS] + FIXED_QUALIFIERS
 BRANDS = [
-    "Acme", "Northwind", "Contoso", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Wonka", "Stark",
-    "Wayne", "Tyrell", "Cyberdyne", "Soylent", "Massive Dynamic", "Oscorp", "Gringotts", "Dunder Mifflin",
-    "Pied Piper", "Aperture", "Black Mesa", "Monarch", "Vault", "Blue Sun", "Weyland", "Nakatomi", "Gekko",
-    "Duff", "Krusty", "Sterling", "Prestige", "Bluth", "Virtucon", "Zorg", "Rekall", "Omni", "Buy n Large",
-    "Spacely", "Cogswell", "Ollivanders", "Mooby", "Sirius", "Nordic Home", "Sunrise", "Maple Leaf",
-    "Red Rock", "Silver Lake", "Green Valley", "Blue Ocean", "Golden Gate", "Iron Works", "Oak Tree",
-    "Pine Ridge", "River Side", "Stone Bridge", "Harbor Point", "Summit", "Evergreen", "Crescent", "Horizon",
-    "Pinnacle", "Keystone", "Lighthouse", "Meridian", "Northstar", "Polaris", "Quantum", "Radiant",
-    "Sapphire", "Trident", "Unity", "Vertex", "Willow", "Zenith", "Atlas", "Beacon", "Cascade", "Delta",
+    "Acme",
+    "Northwind",
+    "Contoso",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Wonka",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Massive Dynamic",
+    "Oscorp",
+    "Gringotts",
+    "Dunder Mifflin",
+    "Pied Piper",
+    "Aperture",
+    "Black Mesa",
+    "Monarch",
+    "Vault",
+    "Blue Sun",
+    "Weyland",
+    "Nakatomi",
+    "Gekko",
+    "Duff",
+    "Krusty",
+    "Sterling",
+    "Prestige",
+    "Bluth",
+    "Virtucon",
+    "Zorg",
+    "Rekall",
+    "Omni",
+    "Buy n Large",
+    "Spacely",
+    "Cogswell",
+    "Ollivanders",
+    "Mooby",
+    "Sirius",
+    "Nordic Home",
+    "Sunrise",
+    "Maple Leaf",
+    "Red Rock",
+    "Silver Lake",
+    "Green Valley",
+    "Blue Ocean",
+    "Golden Gate",
+    "Iron Works",
+    "Oak Tree",
+    "Pine Ridge",
+    "River Side",
+    "Stone Bridge",
+    "Harbor Point",
+    "Summit",
+    "Evergreen",
+    "Crescent",
+    "Horizon",
+    "Pinnacle",
+    "Keystone",
+    "Lighthouse",
+    "Meridian",
+    "Northstar",
+    "Polaris",
+    "Quantum",
+    "Radiant",
+    "Sapphire",
+    "Trident",
+    "Unity",
+    "Vertex",
+    "Willow",
+    "Zenith",
+    "Atlas",
+    "Beacon",
+    "Cascade",
+    "Delta",
 ]
 PLACES = [
-    "Berlin", "Munich", "Hamburg", "Paris", "Lyon", "Madrid", "Barcelona", "Rome", "Milan", "Vienna",
-    "Zurich", "Geneva", "Amsterdam", "Rotterdam", "Brussels", "Antwerp", "London", "Manchester", "Leeds",
-    "Glasgow", "Dublin", "Cork", "Lisbon", "Porto", "Oslo", "Bergen", "Stockholm", "Gothenburg", "Helsinki",
-    "Copenhagen", "Warsaw", "Krakow", "Prague", "Brno", "Budapest", "Athens", "Istanbul", "Cairo", "Lagos",
-    "Nairobi", "Cape Town", "Johannesburg", "Dubai", "Mumbai", "Delhi", "Bangalore", "Chennai", "Karachi",
-    "Dhaka", "Bangkok", "Hanoi", "Singapore", "Jakarta", "Manila", "Seoul", "Busan", "Tokyo", "Osaka",
-    "Beijing", "Shanghai", "Sydney", "Melbourne", "Perth", "Auckland", "Toronto", "Montreal", "Vancouver",
-    "Calgary", "New York", "Boston", "Chicago", "Denver", "Seattle", "Portland", "San Francisco",
-    "Los Angeles", "San Diego", "Phoenix", "Dallas", "Houston", "Austin", "Atlanta", "Miami", "Orlando",
-    "Mexico City", "Bogota", "Lima", "Santiago", "Buenos Aires", "Sao Paulo", "Rio", "Quito", "Havana",
-    "Reykjavik", "Tallinn", "Riga", "Vilnius", "Sofia", "Bucharest", "Belgrade",
+    "Berlin",
+    "Munich",
+    "Hamburg",
+    "Paris",
+    "Lyon",
+    "Madrid",
+    "Barcelona",
+    "Rome",
+    "Milan",
+    "Vienna",
+    "Zurich",
+    "Geneva",
+    "Amsterdam",
+    "Rotterdam",
+    "Brussels",
+    "Antwerp",
+    "London",
+    "Manchester",
+    "Leeds",
+    "Glasgow",
+    "Dublin",
+    "Cork",
+    "Lisbon",
+    "Porto",
+    "Oslo",
+    "Bergen",
+    "Stockholm",
+    "Gothenburg",
+    "Helsinki",
+    "Copenhagen",
+    "Warsaw",
+    "Krakow",
+    "Prague",
+    "Brno",
+    "Budapest",
+    "Athens",
+    "Istanbul",
+    "Cairo",
+    "Lagos",
+    "Nairobi",
+    "Cape Town",
+    "Johannesburg",
+    "Dubai",
+    "Mumbai",
+    "Delhi",
+    "Bangalore",
+    "Chennai",
+    "Karachi",
+    "Dhaka",
+    "Bangkok",
+    "Hanoi",
+    "Singapore",
+    "Jakarta",
+    "Manila",
+    "Seoul",
+    "Busan",
+    "Tokyo",
+    "Osaka",
+    "Beijing",
+    "Shanghai",
+    "Sydney",
+    "Melbourne",
+    "Perth",
+    "Auckland",
+    "Toronto",
+    "Montreal",
+    "Vancouver",
+    "Calgary",
+    "New York",
+    "Boston",
+    "Chicago",
+    "Denver",
+    "Seattle",
+    "Portland",
+    "San Francisco",
+    "Los Angeles",
+    "San Diego",
+    "Phoenix",
+    "Dallas",
+    "Houston",
+    "Austin",
+    "Atlanta",
+    "Miami",
+    "Orlando",
+    "Mexico City",
+    "Bogota",
+    "Lima",
+    "Santiago",
+    "Buenos Aires",
+    "Sao Paulo",
+    "Rio",
+    "Quito",
+    "Havana",
+    "Reykjavik",
+    "Tallinn",
+    "Riga",
+    "Vilnius",
+    "Sofia",
+    "Bucharest",
+    "Belgrade",
 ]
-ASPECTS = [("fee", "charge"), ("deadline", "cutoff date"), ("policy", "rules"), ("process", "steps"),
-           ("limit", "maximum"), ("warranty", "guarantee"), ("cost", "price"), ("waiting time", "delay"),
-           ("form", "paperwork"), ("requirements", "conditions"), ("contact", "phone number"),
-           ("discount", "reduction"), ("schedule", "timetable"), ("insurance", "coverage"),
-           ("opening hours", "hours"), ("tax", "VAT")]
+ASPECTS = [
+    ("fee", "charge"),
+    ("deadline", "cutoff date"),
+    ("policy", "rules"),
+    ("process", "steps"),
+    ("limit", "maximum"),
+    ("warranty", "guarantee"),
+    ("cost", "price"),
+    ("waiting time", "delay"),
+    ("form", "paperwork"),
+    ("requirements", "conditions"),
+    ("contact", "phone number"),
+    ("discount", "reduction"),
+    ("schedule", "timetable"),
+    ("insurance", "coverage"),
+    ("opening hours", "hours"),
+    ("tax", "VAT"),
+]
 # Two template groups: without and with an aspect; a paraphrase uses another template of its group.
 TEMPLATES = [
     [
@@ -157,8 +452,17 @@ TEMPLATES = [
 ]
 N_TEMPLATES = [len(t) for t in TEMPLATES]
 SLOTS = ("group", "template", "verb", "noun", "modifier", "qual", "brand", "place", "aspect")
-SIZES = (2, max(N_TEMPLATES), len(VERBS), len(NOUNS), len(MODIFIERS), len(QUALS), len(BRANDS), len(PLACES),
-         len(ASPECTS))
+SIZES = (
+    2,
+    max(N_TEMPLATES),
+    len(VERBS),
+    len(NOUNS),
+    len(MODIFIERS),
+    len(QUALS),
+    len(BRANDS),
+    len(PLACES),
+    len(ASPECTS),
+)
 
 
 def _article(phrase: str) -> str:
@@ -174,8 +478,14 @@ def render(slots, paraphrase: np.random.Generator | None = None) -> str:
     mod = MODIFIERS[modifier][alt()]
     obj = f"{mod} {NOUNS[noun][alt()]}".strip()
     text = TEMPLATES[group][template].format(
-        verb=VERBS[verb][alt()], object=obj, a_object=_article(obj), qual=QUALS[qual][alt()],
-        brand=BRANDS[brand], place=PLACES[place], aspect=ASPECTS[aspect][alt()])
+        verb=VERBS[verb][alt()],
+        object=obj,
+        a_object=_article(obj),
+        qual=QUALS[qual][alt()],
+        brand=BRANDS[brand],
+        place=PLACES[place],
+        aspect=ASPECTS[aspect][alt()],
+    )
     if paraphrase is not None:
         words = text.split()
         short = [i for i, w in enumerate(words) if len(w) <= 3 and w.isalpha() and i > 0]
@@ -219,6 +529,7 @@ def paraphrases(slots: np.ndarray, n: int, q: int, seed: int) -> tuple[list[str]
 
 # ---------------------------------------------------------------------------------------------------
 # Embedding with a chunked float16 cache.
+
 
 def _digest(texts: list[str]) -> str:
     h = hashlib.sha1()
@@ -266,24 +577,29 @@ class Embeddings:
         folder.mkdir(parents=True, exist_ok=True)
         parts = []
         for start in range(0, n, CHUNK):
-            want = texts[start:min(start + CHUNK, n)]
+            want = texts[start : min(start + CHUNK, n)]
             path, meta_path = folder / f"rows_{start:08d}.npy", folder / f"rows_{start:08d}.json"
             have = np.zeros((0, 0), np.float16)
             if path.is_file() and meta_path.is_file():
                 meta = json.loads(meta_path.read_text())
                 cached = np.load(path)
                 # the digest covers the texts of the cached rows, so a different generator is caught
-                if meta.get("rows") == len(cached) and meta.get("digest") == _digest(
-                        texts[start:start + len(cached)]) and len(cached) <= CHUNK:
-                    have = cached[:len(want)]
+                if (
+                    meta.get("rows") == len(cached)
+                    and meta.get("digest") == _digest(texts[start : start + len(cached)])
+                    and len(cached) <= CHUNK
+                ):
+                    have = cached[: len(want)]
             if len(have) < len(want):
-                todo = want[len(have):]
-                log(f"embedding rows {start + len(have)}..{start + len(want)} "
-                    f"({self.embedded} embedded so far in {self.seconds:.0f}s)")
+                todo = want[len(have) :]
+                log(
+                    f"embedding rows {start + len(have)}..{start + len(want)} "
+                    f"({self.embedded} embedded so far in {self.seconds:.0f}s)"
+                )
                 fresh = self._embed(todo).astype(np.float16)
                 have = fresh if not len(have) else np.concatenate([have, fresh])
                 np.save(path, have)
-                meta_path.write_text(json.dumps({"rows": len(have), "digest": _digest(want[:len(have)])}))
+                meta_path.write_text(json.dumps({"rows": len(have), "digest": _digest(want[: len(have)])}))
             parts.append(have)
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float16)
 
@@ -301,6 +617,7 @@ class Embeddings:
 
 # ---------------------------------------------------------------------------------------------------
 # Measurements.
+
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -355,8 +672,12 @@ def theoretical_mb(index, n: int, dim: int) -> dict:
     if index.approximate:
         hnsw = index._base.hnsw
         links = hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8 + hnsw.levels.size() * 4
-    return {"vectors_mb": round(vectors / 2**20, 1), "graph_mb": round(links / 2**20, 1),
-            "ids_mb": round(ids / 2**20, 1), "total_mb": round((vectors + links + ids) / 2**20, 1)}
+    return {
+        "vectors_mb": round(vectors / 2**20, 1),
+        "graph_mb": round(links / 2**20, 1),
+        "ids_mb": round(ids / 2**20, 1),
+        "total_mb": round((vectors + links + ids) / 2**20, 1),
+    }
 
 
 def timed_search(index, queries: np.ndarray, k: int, warmup: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -366,14 +687,14 @@ def timed_search(index, queries: np.ndarray, k: int, warmup: int = 20) -> tuple[
 
     faiss.omp_set_num_threads(1)
     for i in range(min(warmup, len(queries))):
-        index.search(queries[i:i + 1], k)
+        index.search(queries[i : i + 1], k)
     ms = np.zeros(len(queries))
     cpu = np.zeros(len(queries))
     ids = np.zeros((len(queries), k), np.int64)
     for i in range(len(queries)):
         cpu_started = time.thread_time_ns()
         started = time.perf_counter_ns()
-        _, found = index.search(queries[i:i + 1], k)
+        _, found = index.search(queries[i : i + 1], k)
         ms[i] = (time.perf_counter_ns() - started) / 1e6
         cpu[i] = (time.thread_time_ns() - cpu_started) / 1e6
         ids[i] = found[0]
@@ -381,9 +702,13 @@ def timed_search(index, queries: np.ndarray, k: int, warmup: int = 20) -> tuple[
 
 
 def latency(ms: np.ndarray, cpu: np.ndarray) -> dict:
-    return {"p50_ms": round(percentile(ms, 50), 3), "p99_ms": round(percentile(ms, 99), 3),
-            "mean_ms": round(float(ms.mean()), 3), "cpu_p50_ms": round(percentile(cpu, 50), 3),
-            "cpu_p99_ms": round(percentile(cpu, 99), 3)}
+    return {
+        "p50_ms": round(percentile(ms, 50), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+        "mean_ms": round(float(ms.mean()), 3),
+        "cpu_p50_ms": round(percentile(cpu, 50), 3),
+        "cpu_p99_ms": round(percentile(cpu, 99), 3),
+    }
 
 
 def main(argv=None) -> None:
@@ -393,16 +718,24 @@ def main(argv=None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=REPO / ".cache" / "faq_scale")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ef", default="32,64,96,128,256", help="efSearch values to sweep for HNSW")
-    parser.add_argument("--k", type=int, default=50,
-                        help="rows fetched per query (FaqBank.search_vectors fetches at least 50; "
-                             "HNSW searches with max(efSearch, k))")
+    parser.add_argument(
+        "--k",
+        type=int,
+        default=50,
+        help="rows fetched per query (FaqBank.search_vectors fetches at least 50; HNSW searches with max(efSearch, k))",
+    )
     parser.add_argument("--methods", default="exact,hnsw", help="exact, hnsw or both")
     parser.add_argument("--embed-threads", type=int, default=2)
-    parser.add_argument("--build-threads", type=int, default=os.cpu_count() or 1,
-                        help="FAISS threads while building (queries always use one)")
+    parser.add_argument(
+        "--build-threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="FAISS threads while building (queries always use one)",
+    )
     parser.add_argument("--m", type=int, default=None, help="override agent.faq.index.HNSW_M")
-    parser.add_argument("--ef-construction", type=int, default=None,
-                        help="override agent.faq.index.HNSW_EF_CONSTRUCTION")
+    parser.add_argument(
+        "--ef-construction", type=int, default=None, help="override agent.faq.index.HNSW_EF_CONSTRUCTION"
+    )
     args = parser.parse_args(argv)
 
     from agent.faq import index as index_module
@@ -417,24 +750,51 @@ def main(argv=None) -> None:
     methods = {m.strip() for m in args.methods.split(",")}
     import faiss
 
-    emit({"event": "setup", "sizes": sizes, "queries": args.queries, "seed": args.seed, "k": args.k,
-          "hnsw_m": index_module.HNSW_M, "hnsw_ef_construction": index_module.HNSW_EF_CONSTRUCTION,
-          "default_ef_search": index_module.HNSW_EF_SEARCH, "approximate_from": index_module.APPROXIMATE_FROM,
-          "faiss": faiss.__version__, "cpus": os.cpu_count(), "build_threads": args.build_threads,
-          "loadavg": [round(x, 2) for x in os.getloadavg()]})
+    emit(
+        {
+            "event": "setup",
+            "sizes": sizes,
+            "queries": args.queries,
+            "seed": args.seed,
+            "k": args.k,
+            "hnsw_m": index_module.HNSW_M,
+            "hnsw_ef_construction": index_module.HNSW_EF_CONSTRUCTION,
+            "default_ef_search": index_module.HNSW_EF_SEARCH,
+            "approximate_from": index_module.APPROXIMATE_FROM,
+            "faiss": faiss.__version__,
+            "cpus": os.cpu_count(),
+            "build_threads": args.build_threads,
+            "loadavg": [round(x, 2) for x in os.getloadavg()],
+        }
+    )
 
     started = time.perf_counter()
     texts, slots = generate(-(-max(sizes) // CHUNK) * CHUNK, args.seed)
-    emit({"event": "generate", "texts": len(texts), "seconds": round(time.perf_counter() - started, 2),
-          "distinct": len(set(texts)), "examples": texts[:3]})
+    emit(
+        {
+            "event": "generate",
+            "texts": len(texts),
+            "seconds": round(time.perf_counter() - started, 2),
+            "distinct": len(set(texts)),
+            "examples": texts[:3],
+        }
+    )
 
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     emb = Embeddings(args.cache_dir, args.seed, args.embed_threads)
     stored = emb.stored(texts, max(sizes))
     if emb.embedded:
-        emit({"event": "embed", "what": "stored", "texts": emb.embedded, "seconds": round(emb.seconds, 1),
-              "texts_per_s": round(emb.embedded / emb.seconds, 1), "threads": args.embed_threads,
-              "export_seconds": round(emb.export_seconds, 1)})
+        emit(
+            {
+                "event": "embed",
+                "what": "stored",
+                "texts": emb.embedded,
+                "seconds": round(emb.seconds, 1),
+                "texts_per_s": round(emb.embedded / emb.seconds, 1),
+                "threads": args.embed_threads,
+                "export_seconds": round(emb.export_seconds, 1),
+            }
+        )
     else:
         emit({"event": "embed", "what": "stored", "texts": 0, "cached": True, "rows": len(stored)})
     dim = stored.shape[1]
@@ -447,8 +807,16 @@ def main(argv=None) -> None:
         queries = emb.queries(qtexts, n).astype(np.float32)
         if emb.embedded > before[0]:
             count, secs = emb.embedded - before[0], emb.seconds - before[1]
-            emit({"event": "embed", "what": "queries", "n": n, "texts": count, "seconds": round(secs, 2),
-                  "texts_per_s": round(count / secs, 1)})
+            emit(
+                {
+                    "event": "embed",
+                    "what": "queries",
+                    "n": n,
+                    "texts": count,
+                    "seconds": round(secs, 2),
+                    "texts_per_s": round(count / secs, 1),
+                }
+            )
         vectors = np.ascontiguousarray(stored[:n], dtype=np.float32)
         k = min(args.k, n)
         exact_top1 = None
@@ -456,49 +824,78 @@ def main(argv=None) -> None:
             index, seconds, grew = build(QuestionIndex, dim, vectors, False, args.build_threads)
             ms, cpu, ids = timed_search(index, queries, k)
             exact_top1 = ids[:, 0]
-            record = {"event": "exact", "n": n, "build_s": round(seconds, 2), "rss_growth_mb": round(grew, 1),
-                      "theoretical": theoretical_mb(index, n, dim), **latency(ms, cpu), "k": k,
-                      "accuracy_top1": round(float((exact_top1 == sources).mean()), 4),
-                      "source_in_top5": round(float((ids[:, :5] == sources[:, None]).any(1).mean()), 4),
-                      "loadavg1": round(os.getloadavg()[0], 2)}
+            record = {
+                "event": "exact",
+                "n": n,
+                "build_s": round(seconds, 2),
+                "rss_growth_mb": round(grew, 1),
+                "theoretical": theoretical_mb(index, n, dim),
+                **latency(ms, cpu),
+                "k": k,
+                "accuracy_top1": round(float((exact_top1 == sources).mean()), 4),
+                "source_in_top5": round(float((ids[:, :5] == sources[:, None]).any(1).mean()), 4),
+                "loadavg1": round(os.getloadavg()[0], 2),
+            }
             emit(record)
-            summary.append(f"n={n:>8} exact: build {seconds:.1f}s, +{grew:.0f} MB RSS, "
-                           f"p50 {record['p50_ms']:.2f} ms, p99 {record['p99_ms']:.2f} ms (CPU {record['cpu_p99_ms']:.2f}), "
-                           f"top-1 accuracy {record['accuracy_top1']:.3f}")
+            summary.append(
+                f"n={n:>8} exact: build {seconds:.1f}s, +{grew:.0f} MB RSS, "
+                f"p50 {record['p50_ms']:.2f} ms, p99 {record['p99_ms']:.2f} ms (CPU {record['cpu_p99_ms']:.2f}), "
+                f"top-1 accuracy {record['accuracy_top1']:.3f}"
+            )
             del index
             release_freed()
         if "hnsw" in methods:
             index, seconds, grew = build(QuestionIndex, dim, vectors, True, args.build_threads)
-            record = {"event": "hnsw_build", "n": n, "m": index_module.HNSW_M,
-                      "ef_construction": index_module.HNSW_EF_CONSTRUCTION, "build_s": round(seconds, 1),
-                      "build_threads": args.build_threads, "rss_growth_mb": round(grew, 1),
-                      "theoretical": theoretical_mb(index, n, dim)}
+            record = {
+                "event": "hnsw_build",
+                "n": n,
+                "m": index_module.HNSW_M,
+                "ef_construction": index_module.HNSW_EF_CONSTRUCTION,
+                "build_s": round(seconds, 1),
+                "build_threads": args.build_threads,
+                "rss_growth_mb": round(grew, 1),
+                "theoretical": theoretical_mb(index, n, dim),
+            }
             emit(record)
-            summary.append(f"n={n:>8} hnsw M={record['m']} efC={record['ef_construction']}: "
-                           f"build {seconds:.1f}s on {args.build_threads} threads, +{grew:.0f} MB RSS "
-                           f"(theory {record['theoretical']['total_mb']:.0f} MB)")
+            summary.append(
+                f"n={n:>8} hnsw M={record['m']} efC={record['ef_construction']}: "
+                f"build {seconds:.1f}s on {args.build_threads} threads, +{grew:.0f} MB RSS "
+                f"(theory {record['theoretical']['total_mb']:.0f} MB)"
+            )
             for ef in efs:
                 index._base.hnsw.efSearch = ef
                 ms, cpu, ids = timed_search(index, queries, k)
-                record = {"event": "hnsw", "n": n, "m": index_module.HNSW_M, "ef_search": ef,
-                          "effective_ef": max(ef, k), "k": k, **latency(ms, cpu),
-                          "recall_at_1": round(float((ids[:, 0] == exact_top1).mean()), 4),
-                          "exact_top1_in_topk": round(float((ids == exact_top1[:, None]).any(1).mean()), 4),
-                          "accuracy_top1": round(float((ids[:, 0] == sources).mean()), 4),
-                          "loadavg1": round(os.getloadavg()[0], 2)}
+                record = {
+                    "event": "hnsw",
+                    "n": n,
+                    "m": index_module.HNSW_M,
+                    "ef_search": ef,
+                    "effective_ef": max(ef, k),
+                    "k": k,
+                    **latency(ms, cpu),
+                    "recall_at_1": round(float((ids[:, 0] == exact_top1).mean()), 4),
+                    "exact_top1_in_topk": round(float((ids == exact_top1[:, None]).any(1).mean()), 4),
+                    "accuracy_top1": round(float((ids[:, 0] == sources).mean()), 4),
+                    "loadavg1": round(os.getloadavg()[0], 2),
+                }
                 emit(record)
-                summary.append(f"           ef={ef:>4} (effective {max(ef, k)}): p50 {record['p50_ms']:.2f} ms, "
-                               f"p99 {record['p99_ms']:.2f} ms (CPU {record['cpu_p99_ms']:.2f}), recall@1 {record['recall_at_1']:.3f}, "
-                               f"exact top-1 in top-{k} {record['exact_top1_in_topk']:.3f}, "
-                               f"accuracy {record['accuracy_top1']:.3f}")
+                summary.append(
+                    f"           ef={ef:>4} (effective {max(ef, k)}): p50 {record['p50_ms']:.2f} ms, "
+                    f"p99 {record['p99_ms']:.2f} ms (CPU {record['cpu_p99_ms']:.2f}), recall@1 {record['recall_at_1']:.3f}, "
+                    f"exact top-1 in top-{k} {record['exact_top1_in_topk']:.3f}, "
+                    f"accuracy {record['accuracy_top1']:.3f}"
+                )
             del index
             release_freed()
         del vectors
 
     print("# summary", flush=True)
     if emb.embedded:
-        print(f"# embedded {emb.embedded} texts in {emb.seconds:.0f}s ({emb.embedded / emb.seconds:.0f} texts/s, "
-              f"{args.embed_threads} threads)", flush=True)
+        print(
+            f"# embedded {emb.embedded} texts in {emb.seconds:.0f}s ({emb.embedded / emb.seconds:.0f} texts/s, "
+            f"{args.embed_threads} threads)",
+            flush=True,
+        )
     for line in summary:
         print("# " + line, flush=True)
 

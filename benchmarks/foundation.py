@@ -4,6 +4,7 @@
 
 Prints one line per figure; copy them into docs/benchmarks.md with the date.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,12 @@ sys.path.insert(0, str(REPO))
 def time_train(bot: str, out: Path) -> tuple[float, Path, int]:
     """Wall time of `agent train BOT` as a user runs it (process start to exit)."""
     started = time.time()
-    proc = subprocess.run([sys.executable, "-m", "agent", "train", bot, "--out", str(out),
-                           "--fixed-model-name", "bench"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "train", bot, "--out", str(out), "--fixed-model-name", "bench"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     wall = time.time() - started
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
@@ -35,8 +40,15 @@ def time_first_reply(model: Path, text: str = "hello") -> float:
     """Seconds from launching `agent shell` to its first bot line on stdout."""
     env = {**os.environ, "COLUMNS": "200"}
     started = time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "agent", "shell", "--model", str(model)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "shell", "--model", str(model)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     proc.stdin.write(text + "\n")
     proc.stdin.flush()
     elapsed = None
@@ -70,10 +82,15 @@ def heldout_accuracy(bot_dir: str, fraction: float = 0.2, seed: int = 0) -> dict
         top = parsed["intent_ranking"][1]["name"] if name == "nlu_fallback" else name
         correct += top == labels[i].split("/")[0]
     per_message_ms = (time.time() - started) / len(test_idx) * 1000
-    return {"heldout_examples": len(test_idx), "train_examples": len(train_idx),
-            "accuracy": correct / len(test_idx), "fallback_rate": fallback / len(test_idx),
-            "train_seconds": round(result.seconds, 1), "epochs": len(result.history),
-            "parse_ms_per_message": round(per_message_ms, 1)}
+    return {
+        "heldout_examples": len(test_idx),
+        "train_examples": len(train_idx),
+        "accuracy": correct / len(test_idx),
+        "fallback_rate": fallback / len(test_idx),
+        "train_seconds": round(result.seconds, 1),
+        "epochs": len(result.history),
+        "parse_ms_per_message": round(per_message_ms, 1),
+    }
 
 
 def main() -> None:
@@ -88,8 +105,10 @@ def main() -> None:
             print(f"model artifact size: {size / 1e6:.1f} MB")
             print(f"agent shell start to first reply: {time_first_reply(model):.1f} s")
         held = heldout_accuracy(args.bot)
-        print(f"intent accuracy on a stratified 20 % held out: {held['accuracy']:.3f} "
-              f"({held['heldout_examples']} examples; top intent, counting fallbacks by their best guess)")
+        print(
+            f"intent accuracy on a stratified 20 % held out: {held['accuracy']:.3f} "
+            f"({held['heldout_examples']} examples; top intent, counting fallbacks by their best guess)"
+        )
         print("details: " + json.dumps(held))
 
 

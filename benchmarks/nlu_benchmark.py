@@ -7,6 +7,7 @@ The folder holds train.jsonl, optional valid.jsonl and test.jsonl with rows {"te
 the fallback thresholds use valid.jsonl (or a stratified slice of train) only; test.jsonl is read
 once, at the end. Prints one JSON line of results.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,27 +51,40 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
 
     analyses = classifier.analyse([e.text for e in test])
     use_neighbours = thresholds is not None and thresholds.signal == CONFIDENCE_X_NEIGHBOURS
-    items = [scored(e.parent_intent, ranking(classifier.labels, a.probabilities), a.similarity if use_neighbours else None)
-             for e, a in zip(test, analyses)]
+    items = [
+        scored(e.parent_intent, ranking(classifier.labels, a.probabilities), a.similarity if use_neighbours else None)
+        for e, a in zip(test, analyses)
+    ]
     in_scope = [s for s in items if not s.is_oos]
     result = {
         "test_examples": len(test),
         "accuracy": sum(s.predicted == s.gold for s in in_scope) / len(in_scope),
-        "macro_f1": f1_score([s.gold for s in in_scope], [s.predicted for s in in_scope], average="macro",
-                             labels=sorted({s.gold for s in in_scope}), zero_division=0),
+        "macro_f1": f1_score(
+            [s.gold for s in in_scope],
+            [s.predicted for s in in_scope],
+            average="macro",
+            labels=sorted({s.gold for s in in_scope}),
+            zero_division=0,
+        ),
     }
     if any(s.is_oos for s in items) and thresholds is not None:
         accuracy, recall, _, _ = outcome(items, thresholds.fallback, thresholds.ambiguity)
-        result |= {"oos_recall": recall, "in_scope_accuracy_at_threshold": accuracy,
-                   "threshold": thresholds.fallback, "ambiguity_threshold": thresholds.ambiguity,
-                   "oos_signal": thresholds.signal,
-                   "oos_recall_oos_class_only": sum(s.predicted == OUT_OF_SCOPE for s in items if s.is_oos)
-                   / sum(s.is_oos for s in items)}
+        result |= {
+            "oos_recall": recall,
+            "in_scope_accuracy_at_threshold": accuracy,
+            "threshold": thresholds.fallback,
+            "ambiguity_threshold": thresholds.ambiguity,
+            "oos_signal": thresholds.signal,
+            "oos_recall_oos_class_only": sum(s.predicted == OUT_OF_SCOPE for s in items if s.is_oos)
+            / sum(s.is_oos for s in items),
+        }
         # The figure as the literature defines it: the best point of the test set's own curve that
         # loses at most 1 pt. Descriptive only: the thresholds the model uses come from validation.
         curve = sweep(items)
-        result |= {"oos_recall_at_1pt_on_test_curve": curve.oos_recall,
-                   "in_scope_accuracy_at_1pt_on_test_curve": curve.in_scope_accuracy}
+        result |= {
+            "oos_recall_at_1pt_on_test_curve": curve.oos_recall,
+            "in_scope_accuracy_at_1pt_on_test_curve": curve.in_scope_accuracy,
+        }
     if entity_types:
         gold, found = set(), set()
         for i, (e, a) in enumerate(zip(test, analyses)):
@@ -79,8 +93,11 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
         tp = len(gold & found)
         precision = tp / len(found) if found else 0.0
         recall = tp / len(gold) if gold else 0.0
-        result |= {"entity_precision": precision, "entity_recall": recall,
-                   "entity_f1": 2 * precision * recall / (precision + recall) if tp else 0.0}
+        result |= {
+            "entity_precision": precision,
+            "entity_recall": recall,
+            "entity_f1": 2 * precision * recall / (precision + recall) if tp else 0.0,
+        }
     return result
 
 
@@ -104,8 +121,13 @@ def refit_sparse(classifier, train, valid, cfg) -> dict:
     from agent.nlu.training import stratified_split
 
     if valid is None:
-        train_idx, val_idx = stratified_split([e.text for e in train], [e.intent for e in train],
-                                              cfg.validation_fraction, cfg.random_seed, cfg.min_examples_for_validation)
+        train_idx, val_idx = stratified_split(
+            [e.text for e in train],
+            [e.intent for e in train],
+            cfg.validation_fraction,
+            cfg.random_seed,
+            cfg.min_examples_for_validation,
+        )
         valid, train = [train[i] for i in val_idx], [train[i] for i in train_idx]
     classifier.sparse = None
     probs = np.stack([a.probabilities.numpy() for a in classifier.analyse([e.text for e in valid])])
@@ -114,12 +136,19 @@ def refit_sparse(classifier, train, valid, cfg) -> dict:
     candidate = sparse.fit([e.text for e in train], [e.intent for e in train], classifier.labels)
     classifier.sparse = sparse.choose_weight(candidate, probs, [e.text for e in valid], y)
     alone = float((probs.argmax(-1) == y).mean())
-    mixed = (float((candidate.mix(probs, [e.text for e in valid]).argmax(-1) == y).mean())
-             if classifier.sparse is not None else alone)
-    return {"sparse_weight": classifier.sparse.weight if classifier.sparse is not None else None,
-            "val_accuracy_without_sparse": round(alone, 4), "val_accuracy_with_sparse": round(mixed, 4),
-            "sparse_alone_val_accuracy": round(float((candidate.probabilities([e.text for e in valid]).argmax(-1)
-                                                      == y).mean()), 4)}
+    mixed = (
+        float((candidate.mix(probs, [e.text for e in valid]).argmax(-1) == y).mean())
+        if classifier.sparse is not None
+        else alone
+    )
+    return {
+        "sparse_weight": classifier.sparse.weight if classifier.sparse is not None else None,
+        "val_accuracy_without_sparse": round(alone, 4),
+        "val_accuracy_with_sparse": round(mixed, 4),
+        "sparse_alone_val_accuracy": round(
+            float((candidate.probabilities([e.text for e in valid]).argmax(-1) == y).mean()), 4
+        ),
+    }
 
 
 def main() -> None:
@@ -131,14 +160,25 @@ def main() -> None:
     parser.add_argument("--base-model", help="local Hugging Face-format directory (default: all-MiniLM-L6-v2)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--save-model", help="also save the trained classifier to this folder (for analysis)")
-    parser.add_argument("--model", help="evaluate a classifier saved with --save-model instead of training "
-                        "(e.g. after a change to decoding only); training figures are then left out")
-    parser.add_argument("--refit-sparse", action="store_true",
-                        help="with --model: fit the character n-gram model on the training split and choose its "
-                             "weight on the validation split, as training does, then evaluate")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a training setting (IntentTrainingConfig field), e.g. frozen_layers=0; "
-                             "choose between settings by the printed validation accuracy, never by test")
+    parser.add_argument(
+        "--model",
+        help="evaluate a classifier saved with --save-model instead of training "
+        "(e.g. after a change to decoding only); training figures are then left out",
+    )
+    parser.add_argument(
+        "--refit-sparse",
+        action="store_true",
+        help="with --model: fit the character n-gram model on the training split and choose its "
+        "weight on the validation split, as training does, then evaluate",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a training setting (IntentTrainingConfig field), e.g. frozen_layers=0; "
+        "choose between settings by the printed validation accuracy, never by test",
+    )
     args = parser.parse_args()
 
     import torch
@@ -151,7 +191,7 @@ def main() -> None:
     folder = Path(args.data)
     train = few_shot(load_jsonl(folder / "train.jsonl"), args.few_shot)
     valid = load_jsonl(folder / "valid.jsonl") if (folder / "valid.jsonl").is_file() else None
-    test = load_jsonl(folder / "test.jsonl")[:args.test_limit]
+    test = load_jsonl(folder / "test.jsonl")[: args.test_limit]
     cfg = IntentTrainingConfig(base_model=args.base_model)
     if args.epochs:
         cfg.max_epochs = args.epochs
@@ -178,13 +218,19 @@ def main() -> None:
         if args.save_model:
             result.classifier.save(Path(args.save_model))
         classifier = result.classifier
-        figures |= {"validation_examples": result.val_size, "epochs": len(result.history),
-                    "best_epoch": result.best_epoch, "val_accuracy": result.val_accuracy,
-                    "settings": dict(item.partition("=")[::2] for item in args.set)}
+        figures |= {
+            "validation_examples": result.val_size,
+            "epochs": len(result.history),
+            "best_epoch": result.best_epoch,
+            "val_accuracy": result.val_accuracy,
+            "settings": dict(item.partition("=")[::2] for item in args.set),
+        }
         figures |= evaluate(classifier, result.thresholds, test, entity_types)
         figures |= {"train_seconds": round(train_seconds, 1), "calibration": result.calibration}
-    figures |= {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                "inference_ms_per_utterance": round(single_message_ms(classifier, [e.text for e in test[:50]]), 2)}
+    figures |= {
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "inference_ms_per_utterance": round(single_message_ms(classifier, [e.text for e in test[:50]]), 2),
+    }
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}))
 
 

@@ -9,6 +9,7 @@ Per store and worker count: throughput and latency percentiles; per store: per-t
 turn 10 vs turn 1,000 of one conversation; with --crash, the time a kill -9 costs (restart until
 the worker answers, and how long conversations waited behind the dead worker's locks).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,15 +39,21 @@ POSTGRES = ("127.0.0.1", 5432)
 def endpoints_yaml(store: str, unique: str, lock_lifetime: float = 60.0) -> str:
     """Tracker store `store` ('redis' or 'postgres') plus a Redis lock store, under keys of their own."""
     if store == "redis":
-        tracker = (f"tracker_store:\n  type: redis\n  url: {REDIS[0]}\n  port: {REDIS[1]}\n"
-                   f"  key_prefix: 'agent-scale:{unique}:'\n")
+        tracker = (
+            f"tracker_store:\n  type: redis\n  url: {REDIS[0]}\n  port: {REDIS[1]}\n"
+            f"  key_prefix: 'agent-scale:{unique}:'\n"
+        )
     elif store == "postgres":
-        tracker = (f"tracker_store:\n  type: sql\n  dialect: postgresql\n  url: {POSTGRES[0]}\n"
-                   f"  port: {POSTGRES[1]}\n  db: test\n  username: postgres\n")
+        tracker = (
+            f"tracker_store:\n  type: sql\n  dialect: postgresql\n  url: {POSTGRES[0]}\n"
+            f"  port: {POSTGRES[1]}\n  db: test\n  username: postgres\n"
+        )
     else:
         raise ValueError(f"unknown store {store!r}")
-    return tracker + (f"lock_store:\n  type: redis\n  url: {REDIS[0]}\n  port: {REDIS[1]}\n"
-                      f"  key_prefix: 'agent-scale-lock:{unique}:'\n  lock_lifetime: {lock_lifetime:g}\n")
+    return tracker + (
+        f"lock_store:\n  type: redis\n  url: {REDIS[0]}\n  port: {REDIS[1]}\n"
+        f"  key_prefix: 'agent-scale-lock:{unique}:'\n  lock_lifetime: {lock_lifetime:g}\n"
+    )
 
 
 def free_port() -> int:
@@ -73,11 +80,31 @@ class Workers:
     def spawn(self, k: int) -> None:
         with open(self.logs[k], "a") as log:
             self.procs[k] = subprocess.Popen(
-                [sys.executable, "-m", "agent", "run", "--model", self.model, "--host", "127.0.0.1",
-                 "--port", str(self.ports[k]), "--endpoints", str(self.endpoints), "--rate-limit", "0",
-                 "--credentials", str(self.cwd / "none.yml"), "--threads", str(self.threads)],
-                cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(REPO)})
+                [
+                    sys.executable,
+                    "-m",
+                    "agent",
+                    "run",
+                    "--model",
+                    self.model,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.ports[k]),
+                    "--endpoints",
+                    str(self.endpoints),
+                    "--rate-limit",
+                    "0",
+                    "--credentials",
+                    str(self.cwd / "none.yml"),
+                    "--threads",
+                    str(self.threads),
+                ],
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+            )
 
     def wait_healthy(self, k: int, timeout: float = 180.0) -> float:
         """Seconds until worker k answers /health."""
@@ -122,7 +149,7 @@ class Workers:
                 except subprocess.TimeoutExpired:
                     proc.kill()
 
-    def __enter__(self) -> "Workers":
+    def __enter__(self) -> Workers:
         (self.cwd / "none.yml").write_text("rest:\n")
         self.start()
         return self
@@ -186,8 +213,16 @@ class TicketWatch:
         await self.redis.aclose()
 
 
-async def run_load(urls: list[str], conversations: int, turns: int, prefix: str, concurrency: int = 16,
-                   watch: TicketWatch | None = None, timeout: float = 120.0, first_turn: int = 0) -> list[Turn]:
+async def run_load(
+    urls: list[str],
+    conversations: int,
+    turns: int,
+    prefix: str,
+    concurrency: int = 16,
+    watch: TicketWatch | None = None,
+    timeout: float = 120.0,
+    first_turn: int = 0,
+) -> list[Turn]:
     """`conversations` × `turns` REST messages from at most `concurrency` conversations at once;
     turn k of conversation c goes to worker (c + k) mod workers. With `watch`, a turn is sent as
     soon as the previous one holds its ticket, without waiting for its reply (at most two in flight
@@ -198,8 +233,9 @@ async def run_load(urls: list[str], conversations: int, turns: int, prefix: str,
 
     async def send(session: aiohttp.ClientSession, turn: Turn) -> None:
         try:
-            async with session.post(f"{urls[turn.worker]}/webhooks/rest/webhook",
-                                    json={"sender": turn.conversation, "message": turn.text}) as resp:
+            async with session.post(
+                f"{urls[turn.worker]}/webhooks/rest/webhook", json={"sender": turn.conversation, "message": turn.text}
+            ) as resp:
                 body = await resp.json(content_type=None)
                 turn.status, turn.replies = resp.status, body if isinstance(body, list) else []
         except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError):
@@ -349,8 +385,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def measure_workers(model: str, store: str, workers: int, conversations: int, turns: int, concurrency: int,
-                    tmp: Path) -> dict:
+def measure_workers(
+    model: str, store: str, workers: int, conversations: int, turns: int, concurrency: int, tmp: Path
+) -> dict:
     unique = uuid.uuid4().hex[:10]
     endpoints = tmp / f"endpoints-{unique}.yml"
     endpoints.write_text(endpoints_yaml(store, unique))
@@ -367,11 +404,21 @@ def measure_workers(model: str, store: str, workers: int, conversations: int, tu
     checked = audit(records, asyncio.run(stored_events(store, unique, senders)))
     asyncio.run(clean(store, unique, prefix))
     ok = [t.latency * 1000 for t in records if t.acknowledged]
-    return {"store": store, "workers": workers, "turns": len(records), "failed": len(records) - len(ok),
-            "throughput_per_s": round(len(ok) / elapsed, 1), "p50_ms": round(percentile(ok, 0.5), 1),
-            "p99_ms": round(percentile(ok, 0.99), 1), "worker_cpu_ms_per_turn": round(1000 * worker_cpu / max(1, len(ok)), 2),
-            "store_cpu_ms_per_turn": round(1000 * server_cpu / max(1, len(ok)), 2), "lost": checked.lost,
-            "duplicated": checked.duplicated, "reordered": checked.reordered, "interleaved": checked.interleaved}
+    return {
+        "store": store,
+        "workers": workers,
+        "turns": len(records),
+        "failed": len(records) - len(ok),
+        "throughput_per_s": round(len(ok) / elapsed, 1),
+        "p50_ms": round(percentile(ok, 0.5), 1),
+        "p99_ms": round(percentile(ok, 0.99), 1),
+        "worker_cpu_ms_per_turn": round(1000 * worker_cpu / max(1, len(ok)), 2),
+        "store_cpu_ms_per_turn": round(1000 * server_cpu / max(1, len(ok)), 2),
+        "lost": checked.lost,
+        "duplicated": checked.duplicated,
+        "reordered": checked.reordered,
+        "interleaved": checked.interleaved,
+    }
 
 
 def measure_growth(model: str, store: str, tmp: Path, length: int = 1000) -> dict:
@@ -385,8 +432,13 @@ def measure_growth(model: str, store: str, tmp: Path, length: int = 1000) -> dic
     asyncio.run(clean(store, unique, prefix))
     lat = [t.latency * 1000 for t in sorted(records, key=lambda t: t.index)]
     early, late = statistics.median(lat[5:16]), statistics.median(lat[-11:])
-    return {"store": store, "turns": length, "turn_10_ms": round(early, 2), "turn_1000_ms": round(late, 2),
-            "ratio": round(late / early, 3)}
+    return {
+        "store": store,
+        "turns": length,
+        "turn_10_ms": round(early, 2),
+        "turn_1000_ms": round(late, 2),
+        "ratio": round(late / early, 3),
+    }
 
 
 def measure_crash(model: str, store: str, tmp: Path, lock_lifetime: float = 10.0) -> dict:
@@ -397,6 +449,7 @@ def measure_crash(model: str, store: str, tmp: Path, lock_lifetime: float = 10.0
     endpoints.write_text(endpoints_yaml(store, unique, lock_lifetime))
     prefix = f"crash{unique}"
     with Workers(model, endpoints, 2, tmp) as pool:
+
         async def scenario():
             load = asyncio.create_task(run_load(pool.urls, 40, 40, prefix, concurrency=16))
             await asyncio.sleep(3.0)
@@ -405,15 +458,22 @@ def measure_crash(model: str, store: str, tmp: Path, lock_lifetime: float = 10.0
             pool.spawn(1)
             restart = await asyncio.to_thread(pool.wait_healthy, 1)
             return await load, killed_at, restart
+
         records, killed_at, restart = asyncio.run(scenario())
     senders = sorted({t.conversation for t in records})
     checked = audit(records, asyncio.run(stored_events(store, unique, senders)))
     asyncio.run(clean(store, unique, prefix))
     after = [t.latency for t in records if t.acknowledged and t.sent <= killed_at + 1.0 and t.done >= killed_at]
-    return {"store": store, "lock_lifetime_s": lock_lifetime, "restart_s": round(restart, 2),
-            "longest_wait_after_kill_s": round(max(after, default=0.0), 2),
-            "unanswered": sum(1 for t in records if not t.acknowledged), "lost": checked.lost,
-            "duplicated": checked.duplicated, "reordered": checked.reordered}
+    return {
+        "store": store,
+        "lock_lifetime_s": lock_lifetime,
+        "restart_s": round(restart, 2),
+        "longest_wait_after_kill_s": round(max(after, default=0.0), 2),
+        "unanswered": sum(1 for t in records if not t.acknowledged),
+        "lost": checked.lost,
+        "duplicated": checked.duplicated,
+        "reordered": checked.reordered,
+    }
 
 
 def main() -> int:
@@ -430,8 +490,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for store in args.stores:
             for n in args.workers:
-                print(json.dumps(measure_workers(args.model, store, n, args.conversations, args.turns,
-                                                 args.concurrency, Path(tmp))), flush=True)
+                print(
+                    json.dumps(
+                        measure_workers(
+                            args.model, store, n, args.conversations, args.turns, args.concurrency, Path(tmp)
+                        )
+                    ),
+                    flush=True,
+                )
             if args.growth:
                 print(json.dumps(measure_growth(args.model, store, Path(tmp), args.growth)), flush=True)
             if args.crash:

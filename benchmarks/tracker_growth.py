@@ -9,6 +9,7 @@ For each store, the median around turn 10 and around the last turn of:
 - replay: reading and replaying the whole history, what a store without snapshots pays.
 Prints one JSON line per store.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,27 @@ RANKING = [{"name": f"intent_{k}", "confidence": round(0.9 / (k + 1), 4)} for k 
 
 def turn(n: int) -> list:
     """A realistic turn: a parsed message with a ranking and an entity, a slot, an answer."""
-    parse = {"text": f"where is my order ORD-{n:06d}", "intent": {"name": "order_status", "confidence": 0.97},
-             "intent_ranking": RANKING, "entities": [{"entity": "order_id", "value": f"ORD-{n:06d}", "start": 18,
-                                                      "end": 28, "extractor": "BuiltinEntityExtractor"}]}
-    return [UserUttered(text=parse["text"], parse_data=parse, input_channel="rest", message_id=uuid.uuid4().hex),
-            SlotSet(name="order_id", value=f"ORD-{n:06d}"),
-            ActionExecuted(name="utter_order_status", policy="RulePolicy", confidence=1.0),
-            BotUttered(text=f"Order ORD-{n:06d} is on its way.", data={"buttons": []}),
-            ActionExecuted(name="action_listen", policy="RulePolicy", confidence=1.0)]
+    parse = {
+        "text": f"where is my order ORD-{n:06d}",
+        "intent": {"name": "order_status", "confidence": 0.97},
+        "intent_ranking": RANKING,
+        "entities": [
+            {
+                "entity": "order_id",
+                "value": f"ORD-{n:06d}",
+                "start": 18,
+                "end": 28,
+                "extractor": "BuiltinEntityExtractor",
+            }
+        ],
+    }
+    return [
+        UserUttered(text=parse["text"], parse_data=parse, input_channel="rest", message_id=uuid.uuid4().hex),
+        SlotSet(name="order_id", value=f"ORD-{n:06d}"),
+        ActionExecuted(name="utter_order_status", policy="RulePolicy", confidence=1.0),
+        BotUttered(text=f"Order ORD-{n:06d} is on its way.", data={"buttons": []}),
+        ActionExecuted(name="action_listen", policy="RulePolicy", confidence=1.0),
+    ]
 
 
 def make_store(kind: str, tmp: Path, unique: str):
@@ -83,8 +97,10 @@ async def measure(kind: str, turns: int, tmp: Path) -> dict:
     store, reader = make_store(kind, tmp, unique), make_store(kind, tmp, unique)  # reader: a worker that never saw it
     out = {"store": kind, "turns": turns, "events": turns * 5}
     try:
-        for label, sender, length, window in (("turn10", "short", 20, slice(5, 16)),
-                                              ("last", "long", turns, slice(-11, None))):
+        for label, sender, length, window in (
+            ("turn10", "short", 20, slice(5, 16)),
+            ("last", "long", turns, slice(-11, None)),
+        ):
             warm = []
             for n in range(length):
                 events = turn(n)

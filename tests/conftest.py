@@ -15,9 +15,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Tests that train a model take seconds to minutes each: `pytest -m "not slow"` leaves them out.
 TRAINING_FIXTURES = {"trained_shopbot", "tiny_bert"}
-TRAINING_MODULES = {"test_chinese_bot", "test_chinese_nlu", "test_entity_extraction", "test_example_bots",
-                    "test_multilingual_encoder", "test_nlu_benchmark", "test_openapi_contract",
-                    "test_rasa_test_suites", "test_scaleout", "test_train_and_serve", "test_trainer_helpers"}
+TRAINING_MODULES = {
+    "test_chinese_bot",
+    "test_chinese_nlu",
+    "test_entity_extraction",
+    "test_example_bots",
+    "test_multilingual_encoder",
+    "test_nlu_benchmark",
+    "test_openapi_contract",
+    "test_rasa_test_suites",
+    "test_scaleout",
+    "test_train_and_serve",
+    "test_trainer_helpers",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,7 +59,10 @@ def trained_shopbot(tmp_path_factory, shopbot_dir, tiny_bert):
     src = tmp_path_factory.mktemp("src") / "shopbot"
     shutil.copytree(shopbot_dir, src)
     config = (src / "config.yml").read_text()
-    (src / "config.yml").write_text(config.replace(
-        "  - name: DIETClassifier\n    epochs: 100\n",
-        "  - name: BertIntentClassifier\n    epochs: 8\n    learning_rate: 0.001\n    frozen_layers: 0\n"))
+    (src / "config.yml").write_text(
+        config.replace(
+            "  - name: DIETClassifier\n    epochs: 100\n",
+            "  - name: BertIntentClassifier\n    epochs: 8\n    learning_rate: 0.001\n    frozen_layers: 0\n",
+        )
+    )
     return train_bot(src, out, base_model=str(tiny_bert))

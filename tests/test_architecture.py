@@ -1,11 +1,13 @@
 """The codebase's shape, enforced: layers import downward only (import-linter's contract in
 pyproject.toml), and every package of agent/ has its place in the layers."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,6 +27,19 @@ def test_layers_import_downward_only():
 
 def test_every_package_and_module_of_agent_is_in_a_layer():
     placed = set(_layers())
-    top = {p.stem for p in (REPO / "agent").iterdir()
-           if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))}
+    top = {
+        p.stem
+        for p in (REPO / "agent").iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))
+    }
     assert top - placed == set(), "add these to the layers in pyproject.toml [tool.importlinter]"
+
+
+def test_ruff_lint_and_format_are_clean():
+    """`ruff check` and `ruff format` (settings in pyproject.toml): run `ruff format` and
+    `ruff check --fix` to mend what this reports."""
+    ruff = Path(sys.executable).parent / "ruff"
+    for args in (["check", "agent", "tests", "benchmarks"], ["format", "--check", "agent", "tests", "benchmarks"]):
+        done = subprocess.run([str(ruff), *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -1,4 +1,5 @@
 """Temperature scaling, calibration error and the threshold sweep on data where the answer is known."""
+
 from __future__ import annotations
 
 import random

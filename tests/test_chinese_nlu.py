@@ -1,6 +1,7 @@
 """Chinese NLU with the multilingual encoder: character-offset entity annotations always land on token
 edges (Chinese characters and punctuation are their own tokens), a span that cannot map is an error
 naming its file and line, and the served tokenizer is the trained one."""
+
 from __future__ import annotations
 
 import pytest
@@ -64,6 +65,7 @@ def test_training_stops_on_an_unmappable_chinese_span_before_fine_tuning(tokeniz
 
     def never(*args, **kwargs):
         raise AssertionError("fine-tuning started")
+
     monkeypatch.setattr(trainer, "_fit_heads_on_frozen_features", never)
     examples = [example("发顺丰[exp](carrier)ress吗", 42), example("你好")]
     examples[1].intent = "greet"
@@ -89,7 +91,8 @@ def test_predicted_spans_map_back_to_exact_characters(tokenizer):
             probs[i, t if t >= 0 else index["O"]] = 1.0
         found = decode(ex.text, offsets, probs, names, "test")
         assert [(e["entity"], e["value"]) for e in found] == [
-            (a.entity, ex.text[a.start:a.end]) for a in ex.entities], ex.text
+            (a.entity, ex.text[a.start : a.end]) for a in ex.entities
+        ], ex.text
 
 
 def test_the_saved_tokenizer_keeps_the_split_for_serving(tokenizer, tmp_path):
@@ -127,7 +130,9 @@ def test_an_annotation_past_the_truncation_point_is_not_an_error(tokenizer):
     assert problems == []
     from agent.nlu.entity_tags import align
 
-    offsets = [tuple(o) for o in tokenizer(ex.text, truncation=True, max_length=64,
-                                           return_offsets_mapping=True)["offset_mapping"]]
+    offsets = [
+        tuple(o)
+        for o in tokenizer(ex.text, truncation=True, max_length=64, return_offsets_mapping=True)["offset_mapping"]
+    ]
     result = align(ex, offsets, {n: i for i, n in enumerate(tag_names([ex]))})
     assert result.problems == [] and set(result.tags) <= {-100, 0}

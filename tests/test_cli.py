@@ -1,4 +1,5 @@
 """The command line as a user runs it: train, shell through stdin, data validate."""
+
 from __future__ import annotations
 
 import os
@@ -11,13 +12,21 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_agent(*args: str, stdin: str = "", cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "agent", *args], input=stdin, capture_output=True, text=True,
-                          cwd=cwd or REPO, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def test_shell_replies_through_piped_stdin(trained_shopbot):
-    proc = run_agent("shell", "--model", str(trained_shopbot.path),
-                     stdin="hello\n1\nhello\n2\n/restart\nhow much is shipping\n")
+    proc = run_agent(
+        "shell", "--model", str(trained_shopbot.path), stdin="hello\n1\nhello\n2\n/restart\nhow much is shipping\n"
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "bot: Hello! How can I help?" in out
@@ -30,8 +39,9 @@ def test_shell_replies_through_piped_stdin(trained_shopbot):
 
 
 def test_shell_debug_view_shows_intents_actions_and_slots(trained_shopbot):
-    proc = run_agent("shell", "--model", str(trained_shopbot.path), "--debug",
-                     stdin='/order_status{"order_id": "ORD-1"}\n')
+    proc = run_agent(
+        "shell", "--model", str(trained_shopbot.path), "--debug", stdin='/order_status{"order_id": "ORD-1"}\n'
+    )
     assert proc.returncode == 0, proc.stderr
     assert "order_status" in proc.stdout and "1.000" in proc.stdout
     assert "utter_order_status [RulePolicy 1.00]" in proc.stdout
@@ -46,8 +56,18 @@ def test_shell_without_model_says_what_to_do(tmp_path):
 
 
 def test_train_command_writes_model(tmp_path, shopbot_dir, tiny_bert):
-    proc = run_agent("train", str(shopbot_dir), "--out", str(tmp_path), "--base-model", str(tiny_bert),
-                     "--epochs", "1", "--fixed-model-name", "cli")
+    proc = run_agent(
+        "train",
+        str(shopbot_dir),
+        "--out",
+        str(tmp_path),
+        "--base-model",
+        str(tiny_bert),
+        "--epochs",
+        "1",
+        "--fixed-model-name",
+        "cli",
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "cli.tar.gz").is_file()
     assert "DIETClassifier: replaced by the fine-tuned transformer intent classifier" in proc.stderr
@@ -57,8 +77,7 @@ def test_train_rejects_bad_bot_with_file_and_line(tmp_path):
     bot = tmp_path / "bad"
     (bot / "data").mkdir(parents=True)
     (bot / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\nresponses:\n  utter_greet:\n    - text: hi\n')
-    (bot / "data" / "rules.yml").write_text(
-        'rules:\n- rule: r\n  steps:\n  - intent: greet\n  - action: utter_hello\n')
+    (bot / "data" / "rules.yml").write_text("rules:\n- rule: r\n  steps:\n  - intent: greet\n  - action: utter_hello\n")
     proc = run_agent("train", str(bot), "--out", str(tmp_path / "models"))
     assert proc.returncode == 1
     assert "data/rules.yml:5" in proc.stderr and "utter_hello" in proc.stderr
@@ -76,8 +95,10 @@ def test_data_validate_reports_every_problem(tmp_path):
     bot = tmp_path / "bad"
     (bot / "data").mkdir(parents=True)
     (bot / "domain.yml").write_text('version: "3.1"\nintents:\n  - greet\nslotz: {}\n')
-    (bot / "data" / "nlu.yml").write_text('nlu:\n- intent: greet\n  examples: |\n    - hi\n    - hey [Bob](name)\n')
-    (bot / "data" / "stories.yml").write_text('stories:\n- story: s\n  steps:\n  - intent: greeet\n  - action: utter_x\n')
+    (bot / "data" / "nlu.yml").write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n    - hey [Bob](name)\n")
+    (bot / "data" / "stories.yml").write_text(
+        "stories:\n- story: s\n  steps:\n  - intent: greeet\n  - action: utter_x\n"
+    )
     proc = run_agent("data", "validate", str(bot))
     assert proc.returncode == 1
     err = proc.stderr
@@ -90,7 +111,7 @@ def test_data_validate_reports_every_problem(tmp_path):
 def test_data_validate_yaml_syntax_error_shows_line_and_column(tmp_path):
     bot = tmp_path / "bad"
     bot.mkdir()
-    (bot / "domain.yml").write_text('intents:\n  - greet\nresponses:\n  utter_greet:\n    - text: a: b\n')
+    (bot / "domain.yml").write_text("intents:\n  - greet\nresponses:\n  utter_greet:\n    - text: a: b\n")
     proc = run_agent("data", "validate", str(bot))
     assert proc.returncode == 1
     assert "domain.yml:5:14" in proc.stderr and "- text: a: b" in proc.stderr
@@ -119,8 +140,18 @@ def test_agent_test_writes_rasa_reports_and_annotates_failures(trained_shopbot, 
     stories = tmp_path / "tests.yml"
     stories.write_text(SHOP_TESTS)
     out = tmp_path / "results"
-    proc = run_agent("test", "core", str(trained_shopbot.bot.root), "--model", str(trained_shopbot.path),
-                     "--stories", str(stories), "--out", str(out), "--fail-on-prediction-errors")
+    proc = run_agent(
+        "test",
+        "core",
+        str(trained_shopbot.bot.root),
+        "--model",
+        str(trained_shopbot.path),
+        "--stories",
+        str(stories),
+        "--out",
+        str(out),
+        "--fail-on-prediction-errors",
+    )
     assert proc.returncode == 1, proc.stderr  # one story fails on purpose
     import json
 
@@ -137,8 +168,17 @@ def test_agent_test_writes_rasa_reports_and_annotates_failures(trained_shopbot, 
 def test_agent_test_e2e_passes_the_shop_conversations(trained_shopbot, tmp_path):
     stories = tmp_path / "tests.yml"
     stories.write_text(SHOP_TESTS.split("- story: wrong on purpose")[0])
-    proc = run_agent("test", str(trained_shopbot.bot.root), "--model", str(trained_shopbot.path),
-                     "--stories", str(stories), "--out", str(tmp_path / "r"), "--fail-on-prediction-errors")
+    proc = run_agent(
+        "test",
+        str(trained_shopbot.bot.root),
+        "--model",
+        str(trained_shopbot.path),
+        "--stories",
+        str(stories),
+        "--out",
+        str(tmp_path / "r"),
+        "--fail-on-prediction-errors",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "1 / 1" in proc.stderr and "intent accuracy" in proc.stderr
 
@@ -147,11 +187,16 @@ def test_agent_test_nlu_writes_rasa_reports(trained_shopbot, tmp_path):
     import json
 
     data = tmp_path / "held_out.jsonl"
-    rows = [{"text": "hello", "intent": "greet"},
-            {"text": "where is my order ORD-1", "intent": "order_status",
-             "entities": [{"start": 18, "end": 23, "value": "ORD-1", "entity": "order_id"}]},
-            {"text": "bye", "intent": "goodbye"},
-            {"text": "hello", "intent": "talk_to_human"}]  # deliberately mislabelled: one sure error
+    rows = [
+        {"text": "hello", "intent": "greet"},
+        {
+            "text": "where is my order ORD-1",
+            "intent": "order_status",
+            "entities": [{"start": 18, "end": 23, "value": "ORD-1", "entity": "order_id"}],
+        },
+        {"text": "bye", "intent": "goodbye"},
+        {"text": "hello", "intent": "talk_to_human"},
+    ]  # deliberately mislabelled: one sure error
     data.write_text("\n".join(json.dumps(r) for r in rows))
     out = tmp_path / "nlu"
     proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path), "--out", str(out))
@@ -176,8 +221,12 @@ def test_agent_test_nlu_cross_validation(shopbot_dir, tiny_bert, tmp_path):
     bot = tmp_path / "shopbot"
     shutil.copytree(shopbot_dir, bot)
     config = (bot / "config.yml").read_text()
-    (bot / "config.yml").write_text(f"base_model: {tiny_bert}\n" + config.replace(
-        "  - name: DIETClassifier\n    epochs: 100\n", "  - name: BertIntentClassifier\n    epochs: 2\n"))
+    (bot / "config.yml").write_text(
+        f"base_model: {tiny_bert}\n"
+        + config.replace(
+            "  - name: DIETClassifier\n    epochs: 100\n", "  - name: BertIntentClassifier\n    epochs: 2\n"
+        )
+    )
     out = tmp_path / "cv"
     proc = run_agent("test", "nlu", str(bot), "--cross-validation", "--folds", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -199,9 +248,12 @@ def test_agent_test_nlu_with_out_of_scope_rows_draws_the_threshold_curve(trained
     import json
 
     data = tmp_path / "oos.jsonl"
-    rows = [{"text": "hello", "intent": "greet"}, {"text": "bye", "intent": "goodbye"},
-            {"text": "what is the capital of peru", "intent": "out_of_scope"},
-            {"text": "sing me a song about llamas", "intent": "out_of_scope"}]
+    rows = [
+        {"text": "hello", "intent": "greet"},
+        {"text": "bye", "intent": "goodbye"},
+        {"text": "what is the capital of peru", "intent": "out_of_scope"},
+        {"text": "sing me a song about llamas", "intent": "out_of_scope"},
+    ]
     data.write_text("\n".join(json.dumps(r) for r in rows))
     out = tmp_path / "nlu"
     proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path), "--out", str(out))
@@ -215,8 +267,9 @@ def test_agent_test_nlu_without_out_of_scope_rows_draws_no_curve(trained_shopbot
     import json
 
     data = tmp_path / "in.jsonl"
-    data.write_text("\n".join(json.dumps(r) for r in [{"text": "hello", "intent": "greet"},
-                                                       {"text": "bye", "intent": "goodbye"}]))
+    data.write_text(
+        "\n".join(json.dumps(r) for r in [{"text": "hello", "intent": "greet"}, {"text": "bye", "intent": "goodbye"}])
+    )
     out = tmp_path / "nlu"
     proc = run_agent("test", "nlu", "--data", str(data), "--model", str(trained_shopbot.path), "--out", str(out))
     assert proc.returncode == 0, proc.stderr

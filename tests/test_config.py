@@ -1,4 +1,5 @@
 """config.yml: Rasa components and policies mapped onto our settings; warnings versus errors."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -119,7 +120,9 @@ def test_duckling_maps_to_builtin_extractors_and_uninstalled_spacy_model_warns()
     assert unknown.line == line_of(text, "dimensions: [amount-of-money") == 10
     assert "DIETClassifier: replaced by the fine-tuned transformer intent classifier" in config.notes
     assert any(n.startswith("DIETClassifier: accepted, not used: epochs: 100 (") for n in config.notes)
-    assert any(n.startswith("DucklingEntityExtractor: accepted, not used: url: http://localhost:8000") for n in config.notes)
+    assert any(
+        n.startswith("DucklingEntityExtractor: accepted, not used: url: http://localhost:8000") for n in config.notes
+    )
 
 
 def test_unknown_component_and_policy_warn():
@@ -220,7 +223,13 @@ def test_bert_intent_classifier_settings():
     assert problems.items == []
     ic = config.intent
     assert (ic.max_epochs, ic.batch_size, ic.learning_rate, ic.frozen_layers, ic.patience, ic.random_seed) == (
-        3, 8, 0.001, 0, 1, 7)
+        3,
+        8,
+        0.001,
+        0,
+        1,
+        7,
+    )
 
 
 def test_config_round_trips_through_dict():
@@ -259,8 +268,13 @@ pipeline:
 
 
 def _misspelt(section: str, name: str, key: str, suggestion: str, value: str = "0.5"):
-    return pytest.param(f"{section}:\n- name: {name}\n  {key}: {value}\n", "E404", 3, f"did you mean '{suggestion}'?",
-                        id=f"{name} {key}")
+    return pytest.param(
+        f"{section}:\n- name: {name}\n  {key}: {value}\n",
+        "E404",
+        3,
+        f"did you mean '{suggestion}'?",
+        id=f"{name} {key}",
+    )
 
 
 # One row per problem, parsed alone: config.yml, the problem's code and line, and its whole hint (None: not
@@ -278,8 +292,9 @@ CONFIG_PROBLEMS = [
     pytest.param(WRONG_TYPES, "E403", 3, None, id="not true or false"),
     pytest.param(WRONG_TYPES, "E403", 4, None, id="not a whole number"),
     pytest.param("pipeline:\n- threshold: 0.4\n", "E402", 2, None, id="component without name"),
-    pytest.param("pipeline:\n- name: DIETClasifier\n", "W401", 2, "did you mean 'DIETClassifier'?",
-                 id="misspelt component name"),
+    pytest.param(
+        "pipeline:\n- name: DIETClasifier\n", "W401", 2, "did you mean 'DIETClassifier'?", id="misspelt component name"
+    ),
 ]
 
 
@@ -303,9 +318,10 @@ def test_rasa_keys_we_do_not_use_are_listed_once_with_why():
     """)
     assert problems.items == []
     diet = [n for n in config.notes if n.startswith("DIETClassifier: accepted, not used")]
-    assert diet == ["DIETClassifier: accepted, not used: epochs: 100, constrain_similarities: True "
-                    "(the fine-tuned transformer classifier replaces it; fine-tuning stops early on validation "
-                    "accuracy)"]
+    assert diet == [
+        "DIETClassifier: accepted, not used: epochs: 100, constrain_similarities: True "
+        "(the fine-tuned transformer classifier replaces it; fine-tuning stops early on validation "
+        "accuracy)"
+    ]
     assert any(n.startswith("TEDPolicy: accepted, not used: transformer_size: 128") for n in config.notes)
     assert config.policy.max_history == 4
-

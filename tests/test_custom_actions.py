@@ -1,4 +1,5 @@
 """Custom actions through the real rasa-sdk: an HTTP action server and the same code in process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,15 +16,14 @@ from agent.core.actions.custom import HttpActionServer, InProcessActionServer
 from agent.core.actions.registry import ActionRegistry
 from agent.core.events import ActionExecuted, ActionExecutionRejected, SlotSet
 from agent.core.nlg import ResponseGenerator
-from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
+from agent.core.training_data import TrainingData
 from agent.stores.base import InMemoryTrackerStore
 from tests.helpers.bot_factory import write_bot
-from tests.helpers.processes import free_port, wait_until_healthy
 from tests.helpers.fakes import as_parser
-
+from tests.helpers.processes import free_port, wait_until_healthy
 
 DOMAIN = """
 version: "3.1"
@@ -68,7 +68,7 @@ rules:
   condition: [{active_loop: return_form}]
   steps: [{action: return_form}, {active_loop: null}, {action: utter_registered}]
 """
-ACTIONS = '''
+ACTIONS = """
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 from rasa_sdk.interfaces import ActionExecutionRejection
@@ -111,14 +111,18 @@ class ValidateReturnForm(FormValidationAction):
             return {"order_id": str(slot_value).upper()}
         dispatcher.utter_message(text="That is not an order number.")
         return {"order_id": None}
-'''
+"""
 INTENTS = {"check": "check", "return": "request_return", "trouble": "trouble", "crash": "crash"}
 
 
 def parse(text: str) -> dict:
     intent = INTENTS.get(text, "inform")
-    return {"text": text, "intent": {"name": intent, "confidence": 1.0},
-            "intent_ranking": [{"name": intent, "confidence": 1.0}], "entities": []}
+    return {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": [{"name": intent, "confidence": 1.0}],
+        "entities": [],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +137,13 @@ def bot_dir(tmp_path_factory) -> Path:
 def action_server(bot_dir):
     """The real rasa-sdk server (`python -m rasa_sdk`) serving the bot's actions package."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-                            cwd=bot_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(bot_dir)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        cwd=bot_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(bot_dir)},
+    )
     url = f"http://127.0.0.1:{port}"
     wait_until_healthy(f"{url}/health", proc, "rasa-sdk server")
     yield f"{url}/webhook"
@@ -147,13 +155,20 @@ def make_processor(bot_dir: Path, server) -> MessageProcessor:
     bot = load_bot(bot_dir)
     rule = RulePolicy()
     rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
-    return MessageProcessor(bot.domain, as_parser(parse), PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
-                            ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain, server))
+    return MessageProcessor(
+        bot.domain,
+        as_parser(parse),
+        PolicyEnsemble([rule], bot.config.policy),
+        InMemoryTrackerStore(),
+        ResponseGenerator(bot.domain, random.Random(0)),
+        ActionRegistry(bot.domain, server),
+    )
 
 
 def chat(processor, texts, sender="u"):
     async def go():
         return [await processor.handle_message(UserMessage(t, sender)) for t in texts]
+
     return asyncio.run(go())
 
 
@@ -268,6 +283,7 @@ def test_action_servers_get_a_bounded_window_of_events_unless_configured_for_all
         stored = len(await restarted.events("long"))
         await restarted.close()
         return last, again, stored
+
     last, again, stored = asyncio.run(go())
     seen = [int(m["text"].split()[2]) for m in (last.messages[0], again.messages[0])]
     if window is None:
@@ -276,8 +292,9 @@ def test_action_servers_get_a_bounded_window_of_events_unless_configured_for_all
         assert seen == [100, 100]
 
 
-@pytest.mark.parametrize("value, expected", [("", 100), ("  tracker_events: 20\n", 20),
-                                             ("  tracker_events: all\n", None)])
+@pytest.mark.parametrize(
+    "value, expected", [("", 100), ("  tracker_events: 20\n", 20), ("  tracker_events: all\n", None)]
+)
 def test_endpoints_yml_sets_the_events_window(tmp_path, value, expected):
     from agent.bot.endpoints import load_endpoints
 

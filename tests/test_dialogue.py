@@ -1,4 +1,5 @@
 """Dialogue behaviour with a scripted parser (no ML): forms, digressions, rules, memoization, sessions."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,16 +9,16 @@ import time
 import pytest
 
 from agent.bot.project import load_bot
-from agent.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
 from agent.core.actions.registry import ActionRegistry
+from agent.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
 from agent.core.nlg import ResponseGenerator
-from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.stores.base import InMemoryTrackerStore
+from agent.core.training_data import TrainingData
 from agent.nlu.payload import parse_payload
+from agent.stores.base import InMemoryTrackerStore
 from tests.helpers.bot_factory import write_bot
 from tests.helpers.fakes import as_parser
 
@@ -158,8 +159,16 @@ stories:
   - action: utter_sorry
 """
 
-INTENTS = {"hi": "greet", "i want to return something": "request_return", "how long is delivery": "delivery_time",
-           "stop": "stop", "where is my order": "check_order", "yes": "affirm", "no": "deny", "mood?": "mood"}
+INTENTS = {
+    "hi": "greet",
+    "i want to return something": "request_return",
+    "how long is delivery": "delivery_time",
+    "stop": "stop",
+    "where is my order": "check_order",
+    "yes": "affirm",
+    "no": "deny",
+    "mood?": "mood",
+}
 
 
 def scripted_parse(text: str) -> dict:
@@ -171,13 +180,26 @@ def scripted_parse(text: str) -> dict:
     known = " ".join(w for w in words if not w.startswith("ORD-")).lower()
     intent = INTENTS.get(known, "inform") if known else "inform"
     if text.startswith("hmm"):  # unclear: the fallback classifier's output, with check_order second
-        return {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3},
-                "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3},
-                                   {"name": "check_order", "confidence": 0.25}], "entities": []}
-    entities = [{"entity": "order_id", "value": w, "start": text.find(w), "end": text.find(w) + len(w)}
-                for w in words if w.startswith("ORD-")]
-    return {"text": text, "intent": {"name": intent, "confidence": 1.0},
-            "intent_ranking": [{"name": intent, "confidence": 1.0}], "entities": entities}
+        return {
+            "text": text,
+            "intent": {"name": "nlu_fallback", "confidence": 0.3},
+            "intent_ranking": [
+                {"name": "nlu_fallback", "confidence": 0.3},
+                {"name": "check_order", "confidence": 0.25},
+            ],
+            "entities": [],
+        }
+    entities = [
+        {"entity": "order_id", "value": w, "start": text.find(w), "end": text.find(w) + len(w)}
+        for w in words
+        if w.startswith("ORD-")
+    ]
+    return {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": [{"name": intent, "confidence": 1.0}],
+        "entities": entities,
+    }
 
 
 @pytest.fixture
@@ -188,13 +210,20 @@ def processor(tmp_path):
     rule.train(data)
     memo.train(data)
     ensemble = PolicyEnsemble([rule, memo], bot.config.policy)
-    return MessageProcessor(bot.domain, as_parser(scripted_parse), ensemble, InMemoryTrackerStore(),
-                            ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain))
+    return MessageProcessor(
+        bot.domain,
+        as_parser(scripted_parse),
+        ensemble,
+        InMemoryTrackerStore(),
+        ResponseGenerator(bot.domain, random.Random(0)),
+        ActionRegistry(bot.domain),
+    )
 
 
 def chat(processor, texts, sender="u"):
     async def go():
         return [await processor.handle_message(UserMessage(t, sender)) for t in texts]
+
     return asyncio.run(go())
 
 
@@ -271,7 +300,9 @@ def test_rules_win_over_memoized_stories(processor):
 def test_unknown_situation_goes_to_core_fallback(processor):
     (turn,) = chat(processor, ["something unexpected"])
     assert actions(turn)[-2:] == ["action_default_fallback", "action_listen"]
-    assert not [e for e in turn.events if isinstance(e, UserUttered)][0] in processor.store._trackers["u"].applied_events()
+    assert [e for e in turn.events if isinstance(e, UserUttered)][0] not in processor.store._trackers[
+        "u"
+    ].applied_events()
 
 
 def test_expired_session_starts_again_and_carries_slots(processor):

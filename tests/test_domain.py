@@ -1,4 +1,5 @@
 """domain.yml: every Rasa 3.x feature is read, and every mistake names its file and line."""
+
 from __future__ import annotations
 
 import pytest
@@ -183,8 +184,15 @@ def test_entities_with_roles_and_groups(full):
 def test_slot_types_and_settings(full):
     slots = full.slots
     assert {n: s.type for n, s in slots.items()} == {
-        "name": "text", "logged_in": "bool", "size": "categorical", "budget": "float", "cities": "list",
-        "search_type": "any", "checked": "any", "departure": "text"}
+        "name": "text",
+        "logged_in": "bool",
+        "size": "categorical",
+        "budget": "float",
+        "cities": "list",
+        "search_type": "any",
+        "checked": "any",
+        "departure": "text",
+    }
     assert slots["logged_in"].initial_value is False
     assert slots["name"].initial_value is None
     # `yes` stays the text "yes" (YAML 1.2), it does not become True
@@ -249,8 +257,7 @@ def test_responses_variations_conditions_channels(full):
 
 def test_responses_buttons_image_custom(full):
     (ask,) = full.responses["utter_ask_size"]
-    assert [(b.title, b.payload) for b in ask.buttons] == [
-        ("Small", '/inform{"size": "small"}'), ("Large", "/inform")]
+    assert [(b.title, b.payload) for b in ask.buttons] == [("Small", '/inform{"size": "small"}'), ("Large", "/inform")]
     (pic,) = full.responses["utter_picture"]
     assert pic.image == "https://example.com/cat.png" and pic.text == "A cat"
     (custom,) = full.responses["utter_custom"]
@@ -321,8 +328,16 @@ def test_full_domain_loads_as_a_bot(tmp_path):
     """
     bot = load_bot(write_bot(tmp_path / "bot", domain=FULL_DOMAIN, nlu=nlu))
     assert bot.problems.errors == []
-    assert set(bot.domain.slots) == {"name", "logged_in", "size", "budget", "cities", "search_type", "checked",
-                                     "departure"}
+    assert set(bot.domain.slots) == {
+        "name",
+        "logged_in",
+        "size",
+        "budget",
+        "cities",
+        "search_type",
+        "checked",
+        "departure",
+    }
 
 
 # ---------------------------------------------------------------- errors
@@ -338,15 +353,22 @@ def _load_errors(tmp_path, domain: str) -> tuple[Problems, object]:
 
 # One row per mistake: domain.yml, the code of the one error it holds at `line`, and a part of its hint.
 LOAD_ERRORS = [
-    pytest.param("""
+    pytest.param(
+        """
         version: "3.1"
         intents:
           - greet
         respones:
           utter_greet:
             - text: hi
-        """, "E001", 4, "did you mean 'responses'", id="unknown top-level key"),
-    pytest.param("""
+        """,
+        "E001",
+        4,
+        "did you mean 'responses'",
+        id="unknown top-level key",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         slots:
           name:
@@ -354,16 +376,28 @@ LOAD_ERRORS = [
             auto_fill: false
             mappings:
               - type: from_text
-        """, "E001", 5, "", id="unknown key in a slot"),
-    pytest.param("""
+        """,
+        "E001",
+        5,
+        "",
+        id="unknown key in a slot",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         responses:
           utter_greet:
             - text: hi
             - text: hello
               chanel: slack
-        """, "E001", 6, "channel", id="unknown key in a response variation"),
-    pytest.param("""
+        """,
+        "E001",
+        6,
+        "channel",
+        id="unknown key in a response variation",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         entities: [city]
         slots:
@@ -373,9 +407,14 @@ LOAD_ERRORS = [
               - type: from_entity
                 entity: city
               - type: from_llm
-        """, "E108", 9, "from_entity, from_intent, from_trigger_intent, from_text, custom",
-        id="unknown mapping type"),
-    pytest.param("""
+        """,
+        "E108",
+        9,
+        "from_entity, from_intent, from_trigger_intent, from_text, custom",
+        id="unknown mapping type",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         slots:
           city:
@@ -383,8 +422,14 @@ LOAD_ERRORS = [
             mappings:
               - type: from_text
                 entity: city
-        """, "E001", 7, "", id="unknown key in a mapping of that type"),
-    pytest.param("""
+        """,
+        "W105",
+        7,
+        "allowed keys: type, intent, not_intent, conditions",
+        id="a key a mapping of that type does not use only warns (Rasa ignores it)",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         slots:
           ok:
@@ -393,15 +438,27 @@ LOAD_ERRORS = [
           city:
             type: text
             influence_conversation: false
-        """, "E105", 6, "mappings:", id="slot without mappings"),
-    pytest.param("""
+        """,
+        "E105",
+        6,
+        "mappings:",
+        id="slot without mappings",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         slots:
           count:
             mappings: [{type: custom}]
             type: integer
-        """, "E104", 5, "text, bool, categorical, float, list, any", id="unknown slot type"),
-    pytest.param("""
+        """,
+        "E104",
+        5,
+        "text, bool, categorical, float, list, any",
+        id="unknown slot type",
+    ),
+    pytest.param(
+        """
         intents: [greet, inform]
         entities: [city]
         slots:
@@ -414,15 +471,27 @@ LOAD_ERRORS = [
               city:
                 - type: from_entity
                   entity: city
-        """, "E115", 9, "list slot names", id="Rasa 2 form required_slots mapping"),
-    pytest.param("""
+        """,
+        "E115",
+        9,
+        "list slot names",
+        id="Rasa 2 form required_slots mapping",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         forms:
           travel_form:
             required_slots:
               - city
-        """, "E119", 3, "", id="form requires an undeclared slot"),
-    pytest.param("""
+        """,
+        "E119",
+        3,
+        "",
+        id="form requires an undeclared slot",
+    ),
+    pytest.param(
+        """
         intents: [greet]
         responses:
           utter_greet:
@@ -432,7 +501,12 @@ LOAD_ERRORS = [
                   name: vip
                   value: true
             - text: hi
-        """, "E120", 4, "", id="response condition on an undeclared slot"),
+        """,
+        "E120",
+        4,
+        "",
+        id="response condition on an undeclared slot",
+    ),
 ]
 
 
@@ -463,8 +537,12 @@ slots:
 PARSE_PROBLEMS = [
     pytest.param(MAPPINGS_WITHOUT_ENTITY_OR_VALUE, "E109", 6, id="from_entity without entity"),
     pytest.param(MAPPINGS_WITHOUT_ENTITY_OR_VALUE, "E110", 10, id="from_intent without value"),
-    pytest.param("slots:\n  size:\n    type: categorical\n    mappings: [{type: custom}]\n", "E106", 2,
-                 id="categorical slot without values"),
+    pytest.param(
+        "slots:\n  size:\n    type: categorical\n    mappings: [{type: custom}]\n",
+        "E106",
+        2,
+        id="categorical slot without values",
+    ),
 ]
 
 

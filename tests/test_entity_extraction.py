@@ -1,4 +1,5 @@
 """The trained entity extractor: character annotations <-> token tags, joint training, roles, merging."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,9 +23,11 @@ def _offsets(text: str) -> list[tuple[int, int]]:
 
 
 def test_align_tags_each_token_of_every_annotation_form_with_role_and_group():
-    examples = [_example("fly from [berlin]{\"entity\": \"city\", \"role\": \"from\"} to [new york](city)"),
-                _example("[two](amount:number) tickets"),
-                _example('a [large]{"entity": "size", "group": "1"} pizza')]
+    examples = [
+        _example('fly from [berlin]{"entity": "city", "role": "from"} to [new york](city)'),
+        _example("[two](amount:number) tickets"),
+        _example('a [large]{"entity": "size", "group": "1"} pizza'),
+    ]
     names = tag_names(examples)
     index = {n: i for i, n in enumerate(names)}
     ex = examples[0]
@@ -57,7 +60,8 @@ def test_decode_maps_tags_back_to_character_spans_of_the_original_text():
     tags = [0, 0, 0, 3, 4, 0, 0]
     found = decode(text, offsets, _probs(tags, 5), names, "X")
     assert [(e["entity"], e["value"], e["start"], e["end"], e.get("role")) for e in found] == [
-        ("city", "New  York", 7, 16, "to")]
+        ("city", "New  York", 7, 16, "to")
+    ]
 
 
 def test_decode_gives_the_pieces_of_a_word_one_tag():
@@ -73,11 +77,14 @@ def test_decode_keeps_one_span_from_falling_apart_into_fragments_of_other_types(
     text = "play the chipmunk song"
     offsets = [(0, 0), (0, 4), (5, 8), (9, 17), (18, 22), (0, 0)]
     names = ["O", "B-track||", "I-track||", "B-album||", "I-album||"]
-    probs = [[1, 0, 0, 0, 0], [0.9, 0.025, 0.025, 0.025, 0.025],
-             [0.05, 0.8, 0.05, 0.05, 0.05],  # the
-             [0.05, 0.05, 0.8, 0.05, 0.05],  # chipmunk
-             [0.05, 0.05, 0.4, 0.05, 0.45],  # song: an orphan I-album by argmax
-             [1, 0, 0, 0, 0]]
+    probs = [
+        [1, 0, 0, 0, 0],
+        [0.9, 0.025, 0.025, 0.025, 0.025],
+        [0.05, 0.8, 0.05, 0.05, 0.05],  # the
+        [0.05, 0.05, 0.8, 0.05, 0.05],  # chipmunk
+        [0.05, 0.05, 0.4, 0.05, 0.45],  # song: an orphan I-album by argmax
+        [1, 0, 0, 0, 0],
+    ]
     found = decode(text, offsets, probs, names, "X")
     assert [(e["entity"], e["value"]) for e in found] == [("track", "the chipmunk song")]
 
@@ -96,10 +103,13 @@ def _travel_examples():
     examples = []
     for i, a in enumerate(CITIES):
         b = CITIES[(i + 3) % len(CITIES)]
-        examples.append(_example(f'fly from [{a}]{{"entity": "city", "role": "from"}} to '
-                                 f'[{b}]{{"entity": "city", "role": "to"}}', "book"))
+        examples.append(
+            _example(
+                f'fly from [{a}]{{"entity": "city", "role": "from"}} to [{b}]{{"entity": "city", "role": "to"}}', "book"
+            )
+        )
         examples.append(_example(f"what is the weather in [{a}](city)", "weather"))
-        examples.append(_example(f"book a trip to [{b}]{{\"entity\": \"city\", \"role\": \"to\"}}", "book"))
+        examples.append(_example(f'book a trip to [{b}]{{"entity": "city", "role": "to"}}', "book"))
     return examples
 
 
@@ -110,8 +120,9 @@ def travel_model(tmp_path_factory):
 
     examples = _travel_examples()
     bert = make_tiny_bert(tmp_path_factory.mktemp("bert"), [e.text for e in examples])
-    cfg = IntentTrainingConfig(max_epochs=30, learning_rate=3e-3, frozen_layers=0, typo_rate=0.0,
-                               min_examples_for_validation=10_000)
+    cfg = IntentTrainingConfig(
+        max_epochs=30, learning_rate=3e-3, frozen_layers=0, typo_rate=0.0, min_examples_for_validation=10_000
+    )
     return train_nlu(examples, cfg, base_model=str(bert)), examples
 
 
@@ -126,8 +137,9 @@ def test_joint_training_learns_entities_and_roles_and_maps_them_to_characters(tr
     gold = {(i, a.start, a.end, a.entity, a.role) for i, e in enumerate(examples) for a in e.entities}
     found = {(i, x["start"], x["end"], x["entity"], x.get("role")) for i, a in enumerate(analyses) for x in a.entities}
     assert len(gold & found) / len(gold) >= 0.9
-    assert all(x["value"] == examples[i].text[x["start"]:x["end"]]
-               for i, a in enumerate(analyses) for x in a.entities)
+    assert all(
+        x["value"] == examples[i].text[x["start"] : x["end"]] for i, a in enumerate(analyses) for x in a.entities
+    )
     # the neighbour index over the training sentences travels with the model
     assert loaded.neighbours is not None and len(loaded.neighbours.embeddings) == len(examples)
     stranger = loaded.analyse(["xyzzy plugh"])[0].similarity  # only unknown words
@@ -150,10 +162,13 @@ def test_data_validate_reports_annotations_the_tokenizer_cannot_represent(tmp_pa
     import subprocess
     import sys
 
-    from tests.helpers.bot_factory import MINIMAL_DOMAIN, write_bot
     from tests.conftest import REPO
+    from tests.helpers.bot_factory import MINIMAL_DOMAIN, write_bot
 
-    root = write_bot(tmp_path / "bot", domain=MINIMAL_DOMAIN + "entities:\n  - product\n", nlu="""
+    root = write_bot(
+        tmp_path / "bot",
+        domain=MINIMAL_DOMAIN + "entities:\n  - product\n",
+        nlu="""
 version: "3.1"
 nlu:
 - intent: greet
@@ -161,9 +176,15 @@ nlu:
     - hello
     - i want [shoe](product)s
     - i want [boots](product)
-""")
-    proc = subprocess.run([sys.executable, "-m", "agent", "data", "validate", str(root)], capture_output=True,
-                          text=True, cwd=REPO, env={**__import__("os").environ, "COLUMNS": "200"})
+""",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "data", "validate", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**__import__("os").environ, "COLUMNS": "200"},
+    )
     assert proc.returncode == 0, proc.stderr  # a warning, not an error
     assert "nlu.yml:6" in proc.stderr and "token boundary" in proc.stderr and "'shoe'" in proc.stderr
     assert "'boots'" not in proc.stderr

@@ -1,5 +1,6 @@
 """The error catalogue (agent/errors/catalogue.py): codes are unique and say their severity, every
 entry is used, docs/errors.md is what the catalogue writes, and problems and errors carry their code."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ from agent.errors.docs import render
 
 REPO = Path(__file__).resolve().parents[1]
 ENTRIES = list(entries())
-SOURCES = {p: p.read_text(encoding="utf-8") for p in (REPO / "agent").rglob("*.py")
-           if p != REPO / "agent" / "errors" / "catalogue.py"}
+SOURCES = {
+    p: p.read_text(encoding="utf-8")
+    for p in (REPO / "agent").rglob("*.py")
+    if p != REPO / "agent" / "errors" / "catalogue.py"
+}
 
 
 def test_docs_errors_md_is_what_the_catalogue_writes():
@@ -70,8 +74,10 @@ def test_a_problem_shows_its_code():
     problems.warning("domain.yml", 3, Warnings.SLOT_UNFEATURIZED, slot="x")
     error, warning = problems.items
     assert (error.code, error.severity, warning.code, warning.severity) == ("E104", "error", "W101", "warning")
-    assert str(error) == ("domain.yml:12: error E104: slot 'count' has unknown type 'integer'\n"
-                          "    hint: use one of text, any (or a custom class path)")
+    assert str(error) == (
+        "domain.yml:12: error E104: slot 'count' has unknown type 'integer'\n"
+        "    hint: use one of text, any (or a custom class path)"
+    )
     assert str(warning).startswith("domain.yml:3: warning W101: slot 'x'")
     with pytest.raises(BotFileError) as info:
         problems.raise_if_errors()
@@ -95,8 +101,10 @@ def test_fields_must_match_the_templates():
 def test_an_agent_error_carries_code_message_hint_and_place():
     error = Errors.STORE_HOST_IS_URL.error(where="endpoints.yml:3: tracker_store url", host="redis://x")
     assert error.code == "E505"
-    assert str(error) == ("endpoints.yml:3: tracker_store url: is the server's host name, not a URL: 'redis://x'\n"
-                          "    hint: e.g. url: localhost")
+    assert str(error) == (
+        "endpoints.yml:3: tracker_store url: is the server's host name, not a URL: 'redis://x'\n"
+        "    hint: e.g. url: localhost"
+    )
     moved = Errors.MODEL_NOT_FOUND.error(path="m.tar.gz").at("credentials.yml")
     assert (moved.code, str(moved)) == ("E702", "credentials.yml: model 'm.tar.gz' does not exist")
 

@@ -1,4 +1,5 @@
 """Events: Rasa's JSON form both ways. Tracker: the state that replaying events implies."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,26 @@ from agent.bot.domain import Domain, parse_domain
 from agent.bot.schema import Reader
 from agent.bot.yaml_source import parse_yaml
 from agent.core.events import (
-    EVENT_TYPES, ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AllSlotsReset, BotUttered,
-    ConversationPaused, ConversationResumed, EntitiesAdded, EventFormatError, FollowupAction, LoopInterrupted,
-    Restarted, SessionStarted, SlotSet, UserUtteranceReverted, UserUttered, event_from_dict, events_from_dicts,
+    EVENT_TYPES,
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    EntitiesAdded,
+    EventFormatError,
+    FollowupAction,
+    LoopInterrupted,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+    event_from_dict,
+    events_from_dicts,
 )
 from agent.core.tracker import Tracker
 from agent.errors import Problems
@@ -19,9 +37,17 @@ from agent.errors import Problems
 T = 1_700_000_000.5
 
 ALL_EVENTS = [
-    UserUttered("hi there", {"intent": {"name": "greet", "confidence": 0.9}, "entities": [
-        {"entity": "name", "value": "Anna", "start": 0, "end": 4}]}, "rest", "m-1", timestamp=T,
-        metadata={"k": "v"}),
+    UserUttered(
+        "hi there",
+        {
+            "intent": {"name": "greet", "confidence": 0.9},
+            "entities": [{"entity": "name", "value": "Anna", "start": 0, "end": 4}],
+        },
+        "rest",
+        "m-1",
+        timestamp=T,
+        metadata={"k": "v"},
+    ),
     BotUttered("Hello!", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}, timestamp=T + 1),
     ActionExecuted("utter_greet", "RulePolicy", 1.0, timestamp=T + 2),
     SlotSet("city", "Paris", timestamp=T + 3),
@@ -63,18 +89,26 @@ def test_rasa_json_names():
     assert ActionReverted().as_dict()["event"] == "undo"
     assert AllSlotsReset().as_dict()["event"] == "reset_slots"
     data = ActionExecuted("utter_x", timestamp=T).as_dict()
-    assert data == {"event": "action", "timestamp": T, "metadata": {}, "name": "utter_x", "policy": None,
-                    "confidence": None}
+    assert data == {
+        "event": "action",
+        "timestamp": T,
+        "metadata": {},
+        "name": "utter_x",
+        "policy": None,
+        "confidence": None,
+    }
 
 
 def test_events_from_action_server_json():
-    events = events_from_dicts([
-        {"event": "slot", "name": "city", "value": "Rome", "timestamp": None},
-        {"event": "form", "name": "old_form"},
-        {"event": "followup", "name": "action_x"},
-        {"event": "reset_slots", "metadata": None},
-        {"event": "form_validation", "validate": False},
-    ])
+    events = events_from_dicts(
+        [
+            {"event": "slot", "name": "city", "value": "Rome", "timestamp": None},
+            {"event": "form", "name": "old_form"},
+            {"event": "followup", "name": "action_x"},
+            {"event": "reset_slots", "metadata": None},
+            {"event": "form_validation", "validate": False},
+        ]
+    )
     assert events[0] == SlotSet("city", "Rome", timestamp=events[0].timestamp)
     assert isinstance(events[0].timestamp, float)
     assert isinstance(events[1], ActiveLoop) and events[1].name == "old_form"  # Rasa 2 alias
@@ -146,18 +180,20 @@ def test_slots_come_from_slot_set_events(domain):
 
 def test_user_utterance_reverted_removes_last_user_turn_and_its_slots(domain):
     t = Tracker("u1", domain)
-    t.extend([
-        ActionExecuted("action_listen"),
-        user("hi", "greet"),
-        SlotSet("city", "Paris"),
-        ActionExecuted("utter_greet"),
-        ActionExecuted("action_listen"),
-        user("I am in Rome", "inform"),
-        SlotSet("city", "Rome"),
-        SlotSet("logged_in", True),
-        ActionExecuted("action_revert_fallback_events"),
-        UserUtteranceReverted(),
-    ])
+    t.extend(
+        [
+            ActionExecuted("action_listen"),
+            user("hi", "greet"),
+            SlotSet("city", "Paris"),
+            ActionExecuted("utter_greet"),
+            ActionExecuted("action_listen"),
+            user("I am in Rome", "inform"),
+            SlotSet("city", "Rome"),
+            SlotSet("logged_in", True),
+            ActionExecuted("action_revert_fallback_events"),
+            UserUtteranceReverted(),
+        ]
+    )
     assert t.slots["city"] == "Paris"  # the value from before the reverted turn
     assert t.slots["logged_in"] is False
     assert t.latest_message.text == "hi"
@@ -167,19 +203,34 @@ def test_user_utterance_reverted_removes_last_user_turn_and_its_slots(domain):
 
 
 def test_action_reverted_undoes_the_last_action(domain):
-    t = Tracker("u1", domain, [
-        user("hi", "greet"), ActionExecuted("utter_greet"), ActionExecuted("action_set"), SlotSet("city", "X"),
-        ActionReverted(),
-    ])
+    t = Tracker(
+        "u1",
+        domain,
+        [
+            user("hi", "greet"),
+            ActionExecuted("utter_greet"),
+            ActionExecuted("action_set"),
+            SlotSet("city", "X"),
+            ActionReverted(),
+        ],
+    )
     assert t.slots["city"] is None
     assert t.state.latest_action == "utter_greet"
 
 
 def test_restarted_resets_slots_to_initial_values(domain):
-    t = Tracker("u1", domain, [
-        user("hi", "greet"), SlotSet("logged_in", True), SlotSet("tags", ["x", "y"]), SlotSet("city", "Paris"),
-        ActiveLoop("booking_form"), ConversationPaused(),
-    ])
+    t = Tracker(
+        "u1",
+        domain,
+        [
+            user("hi", "greet"),
+            SlotSet("logged_in", True),
+            SlotSet("tags", ["x", "y"]),
+            SlotSet("city", "Paris"),
+            ActiveLoop("booking_form"),
+            ConversationPaused(),
+        ],
+    )
     assert t.slots["tags"] == ["x", "y"] and t.state.paused
     t.append(Restarted())
     assert t.slots == {"city": None, "logged_in": False, "tags": ["a"], "requested_slot": None}
@@ -190,8 +241,9 @@ def test_restarted_resets_slots_to_initial_values(domain):
 
 
 def test_all_slots_reset_keeps_the_rest_of_the_state(domain):
-    t = Tracker("u1", domain, [user("hi", "greet"), SlotSet("city", "Paris"), ActiveLoop("booking_form"),
-                               AllSlotsReset()])
+    t = Tracker(
+        "u1", domain, [user("hi", "greet"), SlotSet("city", "Paris"), ActiveLoop("booking_form"), AllSlotsReset()]
+    )
     assert t.slots["city"] is None
     assert t.active_loop == "booking_form" and t.latest_message.text == "hi"
 
@@ -217,11 +269,14 @@ def test_session_started_and_followup(domain):
 
 
 def test_tracker_json_for_action_servers(domain):
-    t = Tracker("conv-7", domain, [
-        UserUttered("hi", {"intent": {"name": "greet", "confidence": 1.0}, "entities": []}, "slack",
-                    timestamp=T),
-        ActionExecuted("utter_greet", timestamp=T + 1),
-    ])
+    t = Tracker(
+        "conv-7",
+        domain,
+        [
+            UserUttered("hi", {"intent": {"name": "greet", "confidence": 1.0}, "entities": []}, "slack", timestamp=T),
+            ActionExecuted("utter_greet", timestamp=T + 1),
+        ],
+    )
     data = t.as_dict()
     assert data["sender_id"] == data["conversation_id"] == "conv-7"
     assert data["latest_message"]["text"] == "hi" and data["latest_message"]["intent"]["name"] == "greet"

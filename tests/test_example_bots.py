@@ -1,4 +1,5 @@
 """The shipped example bot and a real Rasa project, as a user meets them."""
+
 from __future__ import annotations
 
 import asyncio

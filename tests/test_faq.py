@@ -1,5 +1,6 @@
 """FAQ retrieval: faq.yml parsing, the bank and its index, the threshold sweep, routing between
 intents and the FAQ, live edits through the CLI, the edit log and the HTTP API, and the artifact."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,8 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from agent.bot.faq_entries import FAQEntry, entry_problems
+from agent.bot.faq_file import parse_faq
 from agent.bot.project import load_bot
 from agent.bot.schema import Reader
 from agent.bot.yaml_source import read_yaml
@@ -22,8 +25,6 @@ from agent.errors import BotFileError, Problems
 from agent.faq.bank import FAQBank
 from agent.faq.decision import FAQRouter
 from agent.faq.edits import REMOVE, UPSERT, FAQEditLog
-from agent.bot.faq_entries import FAQEntry, entry_problems
-from agent.bot.faq_file import parse_faq
 from agent.faq.index import QuestionIndex
 from agent.faq.live import LiveFAQ, merged_entries
 from agent.faq.threshold import FAQThreshold, sweep_threshold
@@ -63,6 +64,7 @@ faq:
 
 class WordsEmbedder:
     """Deterministic bag-of-words vectors: texts sharing words are similar (no model needed)."""
+
     dim = 64
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -90,6 +92,7 @@ def read_yaml_text(text: str, tmp: Path | None = None):
 
 # -- faq.yml ------------------------------------------------------------------------------------
 
+
 def test_faq_yml_entries_with_text_or_mapping_answers_and_buttons():
     found = {e.id: e for e in entries()}
     assert list(found) == ["store_wifi", "gift_cards", "careers"]
@@ -101,14 +104,17 @@ def test_faq_yml_entries_with_text_or_mapping_answers_and_buttons():
 
 def test_faq_yml_mistakes_are_reported_with_their_lines():
     bad = FAQ_YML.replace("    tags: [stores]", "    tagz: [stores]").replace(
-        "    answer: See our open roles on the careers page.\n", "")
+        "    answer: See our open roles on the careers page.\n", ""
+    )
     problems = Problems()
     parse_faq(read_yaml_text(bad), Reader("faq.yml", problems))
     found = [(p.line, p.code) for p in problems.errors]
     assert (9, "E001") in found  # the unknown key tagz
     assert (20, "E605") in found  # careers has no answer
     twice = Problems()
-    found = parse_faq(read_yaml_text(FAQ_YML.replace("  - id: careers", "  - id: gift_cards")), Reader("faq.yml", twice))
+    found = parse_faq(
+        read_yaml_text(FAQ_YML.replace("  - id: careers", "  - id: gift_cards")), Reader("faq.yml", twice)
+    )
     assert [(p.line, p.code) for p in twice.errors] == [(20, "E601")]
     assert "first at line 10" in twice.errors[0].message  # names both lines
     assert [e.id for e in found] == ["store_wifi", "gift_cards"]
@@ -145,6 +151,7 @@ def test_entry_problems_explain_what_is_wrong():
 
 
 # -- bank and index -------------------------------------------------------------------------------
+
 
 def test_bank_finds_the_entry_of_a_paraphrase_and_follows_edits():
     bank = FAQBank.build(entries(), WordsEmbedder())
@@ -196,6 +203,7 @@ def test_bank_saves_and_loads_identically(tmp_path):
 
 # -- threshold sweep and routing ------------------------------------------------------------------
 
+
 def test_sweep_separates_positives_from_negatives():
     pos = np.array([0.9, 0.85, 0.8, 0.75, 0.7])
     neg = np.array([0.2, 0.3, 0.4, 0.5])
@@ -209,15 +217,20 @@ def test_sweep_separates_positives_from_negatives():
 
 def test_sweep_uses_the_margin_when_negatives_score_high_but_sit_nearer_intents():
     pos, neg = np.array([0.8, 0.7, 0.75]), np.array([0.8, 0.78, 0.3])
-    chosen = sweep_threshold(pos, np.ones(3), neg, pos_gaps=np.array([0.3, 0.2, 0.25]),
-                             neg_gaps=np.array([-0.1, -0.15, 0.0]))
+    chosen = sweep_threshold(
+        pos, np.ones(3), neg, pos_gaps=np.array([0.3, 0.2, 0.25]), neg_gaps=np.array([-0.1, -0.15, 0.0])
+    )
     assert chosen.answered_correctly == 1.0 and chosen.rejected == 1.0
     assert -0.1 < chosen.margin <= 0.2  # keeps out the 0.8 negative that sits 0.1 nearer an intent
 
 
 def _fallback(text):
-    return {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3},
-            "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3}], "entities": []}
+    return {
+        "text": text,
+        "intent": {"name": "nlu_fallback", "confidence": 0.3},
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3}],
+        "entities": [],
+    }
 
 
 def test_router_answers_a_known_question_and_leaves_an_unknown_one_to_fallback():
@@ -235,6 +248,7 @@ def test_router_answers_a_known_question_and_leaves_an_unknown_one_to_fallback()
 
 # -- a trained bot: Rasa retrieval intents + faq.yml, real sentence encoder for the FAQ ---------------
 
+
 @pytest.fixture(scope="session")
 def faqbot(tmp_path_factory, shopbot_dir, tiny_bert):
     from agent.train import train_bot
@@ -242,11 +256,18 @@ def faqbot(tmp_path_factory, shopbot_dir, tiny_bert):
     src = tmp_path_factory.mktemp("faqsrc") / "faqbot"
     shutil.copytree(shopbot_dir, src)
     (src / "faq.yml").write_text(FAQ_YML)
-    config = (src / "config.yml").read_text().replace(
-        "  - name: DIETClassifier\n    epochs: 100\n",
-        "  - name: BertIntentClassifier\n    epochs: 8\n    learning_rate: 0.001\n    frozen_layers: 0\n")
-    config = config.replace("  - name: FallbackClassifier", f"  - name: FAQRetriever\n    encoder: {default_base_model()}\n"
-                                                           "  - name: FallbackClassifier")
+    config = (
+        (src / "config.yml")
+        .read_text()
+        .replace(
+            "  - name: DIETClassifier\n    epochs: 100\n",
+            "  - name: BertIntentClassifier\n    epochs: 8\n    learning_rate: 0.001\n    frozen_layers: 0\n",
+        )
+    )
+    config = config.replace(
+        "  - name: FallbackClassifier",
+        f"  - name: FAQRetriever\n    encoder: {default_base_model()}\n  - name: FallbackClassifier",
+    )
     (src / "config.yml").write_text(config)
     return train_bot(src, tmp_path_factory.mktemp("faqmodels"), base_model=str(tiny_bert))
 
@@ -277,6 +298,7 @@ def test_a_rasa_retrieval_bot_and_faq_yml_both_answer(faqbot):
         shipping = await agent.handle_text("how much is shipping", "u1")
         wifi = await agent.handle_text("do your stores have free wifi", "u2")
         return shipping, wifi
+
     shipping, wifi = asyncio.run(go())
     assert [m["text"] for m in shipping.messages] == ["Shipping is free above 50 euros."]
     assert [m["text"] for m in wifi.messages] == ["All our stores have free Wi-Fi called Cobalt-Guest."]
@@ -292,6 +314,7 @@ def test_the_swept_threshold_sends_an_unknown_question_to_fallback(faqbot):
 
 
 # -- live edits ---------------------------------------------------------------------------------
+
 
 def test_edit_log_replays_in_order_and_merges_over_trained_entries(tmp_path):
     log = FAQEditLog(tmp_path / "edits.db")
@@ -317,13 +340,33 @@ def test_cli_add_update_remove_round_trip_reaches_the_served_bot(faqbot, tmp_pat
         live.catch_up()
         return agent.interpreter.parse(text)["faq"]
 
-    assert main(["faq", "add", "returns_desk", "-q", question, "-q", "returns counter location",
-                 "-a", "On the ground floor.", "--button", "Talk to us=/talk_to_human",
-                 "--model", model, "--edits", edits]) == 0
+    assert (
+        main(
+            [
+                "faq",
+                "add",
+                "returns_desk",
+                "-q",
+                question,
+                "-q",
+                "returns counter location",
+                "-a",
+                "On the ground floor.",
+                "--button",
+                "Talk to us=/talk_to_human",
+                "--model",
+                model,
+                "--edits",
+                edits,
+            ]
+        )
+        == 0
+    )
     faq = served()
     assert faq["candidates"][0]["id"] == "returns_desk" and faq["candidates"][0]["score"] > 0.9
-    assert live.router.bank.get("returns_desk").answer["buttons"] == [{"title": "Talk to us",
-                                                                       "payload": "/talk_to_human"}]
+    assert live.router.bank.get("returns_desk").answer["buttons"] == [
+        {"title": "Talk to us", "payload": "/talk_to_human"}
+    ]
     assert main(["faq", "add", "returns_desk", "-q", "x", "-a", "y", "--model", model, "--edits", edits]) == 1
     assert "exists already" in capsys.readouterr().err
     assert main(["faq", "update", "returns_desk", "-a", "First floor now.", "--model", model, "--edits", edits]) == 0
@@ -360,8 +403,9 @@ def test_http_edits_are_served_by_the_next_message_and_persisted(faqbot, tmp_pat
             out["bad"] = (bad.status, (await bad.json())["error"])
             put = await client.put("/faq/dogs", json=entry, headers=auth)
             out["put"] = (put.status, await put.json())
-            reply = await client.post("/webhooks/rest/webhook",
-                                      json={"sender": "d1", "message": "can I bring my dog into the store"})
+            reply = await client.post(
+                "/webhooks/rest/webhook", json={"sender": "d1", "message": "can I bring my dog into the store"}
+            )
             out["reply"] = await reply.json()
             out["one"] = await (await client.get("/faq/dogs", headers=auth)).json()
             out["retrieval_id"] = (await client.get("/faq/faq/shipping_cost", headers=auth)).status
@@ -369,6 +413,7 @@ def test_http_edits_are_served_by_the_next_message_and_persisted(faqbot, tmp_pat
             out["delete_again"] = (await client.delete("/faq/dogs", headers=auth)).status
             out["list"] = await (await client.get("/faq", headers=auth)).json()
             return out
+
     out = asyncio.run(go())
     assert out["unauth"] == 401
     assert out["bad"][0] == 400 and "'questions'" in out["bad"][1] and "'answer'" in out["bad"][1]
@@ -389,10 +434,15 @@ def test_leave_one_out_scores_each_question_as_the_bank_would_without_it():
     scores, correct, vectors = leave_one_out(bank)
     assert len(scores) == 9  # the one-question entry has nothing left to find it by
     for score, right, vector in zip(scores, correct, vectors):
-        owner, index = next((e.id, i) for e in bank.entries() for i, v in enumerate(bank.vectors_of(e.id))
-                            if np.array_equal(v, vector))
-        expected = {e.id: bank.score_vectors(np.delete(bank.vectors_of(e.id), index, axis=0) if e.id == owner
-                                             else bank.vectors_of(e.id), vector) for e in bank.entries()}
+        owner, index = next(
+            (e.id, i) for e in bank.entries() for i, v in enumerate(bank.vectors_of(e.id)) if np.array_equal(v, vector)
+        )
+        expected = {
+            e.id: bank.score_vectors(
+                np.delete(bank.vectors_of(e.id), index, axis=0) if e.id == owner else bank.vectors_of(e.id), vector
+            )
+            for e in bank.entries()
+        }
         best = max(expected, key=expected.get)
         assert score == pytest.approx(expected[best], abs=1e-5) and right == (best == owner)
 

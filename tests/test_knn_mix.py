@@ -1,4 +1,5 @@
 """The neighbours' vote: exact on a toy index, and mixed in only when validation says it helps."""
+
 from __future__ import annotations
 
 import numpy as np

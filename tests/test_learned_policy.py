@@ -1,12 +1,13 @@
 """The learned policy generalises to turn sequences that no story contains."""
+
 from __future__ import annotations
 
 from agent.bot.project import load_bot
 from agent.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
-from agent.core.training_data import TrainingData
 from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.tracker import Tracker
+from agent.core.training_data import TrainingData
 from tests.helpers.bot_factory import write_bot
 
 DOMAIN = """
@@ -55,8 +56,11 @@ stories:
 
 
 def _tracker(domain, turns):
-    t = Tracker("t", domain, [ActionExecuted(name="action_session_start"), SessionStarted(),
-                              ActionExecuted(name="action_listen")])
+    t = Tracker(
+        "t",
+        domain,
+        [ActionExecuted(name="action_session_start"), SessionStarted(), ActionExecuted(name="action_listen")],
+    )
     for intent, actions, slots in turns:
         t.append(UserUttered(text=intent, parse_data={"intent": {"name": intent, "confidence": 1.0}, "entities": []}))
         for name, value in slots.items():
@@ -73,8 +77,14 @@ def test_learned_policy_handles_a_combination_no_story_has(tmp_path):
     policy.train(data)
     memo.train(data)
     # hours first without a greeting, then price, then thanks: no story has this order
-    t = _tracker(bot.domain, [("ask_hours", ["utter_hours", "action_listen"], {}),
-                              ("ask_price", ["utter_price", "action_listen"], {}), ("thanks", [], {})])
+    t = _tracker(
+        bot.domain,
+        [
+            ("ask_hours", ["utter_hours", "action_listen"], {}),
+            ("ask_price", ["utter_price", "action_listen"], {}),
+            ("thanks", [], {}),
+        ],
+    )
     assert memo.predict(t, bot.domain) is None  # memorisation has nothing to say here
     prediction = policy.predict(t, bot.domain)
     assert prediction.action == "utter_welcome" and prediction.confidence > 0.5
@@ -88,8 +98,9 @@ def test_learned_policy_uses_slots_that_influence_the_conversation(tmp_path):
     policy = LearnedPolicy(max_history=3, epochs=60)
     policy.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
     # the same turns; only the slot differs (and no story has greet -> ask_price with the slot set)
-    member = _tracker(bot.domain, [("greet", ["utter_greet", "action_listen"], {}),
-                                   ("ask_price", [], {"member": True})])
+    member = _tracker(
+        bot.domain, [("greet", ["utter_greet", "action_listen"], {}), ("ask_price", [], {"member": True})]
+    )
     plain = _tracker(bot.domain, [("greet", ["utter_greet", "action_listen"], {}), ("ask_price", [], {})])
     assert policy.predict(member, bot.domain).action == "utter_member_price"
     assert policy.predict(plain, bot.domain).action == "utter_price"

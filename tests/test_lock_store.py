@@ -2,6 +2,7 @@
 
 Redis is expected at 127.0.0.1:6379; each test uses a key prefix of its own. When Redis is down
 the tests that need it skip (start Redis there to run them), except under CI=true where they fail."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,20 +10,20 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
 
 import pytest
 
 from agent.bot.endpoints import Endpoints, load_endpoints
 from agent.core.processor import TurnResult, UserMessage
-from agent.stores.base import InMemoryTrackerStore
 from agent.errors import AgentError
+from agent.server.runner import AgentRunner
+from agent.stores.base import InMemoryTrackerStore
+from agent.stores.factory import build_lock_store
 from agent.stores.locks import ConversationLocks
 from agent.stores.redis_lock import RedisLockStore
-from agent.server.runner import AgentRunner
-from agent.stores.factory import build_lock_store
 from tests.test_tracker_stores import REDIS, _drop_redis_keys, require_service
 
 
@@ -78,11 +79,13 @@ def test_two_workers_never_overlap_and_turns_enter_in_ticket_order(prefix):
                 entered.append((ticket.number, i))
                 await asyncio.sleep(0.002)  # a turn that yields, so an overlap would show
                 active -= 1
+
         try:
             await asyncio.gather(*(turn(i) for i in range(50)))
         finally:
             await close(*stores)
         return peak, entered
+
     peak, entered = asyncio.run(go())
     numbers = [number for number, _ in entered]
     assert peak == 1
@@ -141,7 +144,8 @@ def test_two_worker_processes_take_turns_in_ticket_order(prefix):
     assert len(generations) == len(set(generations))
     for generation in generations:
         assert [int(n) for _, g, n in entered if g == generation] == list(
-            range(1, 1 + sum(g == generation for _, g, _ in entered)))
+            range(1, 1 + sum(g == generation for _, g, _ in entered))
+        )
 
 
 def test_conversations_do_not_block_each_other(prefix):
@@ -161,6 +165,7 @@ def test_conversations_do_not_block_each_other(prefix):
         finally:
             await close(first, second)
         return other, after
+
     other, after = asyncio.run(go())
     assert other < 0.5
     assert after < 0.5
@@ -169,6 +174,7 @@ def test_conversations_do_not_block_each_other(prefix):
 def test_cancelled_waiters_stop_at_once_and_leave_the_line(prefix):
     """A cancel may land mid-command (redis-py can swallow those): the waiter must still stop at
     once, and its ticket must not hold up the next message."""
+
     async def go():
         first, second = workers(prefix)
         slowest = 0.0
@@ -185,6 +191,7 @@ def test_cancelled_waiters_stop_at_once_and_leave_the_line(prefix):
         finally:
             await close(first, second)
         return slowest, waited, ticket.number
+
     slowest, waited, number = asyncio.run(go())
     assert slowest < 0.5
     assert waited < 0.5 and number == 1  # every abandoned ticket was passed over; the hash started afresh
@@ -203,6 +210,7 @@ def test_a_holder_that_died_is_skipped_after_the_lifetime(prefix):
         finally:
             await live.close()
         return waited
+
     waited = asyncio.run(go())
     assert 0.35 <= waited < 1.5
 
@@ -226,6 +234,7 @@ def test_a_waiter_that_died_is_skipped_after_the_lifetime(prefix):
         finally:
             await close(holder, live)
         return lost, ticket.number, waited
+
     lost, entered, waited = asyncio.run(go())
     assert (lost, entered) == (2, 3)
     assert 0.35 <= waited < 1.5
@@ -241,6 +250,7 @@ def test_a_turn_that_outlives_its_lease_learns_it_at_release(prefix):
             return await slow.release(ticket)
         finally:
             await close(slow, other)
+
     assert asyncio.run(go()) is False
 
 
@@ -249,6 +259,7 @@ def test_keys_of_abandoned_conversations_expire_by_themselves(prefix):
         dead = RedisLockStore(*REDIS, key_prefix=prefix, lock_lifetime=0.1)
         await dead.acquire("conv")
         await dead.close()
+
     asyncio.run(go())
     assert 0 < pttl(prefix + "conv") <= 2 * 100 + 1000
     deadline = time.monotonic() + 3
@@ -277,18 +288,19 @@ def test_runners_on_two_workers_take_one_conversations_turns_one_at_a_time(prefi
     log, active = [], [0]
 
     def runner(locks) -> AgentRunner:
-        interpreter = SimpleNamespace(parse_batch=lambda texts, previous: [{} for _ in texts], shortcut=lambda text: None)
-        return AgentRunner(SimpleNamespace(interpreter=interpreter, processor=_Processor(log, active)),
-                           locks=locks)
+        interpreter = SimpleNamespace(
+            parse_batch=lambda texts, previous: [{} for _ in texts], shortcut=lambda text: None
+        )
+        return AgentRunner(SimpleNamespace(interpreter=interpreter, processor=_Processor(log, active)), locks=locks)
 
     async def go():
         runners = [runner(locks) for locks in workers(prefix)]
         try:
-            await asyncio.gather(*(runners[i % 2].submit(UserMessage(f"m{i}", "conv", "rest"))
-                                   for i in range(20)))
+            await asyncio.gather(*(runners[i % 2].submit(UserMessage(f"m{i}", "conv", "rest")) for i in range(20)))
         finally:
             for r in runners:
                 await r.close()
+
     asyncio.run(go())
     assert len(log) == 20 and all(depth == 1 for _, depth in log)
     for worker in (0, 1):  # each worker's messages ran in their arrival order
@@ -298,9 +310,11 @@ def test_runners_on_two_workers_take_one_conversations_turns_one_at_a_time(prefi
 
 def test_endpoints_yml_builds_the_redis_lock_store(prefix, tmp_path):
     path = tmp_path / "endpoints.yml"
-    path.write_text(f"tracker_store:\n  type: redis\n  url: {REDIS[0]}\n  key_prefix: '{prefix}tracker:'\n"
-                    f"lock_store:\n  type: redis\n  url: {REDIS[0]}\n  port: {REDIS[1]}\n  db: 0\n"
-                    f"  key_prefix: '{prefix}lock:'\n  lock_lifetime: 2.5\n")
+    path.write_text(
+        f"tracker_store:\n  type: redis\n  url: {REDIS[0]}\n  key_prefix: '{prefix}tracker:'\n"
+        f"lock_store:\n  type: redis\n  url: {REDIS[0]}\n  port: {REDIS[1]}\n  db: 0\n"
+        f"  key_prefix: '{prefix}lock:'\n  lock_lifetime: 2.5\n"
+    )
     locks, where = build_lock_store(load_endpoints(path))
 
     async def go():
@@ -309,10 +323,15 @@ def test_endpoints_yml_builds_the_redis_lock_store(prefix, tmp_path):
                 return redis_keys(prefix)
         finally:
             await locks.close()
+
     held = asyncio.run(go())
     assert isinstance(locks, RedisLockStore)
     assert (locks.address, locks.db, locks.key_prefix, locks.lock_lifetime) == (
-        f"{REDIS[0]}:{REDIS[1]}", 0, prefix + "lock:", 2.5)
+        f"{REDIS[0]}:{REDIS[1]}",
+        0,
+        prefix + "lock:",
+        2.5,
+    )
     assert "Redis" in where and prefix in where
     assert held == [(prefix + "lock:conv").encode()]
     assert redis_keys(prefix) == []
@@ -326,19 +345,25 @@ def test_the_lock_store_is_in_memory_unless_endpoints_yml_says_otherwise(tmp_pat
     assert isinstance(build_lock_store(load_endpoints(path))[0], ConversationLocks)
 
 
-@pytest.mark.parametrize("yaml, key, line", [
-    ("lock_store:\n  type: redis\n  port: six\n", "port", 3),
-    ("lock_store:\n  type: redis\n  url: localhost\n  lock_lifetime: -5\n", "lock_lifetime", 4),
-    ("lock_store:\n  type: redis\n  lock_lifetime: soon\n", "lock_lifetime", 3),
-    ("lock_store:\n  type: redis\n  db: -1\n", "db", 3),
-    ("lock_store:\n  type: redis\n  use_ssl: maybe\n", "use_ssl", 3),
-    ("lock_store:\n  type: redis\n  url: redis://localhost:6379\n", "url", 3),
-    ("action_endpoint:\n  url: http://x\nlock_store:\n  type: zookeeper\n", "type", 4),
-    # both stores in one Redis database with one prefix: lock keys would land on conversations
-    ("tracker_store:\n  type: redis\n  key_prefix: 'bot:'\nlock_store:\n  type: redis\n  key_prefix: 'bot:'\n",
-     "key_prefix", 6),
-    ("tracker_store:\n  type: redis\nlock_store:\n  type: redis\n  key_prefix: 'agent:'\n", "key_prefix", 5),
-])
+@pytest.mark.parametrize(
+    "yaml, key, line",
+    [
+        ("lock_store:\n  type: redis\n  port: six\n", "port", 3),
+        ("lock_store:\n  type: redis\n  url: localhost\n  lock_lifetime: -5\n", "lock_lifetime", 4),
+        ("lock_store:\n  type: redis\n  lock_lifetime: soon\n", "lock_lifetime", 3),
+        ("lock_store:\n  type: redis\n  db: -1\n", "db", 3),
+        ("lock_store:\n  type: redis\n  use_ssl: maybe\n", "use_ssl", 3),
+        ("lock_store:\n  type: redis\n  url: redis://localhost:6379\n", "url", 3),
+        ("action_endpoint:\n  url: http://x\nlock_store:\n  type: zookeeper\n", "type", 4),
+        # both stores in one Redis database with one prefix: lock keys would land on conversations
+        (
+            "tracker_store:\n  type: redis\n  key_prefix: 'bot:'\nlock_store:\n  type: redis\n  key_prefix: 'bot:'\n",
+            "key_prefix",
+            6,
+        ),
+        ("tracker_store:\n  type: redis\nlock_store:\n  type: redis\n  key_prefix: 'agent:'\n", "key_prefix", 5),
+    ],
+)
 def test_bad_lock_store_settings_name_their_line_and_key(tmp_path, yaml, key, line):
     path = tmp_path / "endpoints.yml"
     path.write_text(yaml)
@@ -372,8 +397,13 @@ def test_agent_run_reports_an_unreachable_lock_store_without_a_traceback(tmp_pat
     path = tmp_path / "endpoints.yml"
     path.write_text("tracker_store:\n  type: in_memory\nlock_store:\n  type: redis\n  url: 127.0.0.1\n  port: 1\n")
     # the stores are built before the model loads, so the model path is never opened
-    proc = subprocess.run([sys.executable, "-m", "agent", "run", "--model", str(tmp_path / "never.tar.gz"),
-                           "--endpoints", str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--model", str(tmp_path / "never.tar.gz"), "--endpoints", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert "endpoints.yml:3" in proc.stderr and "lock_store" in proc.stderr and "127.0.0.1:1" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -1,5 +1,6 @@
 """A bot in two languages (`language: [zh, en]`): each message's language is detected, and responses,
 FAQ answers and built-in entities follow it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,23 +12,31 @@ import pytest
 from agent.bot.project import load_bot
 from agent.core.actions.registry import ActionRegistry
 from agent.core.nlg import ResponseGenerator
-from agent.core.training_data import TrainingData
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.stores.base import InMemoryTrackerStore
+from agent.core.training_data import TrainingData
 from agent.faq.decision import in_language
 from agent.nlu.language import detect
+from agent.stores.base import InMemoryTrackerStore
 from tests.helpers.bot_factory import only_problem, write_bot
 from tests.helpers.fakes import as_parser
 
 LANGUAGES = ["zh", "en"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("你好", "zh"), ("我想买iPhone", "zh"), ("iPhone 15 Pro Max 有货吗", "zh"), ("ORD-123456到哪了", "zh"),
-    ("where is my order", "en"), ("hi, I want to return my 衣服", "en"), ("Hallo, wo ist meine Bestellung", "en"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("你好", "zh"),
+        ("我想买iPhone", "zh"),
+        ("iPhone 15 Pro Max 有货吗", "zh"),
+        ("ORD-123456到哪了", "zh"),
+        ("where is my order", "en"),
+        ("hi, I want to return my 衣服", "en"),
+        ("Hallo, wo ist meine Bestellung", "en"),
+    ],
+)
 def test_each_message_gets_the_language_it_is_written_in(text, expected):
     assert detect(text, LANGUAGES) == expected
     assert detect(text, ["en", "zh"]) == expected  # not just the first listed
@@ -68,25 +77,40 @@ rules:
 
 def parse(text: str) -> dict:
     intent = "bye" if text in ("ok", "bye") else "greet"
-    return {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": [],
-            "intent_ranking": [{"name": intent, "confidence": 1.0}]}
+    return {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": [],
+        "intent_ranking": [{"name": intent, "confidence": 1.0}],
+    }
 
 
 @pytest.fixture()
 def processor(tmp_path):
-    root = write_bot(tmp_path / "bot", domain=DOMAIN, nlu=None, rules=RULES,
-                     config='language: [zh, en]\npolicies:\n  - name: RulePolicy\n')
+    root = write_bot(
+        tmp_path / "bot",
+        domain=DOMAIN,
+        nlu=None,
+        rules=RULES,
+        config="language: [zh, en]\npolicies:\n  - name: RulePolicy\n",
+    )
     bot = load_bot(root)
     rule = RulePolicy()
     rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
-    return MessageProcessor(bot.domain, as_parser(parse, bot.config.languages), PolicyEnsemble([rule], bot.config.policy),
-                            InMemoryTrackerStore(), ResponseGenerator(bot.domain, random.Random(0)),
-                            ActionRegistry(bot.domain))
+    return MessageProcessor(
+        bot.domain,
+        as_parser(parse, bot.config.languages),
+        PolicyEnsemble([rule], bot.config.policy),
+        InMemoryTrackerStore(),
+        ResponseGenerator(bot.domain, random.Random(0)),
+        ActionRegistry(bot.domain),
+    )
 
 
 def chat(processor, texts, sender="u"):
     async def go():
         return [await processor.handle_message(UserMessage(t, sender)) for t in texts]
+
     return asyncio.run(go())
 
 

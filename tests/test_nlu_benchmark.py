@@ -1,12 +1,11 @@
 """The NLU benchmark harness runs end to end on a tiny slice of a shared public data set."""
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import REPO, SHARED
 from tests.helpers.shared import requires_shared
@@ -19,7 +18,7 @@ def _slice(src: Path, dst: Path, rows: dict[str, int]) -> list[str]:
     texts = []
     for name, n in rows.items():
         lines = (src / name).read_text(encoding="utf-8").splitlines()
-        kept = lines[::max(1, len(lines) // n)][:n]
+        kept = lines[:: max(1, len(lines) // n)][:n]
         (dst / name).write_text("\n".join(kept) + "\n", encoding="utf-8")
         texts += [json.loads(line)["text"] for line in kept]
     return texts
@@ -32,8 +31,23 @@ def test_benchmark_prints_one_json_line_with_every_figure(tmp_path):
     data = tmp_path / "snips"
     texts = _slice(SNIPS, data, {"train.jsonl": 140, "valid.jsonl": 40, "test.jsonl": 40})
     bert = make_tiny_bert(tmp_path / "bert", texts)
-    proc = subprocess.run([sys.executable, "benchmarks/nlu_benchmark.py", str(data), "--base-model", str(bert),
-                           "--epochs", "2", "--threads", "1"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/nlu_benchmark.py",
+            str(data),
+            "--base-model",
+            str(bert),
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     assert len(lines) == 1
@@ -51,8 +65,10 @@ def test_benchmark_reports_out_of_scope_figures_when_the_data_has_them(tmp_path)
     data = tmp_path / "toy"
     data.mkdir()
     rows = {"train": [], "valid": [], "test": []}
-    topics = {"weather": ["is it raining in {}", "weather forecast for {}", "how hot is {}"],
-              "flights": ["book a flight to {}", "fly me to {}", "tickets to {}"]}
+    topics = {
+        "weather": ["is it raining in {}", "weather forecast for {}", "how hot is {}"],
+        "flights": ["book a flight to {}", "fly me to {}", "tickets to {}"],
+    }
     cities = ["paris", "rome", "oslo", "lima", "cairo", "delhi", "tokyo", "quito"]
     for intent, templates in topics.items():
         for i, city in enumerate(cities):
@@ -63,8 +79,23 @@ def test_benchmark_reports_out_of_scope_figures_when_the_data_has_them(tmp_path)
     for split, items in rows.items():
         (data / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in items))
     bert = make_tiny_bert(tmp_path / "bert", [r["text"] for items in rows.values() for r in items])
-    proc = subprocess.run([sys.executable, "benchmarks/nlu_benchmark.py", str(data), "--base-model", str(bert),
-                           "--epochs", "1", "--threads", "1"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/nlu_benchmark.py",
+            str(data),
+            "--base-model",
+            str(bert),
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     assert 0.0 <= figures["oos_recall"] <= 1.0 and "in_scope_accuracy_at_threshold" in figures

@@ -1,4 +1,5 @@
 """data/nlu.yml: examples, entity annotations, synonyms, regexes, lookups, and errors with lines."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,26 +46,27 @@ def test_simple_annotation_offsets():
     assert text == "show me red shoes"
     (e,) = ents
     assert (e.start, e.end, e.entity, e.value, e.text) == (8, 11, "colour", "red", "red")
-    assert text[e.start:e.end] == "red"
+    assert text[e.start : e.end] == "red"
     assert e.as_dict() == {"start": 8, "end": 11, "value": "red", "entity": "colour"}
 
 
 def test_synonym_shorthand_annotation_sets_value():
     text, (e,) = parse_annotated("move it to my [savings account](account_type:savings) please")
     assert text == "move it to my savings account please"
-    assert text[e.start:e.end] == "savings account"
+    assert text[e.start : e.end] == "savings account"
     assert e.entity == "account_type" and e.value == "savings"
 
 
 def test_json_annotation_with_role_group_and_value():
     text, ents = parse_annotated(
         'fly from [Berlin]{"entity": "city", "role": "departure", "group": "1"} to '
-        '[LA]{"entity": "city", "role": "destination", "value": "Los Angeles"} today')
+        '[LA]{"entity": "city", "role": "destination", "value": "Los Angeles"} today'
+    )
     assert text == "fly from Berlin to LA today"
     berlin, la = ents
-    assert text[berlin.start:berlin.end] == "Berlin"
+    assert text[berlin.start : berlin.end] == "Berlin"
     assert (berlin.entity, berlin.role, berlin.group, berlin.value) == ("city", "departure", "1", "Berlin")
-    assert text[la.start:la.end] == "LA"
+    assert text[la.start : la.end] == "LA"
     assert (la.entity, la.role, la.group, la.value) == ("city", "destination", None, "Los Angeles")
     assert la.as_dict() == {"start": 19, "end": 21, "value": "Los Angeles", "entity": "city", "role": "destination"}
 
@@ -72,7 +74,7 @@ def test_json_annotation_with_role_group_and_value():
 def test_several_annotation_forms_in_one_example_keep_offsets_right():
     text, ents = parse_annotated('[red](colour) and [blue](colour:navy) and [Rome]{"entity": "city"}!')
     assert text == "red and blue and Rome!"
-    assert [text[e.start:e.end] for e in ents] == ["red", "blue", "Rome"]
+    assert [text[e.start : e.end] for e in ents] == ["red", "blue", "Rome"]
     assert [e.value for e in ents] == ["red", "navy", "Rome"]
     assert [(e.start, e.end) for e in ents] == [(0, 3), (8, 12), (17, 21)]
 
@@ -80,7 +82,7 @@ def test_several_annotation_forms_in_one_example_keep_offsets_right():
 def test_unicode_text_offsets_are_characters():
     text, (e,) = parse_annotated("je vais à [Zürich](city) demain")
     assert text == "je vais à Zürich demain"
-    assert text[e.start:e.end] == "Zürich"
+    assert text[e.start : e.end] == "Zürich"
 
 
 def test_brackets_without_annotation_are_left_alone():
@@ -137,8 +139,11 @@ def nlu() -> NLUData:
 def test_block_examples_with_their_lines(nlu):
     greet = [e for e in nlu.examples if e.intent == "greet"]
     assert [e.text for e in greet] == ["hello", "hi Anna", "good morning"]
-    assert [e.line for e in greet] == [line_of(NLU, "- hello"), line_of(NLU, "- hi [Anna]"),
-                                       line_of(NLU, "- good morning")]
+    assert [e.line for e in greet] == [
+        line_of(NLU, "- hello"),
+        line_of(NLU, "- hi [Anna]"),
+        line_of(NLU, "- good morning"),
+    ]
     assert greet[0].line == 5 and greet[2].line == 8  # the blank line is counted
     assert greet[1].entities[0].entity == "name"
     assert all(e.file == "data/nlu.yml" for e in greet)
@@ -185,8 +190,10 @@ def test_folded_examples_get_the_block_line():
 
 def test_nlu_extend_merges_everything():
     a, _ = _parse("nlu:\n- intent: greet\n  examples: |\n    - hi\n- lookup: x\n  examples: |\n    - a\n")
-    b, _ = _parse("nlu:\n- intent: bye\n  examples: |\n    - bye\n- lookup: x\n  examples: |\n    - b\n"
-                  "- synonym: s\n  examples: |\n    - S1\n")
+    b, _ = _parse(
+        "nlu:\n- intent: bye\n  examples: |\n    - bye\n- lookup: x\n  examples: |\n    - b\n"
+        "- synonym: s\n  examples: |\n    - S1\n"
+    )
     a.extend(b)
     assert [e.intent for e in a.examples] == ["greet", "bye"]
     assert a.lookups == {"x": ["a", "b"]} and a.synonyms == {"s1": "s"}
@@ -225,11 +232,17 @@ PARSE_ERRORS = [
     pytest.param(ANNOTATIONS_WITHOUT_ENTITY_AND_WITH_UNKNOWN_KEY, "E202", 4, "", id="annotation without entity"),
     pytest.param(ANNOTATIONS_WITHOUT_ENTITY_AND_WITH_UNKNOWN_KEY, "E001", 5, "", id="unknown key in an annotation"),
     pytest.param("nlu:\n- examples: |\n    - hi\n", "E203", 2, "none of them", id="item with no kind"),
-    pytest.param("nlu:\n- intent: greet\n  exmples: |\n    - hi\n", "E001", 3, "examples",
-                 id="unknown key in an intent item"),
+    pytest.param(
+        "nlu:\n- intent: greet\n  exmples: |\n    - hi\n", "E001", 3, "examples", id="unknown key in an intent item"
+    ),
     pytest.param("nlu:\n- intent: greet\n  exmples: |\n    - hi\n", "E205", 2, "", id="intent without examples"),
-    pytest.param("nlu:\n- synonym: x\n  metadata: {}\n  examples: |\n    - y\n", "E001", 3, "",
-                 id="unknown key in a synonym item"),
+    pytest.param(
+        "nlu:\n- synonym: x\n  metadata: {}\n  examples: |\n    - y\n",
+        "E001",
+        3,
+        "",
+        id="unknown key in a synonym item",
+    ),
     pytest.param("nlu:\n- intent: greet\n  examples: 42\n", "E210", 3, "", id="examples of the wrong type"),
 ]
 
@@ -313,7 +326,13 @@ nlu:
 # One row per name the domain lacks: nlu.yml, the code of the one error (each is reported once), its line,
 # a part of its hint.
 UNDECLARED = [
-    pytest.param("""
+    pytest.param(UNDECLARED_ROLE_AND_GROUP, "E213", 4, "", id="role"),
+    pytest.param(UNDECLARED_ROLE_AND_GROUP, "E214", 5, "", id="group"),
+]
+# What `rasa train` trains with: a warning here, and a failure for `agent data validate` only
+UNDECLARED_BUT_TRAINED = [
+    pytest.param(
+        """
         nlu:
         - intent: greet
           examples: |
@@ -322,16 +341,25 @@ UNDECLARED = [
           examples: |
             - bye
             - see you
-        """, "E211", 7, "intents:", id="intent"),
-    pytest.param("""
+        """,
+        "W204",
+        7,
+        "intents:",
+        id="intent",
+    ),
+    pytest.param(
+        """
         nlu:
         - intent: inform
           examples: |
             - in [Paris](city)
             - the [red](color) one
-        """, "E212", 5, "did you mean 'colour'", id="entity"),
-    pytest.param(UNDECLARED_ROLE_AND_GROUP, "E213", 4, "", id="role"),
-    pytest.param(UNDECLARED_ROLE_AND_GROUP, "E214", 5, "", id="group"),
+        """,
+        "W205",
+        5,
+        "did you mean 'colour'",
+        id="entity",
+    ),
 ]
 
 
@@ -340,6 +368,16 @@ def test_a_name_the_domain_lacks_is_an_error_with_its_code_file_and_line(tmp_pat
     problems, path = _load(tmp_path, nlu)
     p = only_problem(problems, code=code)
     assert (p.line, same_file(p.file, path)) == (line, True)
+    assert hint in p.hint
+
+
+@pytest.mark.parametrize("nlu,code,line,hint", UNDECLARED_BUT_TRAINED)
+def test_a_name_only_the_nlu_data_uses_warns_and_fails_validation(tmp_path, nlu, code, line, hint):
+    root = write_bot(tmp_path / "bot", domain=DOMAIN, nlu=nlu)
+    problems = Problems()
+    load_bot(root, problems)  # trains, as Rasa does
+    p = only_problem(problems, code=code)
+    assert (p.line, same_file(p.file, root / "data" / "nlu.yml"), p.fails_validation) == (line, True, True)
     assert hint in p.hint
 
 

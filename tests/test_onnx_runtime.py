@@ -1,4 +1,5 @@
 """Serving through ONNX Runtime: same answers as torch, no transformers import, torch fallback."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from agent.model.artifact import open_artifact
 from agent.nlu.intent_model import IntentClassifier
 from agent.nlu.onnx_runtime import FastTokenizer, OnnxEncoder
 
-TEXTS = ["where is my parcel", "hello", "I want to talk to a human about order ORD-123456 right now please",
-         "sunday hours", "", "zzz qqq"]
+TEXTS = [
+    "where is my parcel",
+    "hello",
+    "I want to talk to a human about order ORD-123456 right now please",
+    "sunday hours",
+    "",
+    "zzz qqq",
+]
 
 
 def test_artifact_has_an_onnx_graph_that_serving_prefers(trained_shopbot):
@@ -27,10 +34,10 @@ def test_artifact_has_an_onnx_graph_that_serving_prefers(trained_shopbot):
     for a, b in zip(fast.analyse(TEXTS[:-2]), slow.analyse(TEXTS[:-2])):
         assert torch.allclose(a.probabilities, b.probabilities, atol=2e-3)
         assert torch.allclose(a.embedding, b.embedding, atol=2e-3)
-        assert [(e["entity"], e["start"], e["end"]) for e in a.entities] == \
-            [(e["entity"], e["start"], e["end"]) for e in b.entities]
-        assert all(abs(x["confidence_entity"] - y["confidence_entity"]) < 2e-3
-                   for x, y in zip(a.entities, b.entities))
+        assert [(e["entity"], e["start"], e["end"]) for e in a.entities] == [
+            (e["entity"], e["start"], e["end"]) for e in b.entities
+        ]
+        assert all(abs(x["confidence_entity"] - y["confidence_entity"]) < 2e-3 for x, y in zip(a.entities, b.entities))
 
 
 def test_fast_tokenizer_matches_transformers(trained_shopbot):
@@ -47,11 +54,17 @@ def test_fast_tokenizer_matches_transformers(trained_shopbot):
 
 
 def test_serving_process_does_not_import_transformers(trained_shopbot):
-    code = ("import sys; from agent.runtime import Agent; a = Agent.load(sys.argv[1]); "
-            "p = a.interpreter.parse('where is my parcel'); "
-            "print(json.dumps([p['intent']['name'], 'transformers' in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", "import json; " + code, str(trained_shopbot.path)],
-                         capture_output=True, text=True, timeout=300)
+    code = (
+        "import sys; from agent.runtime import Agent; a = Agent.load(sys.argv[1]); "
+        "p = a.interpreter.parse('where is my parcel'); "
+        "print(json.dumps([p['intent']['name'], 'transformers' in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; " + code, str(trained_shopbot.path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     intent, imported = json.loads(out.stdout.strip().splitlines()[-1])
     assert intent and imported is False
@@ -62,6 +75,7 @@ def test_a_failed_export_falls_back_to_torch(trained_shopbot, tmp_path, monkeypa
 
     def broken(*args, **kwargs):
         raise RuntimeError("exporter exploded")
+
     monkeypatch.setattr(torch.onnx, "export", broken)
     classifier.save(tmp_path / "nlu")
     assert not (tmp_path / "nlu" / "model.onnx").exists()

@@ -2,6 +2,7 @@
 --enable-api` (a small trained bot with an FAQ, on a loopback port) from the schema that server serves:
 every response must be documented and match its schema, requests the schema allows must be accepted,
 requests it forbids must be refused with a 4xx, and nothing may answer 500."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,14 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "contract-s3cret"
 EXAMPLES = 30  # generated requests per operation, once with valid data and once with invalid data
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          positive_data_acceptance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    positive_data_acceptance,
+    negative_data_rejection,
+]
 
 FAQ_YML = """\
 version: "1"
@@ -70,9 +77,14 @@ def contract_model(tmp_path_factory, shopbot_dir, tiny_bert):
     src = tmp_path_factory.mktemp("contract-src") / "shopbot"
     shutil.copytree(shopbot_dir, src)
     (src / "faq.yml").write_text(FAQ_YML)
-    config = (src / "config.yml").read_text().replace(
-        "  - name: DIETClassifier\n    epochs: 100\n",
-        "  - name: BertIntentClassifier\n    epochs: 4\n    learning_rate: 0.001\n    frozen_layers: 0\n")
+    config = (
+        (src / "config.yml")
+        .read_text()
+        .replace(
+            "  - name: DIETClassifier\n    epochs: 100\n",
+            "  - name: BertIntentClassifier\n    epochs: 4\n    learning_rate: 0.001\n    frozen_layers: 0\n",
+        )
+    )
     retriever = f"  - name: FAQRetriever\n    encoder: {default_base_model()}\n"
     config = config.replace("  - name: FallbackClassifier", retriever + "  - name: FallbackClassifier")
     (src / "config.yml").write_text(config)
@@ -89,10 +101,31 @@ def server(contract_model, tmp_path_factory):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     log = work / "server.log"  # a file, not a pipe: a pipe nobody reads would stall a chatty server
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--model", str(contract_model),
-                                 "--host", "127.0.0.1", "--port", str(port), "--enable-api", "--auth-token", TOKEN,
-                                 "--rate-limit", "0", "--faq-edits", str(work / "faq_edits.db")],
-                                cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "agent",
+                "run",
+                "--model",
+                str(contract_model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--enable-api",
+                "--auth-token",
+                TOKEN,
+                "--rate-limit",
+                "0",
+                "--faq-edits",
+                str(work / "faq_edits.db"),
+            ],
+            cwd=work,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(f"{base}/health", proc, "agent run", timeout=120)
@@ -135,14 +168,23 @@ class Contract:
         """schemathesis' coverage cases: each boundary and each violation of the schema, one by one (a boolean
         or an empty sender, a missing required field, an empty questions list...)."""
         config = schema.config.generation_for(operation=operation, phase="coverage")
-        for case in schema.iter_coverage_cases(operation, generation_modes=list(GenerationMode),
-                                               generation_config=config):
+        for case in schema.iter_coverage_cases(
+            operation, generation_modes=list(GenerationMode), generation_config=config
+        ):
             self.send(case)
 
     def fuzz(self, operation, mode: GenerationMode) -> None:
         """EXAMPLES random requests, valid or invalid as `mode` says, derandomized: the same ones every run."""
-        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=False,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            print_blob=False,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def send(case):
             self.send(case)
@@ -166,19 +208,25 @@ def test_served_resources_match_their_response_schemas(server, api_schema):
     which may edit the FAQ)."""
     entry = api_schema["/faq/{entry_id}"]
     assert post(server, "/webhooks/rest/webhook", {"sender": "known", "message": "/greet"})[0] == 200
-    new = {"questions": ["are dogs allowed in the store"],
-           "answer": {"text": "Dogs are welcome!", "buttons": [{"title": "Talk to us", "payload": "/talk_to_human"}]},
-           "tags": ["stores"], "language": "en"}
-    cases = [entry["GET"].Case(path_parameters={"entry_id": "store_wifi"}),
-             entry["GET"].Case(path_parameters={"entry_id": "faq/shipping_cost"}),  # a Rasa retrieval intent's
-             entry["PUT"].Case(path_parameters={"entry_id": "dogs"}, body=new),
-             entry["GET"].Case(path_parameters={"entry_id": "dogs"}),
-             entry["DELETE"].Case(path_parameters={"entry_id": "dogs"}),
-             api_schema["/faq"]["GET"].Case(),
-             api_schema["/conversations/{conversation_id}/tracker"]["GET"].Case(
-                 path_parameters={"conversation_id": "known"}),
-             api_schema["/model/parse"]["POST"].Case(body={"text": "do you sell gift cards"}),
-             api_schema["/status"]["GET"].Case()]
+    new = {
+        "questions": ["are dogs allowed in the store"],
+        "answer": {"text": "Dogs are welcome!", "buttons": [{"title": "Talk to us", "payload": "/talk_to_human"}]},
+        "tags": ["stores"],
+        "language": "en",
+    }
+    cases = [
+        entry["GET"].Case(path_parameters={"entry_id": "store_wifi"}),
+        entry["GET"].Case(path_parameters={"entry_id": "faq/shipping_cost"}),  # a Rasa retrieval intent's
+        entry["PUT"].Case(path_parameters={"entry_id": "dogs"}, body=new),
+        entry["GET"].Case(path_parameters={"entry_id": "dogs"}),
+        entry["DELETE"].Case(path_parameters={"entry_id": "dogs"}),
+        api_schema["/faq"]["GET"].Case(),
+        api_schema["/conversations/{conversation_id}/tracker"]["GET"].Case(
+            path_parameters={"conversation_id": "known"}
+        ),
+        api_schema["/model/parse"]["POST"].Case(body={"text": "do you sell gift cards"}),
+        api_schema["/status"]["GET"].Case(),
+    ]
     for case in cases:
         response = case.call_and_validate(base_url=server, headers=AUTH, checks=CHECKS, timeout=30)
         assert response.status_code == 200, (case.operation.label, case.path_parameters, response.text[:300])
@@ -194,16 +242,23 @@ def test_every_operation_does_what_the_served_openapi_document_says(server, api_
                 contract.fuzz(operation, mode)
     assert not contract.failures, "\n\n".join(f for found in contract.failures.values() for f in found)
     # the handlers were reached: valid requests were served, invalid ones refused by them (400), not by the auth
-    for label in ("POST /webhooks/rest/webhook", "POST /model/parse", "POST /conversations/{conversation_id}/messages",
-                  "PUT /faq/{entry_id}"):
+    for label in (
+        "POST /webhooks/rest/webhook",
+        "POST /model/parse",
+        "POST /conversations/{conversation_id}/messages",
+        "PUT /faq/{entry_id}",
+    ):
         assert contract.statuses[label, "positive", 200] >= EXAMPLES // 2, (label, contract.statuses)
         assert contract.statuses[label, "negative", 400] >= EXAMPLES // 2, (label, contract.statuses)
 
 
 def post(base: str, path: str, body: object, token: str | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -223,8 +278,11 @@ def test_rest_webhook_takes_a_numeric_sender_as_rasa_does(server):
 
 
 def test_rest_webhook_takes_what_the_schema_allows(server):
-    status, body = post(server, "/webhooks/rest/webhook", {"message": "/greet", "metadata": None,
-                                                           "input_channel": None, "customData": {"x": 1}})
+    status, body = post(
+        server,
+        "/webhooks/rest/webhook",
+        {"message": "/greet", "metadata": None, "input_channel": None, "customData": {"x": 1}},
+    )
     assert status == 200 and body[0]["recipient_id"] == "default"
 
 
@@ -241,9 +299,12 @@ def test_adding_a_message_refuses_metadata_that_is_not_an_object(server):
 
 @pytest.mark.parametrize("questions", [[], ["   "], [""], "are you open", [3]])
 def test_an_faq_entry_needs_a_non_empty_list_of_non_blank_questions(server, questions):
-    request = urllib.request.Request(f"{server}/faq/dogs", method="PUT",
-                                     headers={**AUTH, "Content-Type": "application/json"},
-                                     data=json.dumps({"questions": questions, "answer": "Dogs are welcome!"}).encode())
+    request = urllib.request.Request(
+        f"{server}/faq/dogs",
+        method="PUT",
+        headers={**AUTH, "Content-Type": "application/json"},
+        data=json.dumps({"questions": questions, "answer": "Dogs are welcome!"}).encode(),
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     error = json.loads(refused.value.read())["error"]
@@ -264,6 +325,10 @@ def test_the_served_document_declares_the_enforced_constraints(server):
     assert faq["required"] == ["questions", "answer"] and faq["additionalProperties"] is False
     assert faq["properties"]["questions"]["minItems"] == 1 and faq["properties"]["questions"]["items"]["pattern"]
     assert body("/conversations/{conversation_id}/messages", "post")["properties"]["sender"]["enum"] == ["user"]
-    for path, method in (("/webhooks/rest/webhook", "post"), ("/model/parse", "post"), ("/faq/{entry_id}", "put"),
-                         ("/conversations/{conversation_id}/messages", "post")):
+    for path, method in (
+        ("/webhooks/rest/webhook", "post"),
+        ("/model/parse", "post"),
+        ("/faq/{entry_id}", "put"),
+        ("/conversations/{conversation_id}/messages", "post"),
+    ):
         assert "413" in doc["paths"][path][method]["responses"] and "400" in doc["paths"][path][method]["responses"]

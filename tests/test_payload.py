@@ -1,6 +1,6 @@
 """Button payloads `/intent{...}` bypass NLU, as in Rasa."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
@@ -40,7 +40,10 @@ def test_confidence_and_entities_together():
 def test_list_values_become_one_entity_each():
     data = parse_payload('/inform{"topping": ["cheese", "ham"], "size": "L"}')
     assert [(e["entity"], e["value"]) for e in data["entities"]] == [
-        ("topping", "cheese"), ("topping", "ham"), ("size", "L")]
+        ("topping", "cheese"),
+        ("topping", "ham"),
+        ("size", "L"),
+    ]
 
 
 def test_retrieval_intent_and_surrounding_space():

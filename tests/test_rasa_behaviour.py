@@ -1,5 +1,6 @@
 """Behaviours Rasa 3.x users rely on, each on a small bot written to reproduce it: forms asking with
 custom actions, a bot's own default actions, action-server answers with nulls and junk."""
+
 from __future__ import annotations
 
 import asyncio
@@ -96,14 +97,20 @@ def _processor(tmp_path, server, nlu_fallback_threshold: float | None = None) ->
     bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=None, rules=RULES))
     rule = RulePolicy()
     rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
-    return MessageProcessor(bot.domain, as_parser(lambda text: parse_payload(text) or {}),
-                            PolicyEnsemble([rule], bot.config.policy), InMemoryTrackerStore(),
-                            ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain, server))
+    return MessageProcessor(
+        bot.domain,
+        as_parser(lambda text: parse_payload(text) or {}),
+        PolicyEnsemble([rule], bot.config.policy),
+        InMemoryTrackerStore(),
+        ResponseGenerator(bot.domain, random.Random(0)),
+        ActionRegistry(bot.domain, server),
+    )
 
 
 def _say(processor, texts, sender="u"):
     async def go():
         return [await processor.handle_message(UserMessage(t, sender)) for t in texts]
+
     return asyncio.run(go())
 
 
@@ -112,10 +119,12 @@ def _texts(turn) -> list:
 
 
 def test_a_form_asks_with_its_custom_ask_actions_in_rasas_order(tmp_path):
-    server = FakeActionServer({
-        "action_ask_booking_form_city": {"responses": [{"text": "Which city? (form-specific action)"}]},
-        "action_ask_date": {"responses": [{"text": "When? (generic action)"}]},
-    })
+    server = FakeActionServer(
+        {
+            "action_ask_booking_form_city": {"responses": [{"text": "Which city? (form-specific action)"}]},
+            "action_ask_date": {"responses": [{"text": "When? (generic action)"}]},
+        }
+    )
     start, city = _say(_processor(tmp_path, server), ["/book", '/inform{"city": "Oslo"}'])
     # action_ask_<form>_<slot> comes before utter_ask_<slot>
     assert _texts(start) == ["Which city? (form-specific action)"]
@@ -142,24 +151,50 @@ def test_a_bots_own_default_fallback_replaces_the_built_in_one(tmp_path):
 
 
 def test_a_bot_message_with_null_data_is_delivered(tmp_path):
-    server = FakeActionServer({"action_reply": {"events": [{"event": "bot", "text": "hi from sdk", "data": None,
-                                                             "metadata": None, "timestamp": None}],
-                                                 "responses": []}})
+    server = FakeActionServer(
+        {
+            "action_reply": {
+                "events": [{"event": "bot", "text": "hi from sdk", "data": None, "metadata": None, "timestamp": None}],
+                "responses": [],
+            }
+        }
+    )
     (turn,) = _say(_processor(tmp_path, server), ["/greet"])
     assert _texts(turn) == ["hi from sdk"] and turn.warnings == []
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                  max_size=3), max_leaves=10)
-EVENT = st.fixed_dictionaries({"event": st.sampled_from(["bot", "user", "slot", "action", "active_loop", "followup",
-                                                          "reset_slots", "pause", "entities", "x"])},
-                              optional={"text": JSON, "data": JSON, "name": JSON, "value": JSON, "timestamp": JSON,
-                                        "metadata": JSON, "parse_data": JSON, "entities": JSON, "policy": JSON})
-RESPONSE = st.dictionaries(st.sampled_from(["text", "response", "template", "buttons", "image", "custom",
-                                            "language", "channel", "name"]), JSON, max_size=4)
-BODY = st.fixed_dictionaries({}, optional={"events": st.lists(EVENT, max_size=4) | JSON,
-                                           "responses": st.lists(RESPONSE | JSON, max_size=3) | JSON})
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+EVENT = st.fixed_dictionaries(
+    {
+        "event": st.sampled_from(
+            ["bot", "user", "slot", "action", "active_loop", "followup", "reset_slots", "pause", "entities", "x"]
+        )
+    },
+    optional={
+        "text": JSON,
+        "data": JSON,
+        "name": JSON,
+        "value": JSON,
+        "timestamp": JSON,
+        "metadata": JSON,
+        "parse_data": JSON,
+        "entities": JSON,
+        "policy": JSON,
+    },
+)
+RESPONSE = st.dictionaries(
+    st.sampled_from(["text", "response", "template", "buttons", "image", "custom", "language", "channel", "name"]),
+    JSON,
+    max_size=4,
+)
+BODY = st.fixed_dictionaries(
+    {},
+    optional={"events": st.lists(EVENT, max_size=4) | JSON, "responses": st.lists(RESPONSE | JSON, max_size=3) | JSON},
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -176,7 +211,6 @@ def test_any_action_server_answer_leaves_the_turn_standing(tmp_path, body):
             assert isinstance(event.data, dict)
 
 
-
 def test_in_process_actions_import_their_siblings_as_the_actions_package(tmp_path, monkeypatch):
     """`from actions import config` and `from actions.db import ...` work as under `rasa run actions`;
     a relative path in action code resolves from the project root the server was started in."""
@@ -186,8 +220,9 @@ def test_in_process_actions_import_their_siblings_as_the_actions_package(tmp_pat
     code.mkdir(parents=True)
     (code / "__init__.py").write_text("")
     (code / "config.py").write_text("GREETING = 'hello from config'\n")
-    (code / "db.py").write_text("from pathlib import Path\n\ndef note():\n"
-                                "    return Path('actions/note.txt').read_text().strip()\n")
+    (code / "db.py").write_text(
+        "from pathlib import Path\n\ndef note():\n    return Path('actions/note.txt').read_text().strip()\n"
+    )
     (code / "note.txt").write_text("read beside the actions\n")
     (code / "actions.py").write_text(
         "from rasa_sdk import Action\n"
@@ -197,11 +232,16 @@ def test_in_process_actions_import_their_siblings_as_the_actions_package(tmp_pat
         "    def name(self):\n        return 'action_hello'\n\n"
         "    def run(self, dispatcher, tracker, domain):\n"
         "        dispatcher.utter_message(text=f'{config.GREETING}; {note()}')\n"
-        "        return []\n")
+        "        return []\n"
+    )
     monkeypatch.chdir(tmp_path / "project")
     server = InProcessActionServer(code)
-    payload = {"next_action": "action_hello", "sender_id": "u", "domain": {},
-               "tracker": {"sender_id": "u", "slots": {}, "latest_message": {}, "events": []}}
+    payload = {
+        "next_action": "action_hello",
+        "sender_id": "u",
+        "domain": {},
+        "tracker": {"sender_id": "u", "slots": {}, "latest_message": {}, "events": []},
+    }
     reply = asyncio.run(server.call(payload))
     assert reply.status == 200, reply.body
     assert reply.body["responses"][0]["text"] == "hello from config; read beside the actions"
@@ -214,12 +254,20 @@ def test_failed_test_stories_keep_the_entities_of_intent_steps(tmp_path):
     from agent.evaluation.reports import write_reports
     from agent.evaluation.stories import StepResult, StoryResult
 
-    user = UserStep("order_status", [{"entity": "order_id", "value": "ORD-1"},
-                                     {"entity": "city", "value": "New York", "role": "destination"},
-                                     {"entity": "urgent"}], line=3)
+    user = UserStep(
+        "order_status",
+        [
+            {"entity": "order_id", "value": "ORD-1"},
+            {"entity": "city", "value": "New York", "role": "destination"},
+            {"entity": "urgent"},
+        ],
+        line=3,
+    )
     story = StoryPath("story", "order with entities", (user, ActionStep("utter_status", line=7)))
     write_reports([StoryResult(story, [StepResult("action", "utter_status", "utter_greet", 7)])], tmp_path, False)
     (back,) = load_test_stories(tmp_path / "failed_test_stories.yml")
-    assert back.steps[0].entities == [{"entity": "order_id", "value": "ORD-1"},
-                                      {"entity": "city", "value": "New York", "role": "destination"},
-                                      {"entity": "urgent"}]
+    assert back.steps[0].entities == [
+        {"entity": "order_id", "value": "ORD-1"},
+        {"entity": "city", "value": "New York", "role": "destination"},
+        {"entity": "urgent"},
+    ]

@@ -1,5 +1,6 @@
 """Loading refuses only what Rasa refuses: what `rasa train` trains with loads (with a warning), and
 `agent data validate` stays as strict as `rasa data validate`."""
+
 from __future__ import annotations
 
 import pytest
@@ -94,10 +95,12 @@ stories:
 
 
 def test_validate_reports_story_structure_conflicts(tmp_path, capsys):
-    domain = DOMAIN.replace('utter_greet: [{text: "Hello!"}]', 'utter_greet: [{text: "Hello!"}]\n'
-                            '  utter_ask_city: [{text: "Where to?"}]')
-    root = write_bot(tmp_path / "c", domain=domain, nlu=NLU.split("- intent: out_of_scope")[0],
-                     stories=CONFLICTING_STORIES)
+    domain = DOMAIN.replace(
+        'utter_greet: [{text: "Hello!"}]', 'utter_greet: [{text: "Hello!"}]\n  utter_ask_city: [{text: "Where to?"}]'
+    )
+    root = write_bot(
+        tmp_path / "c", domain=domain, nlu=NLU.split("- intent: out_of_scope")[0], stories=CONFLICTING_STORIES
+    )
     assert main(["data", "validate", str(root)]) == 1
     err = capsys.readouterr().err
     assert "W302" in err and "intent 'greet'" in err and "'greet back' does utter_greet" in err

@@ -2,6 +2,7 @@
 
 Core mode gives the stories' intents to the policies, so a tiny random encoder is enough here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,8 @@ from agent.bot.project import load_bot, load_test_stories
 from agent.evaluation.stories import evaluate_stories
 from agent.runtime import Agent
 from agent.train import train_bot
-from tests.helpers.tiny_model import make_tiny_bert
 from tests.helpers.shared import SHARED, requires_shared
+from tests.helpers.tiny_model import make_tiny_bert
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = SHARED / "benchmarks" / "rasa_examples"
@@ -22,10 +23,16 @@ EXAMPLES = SHARED / "benchmarks" / "rasa_examples"
 SHARED_BOT = requires_shared("benchmarks", "rasa_examples")
 SUITES = [
     pytest.param("moodbot", EXAMPLES / "moodbot", EXAMPLES / "moodbot" / "tests", 7, marks=SHARED_BOT),
-    pytest.param("financial-demo", EXAMPLES / "financial-demo", EXAMPLES / "financial-demo" / "tests", 48,
-                 marks=SHARED_BOT),
-    pytest.param("helpdesk-assistant", EXAMPLES / "helpdesk-assistant", EXAMPLES / "helpdesk-assistant" / "tests",
-                 12, marks=SHARED_BOT),
+    pytest.param(
+        "financial-demo", EXAMPLES / "financial-demo", EXAMPLES / "financial-demo" / "tests", 48, marks=SHARED_BOT
+    ),
+    pytest.param(
+        "helpdesk-assistant",
+        EXAMPLES / "helpdesk-assistant",
+        EXAMPLES / "helpdesk-assistant" / "tests",
+        12,
+        marks=SHARED_BOT,
+    ),
     pytest.param("ecommerce", REPO / "domains" / "ecommerce", REPO / "stories" / "ecommerce", 10),
 ]
 
@@ -43,7 +50,8 @@ def test_all_test_stories_pass_in_core_mode(name, bot_dir, stories_dir, at_least
         return await evaluate_stories(agent, stories, e2e=False)
 
     results = asyncio.run(run())
-    failed = {r.story.name: [(s.expected, s.predicted) for s in r.steps if not s.correct]
-              for r in results if not r.passed}
+    failed = {
+        r.story.name: [(s.expected, s.predicted) for s in r.steps if not s.correct] for r in results if not r.passed
+    }
     assert failed == {}
     assert sum(len(r.steps) for r in results) > len(stories)  # actions really were predicted

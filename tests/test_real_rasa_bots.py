@@ -1,11 +1,11 @@
 """The unchanged Rasa example bots load without errors, with the expected amount of data."""
+
 from __future__ import annotations
 
 import pytest
 
 from agent.bot.project import load_bot, load_test_stories
 from agent.bot.stories import UserStep
-
 from tests.helpers.shared import SHARED, requires_shared
 
 EXAMPLES = SHARED / "benchmarks" / "rasa_examples"
@@ -15,8 +15,9 @@ pytestmark = requires_shared("benchmarks", "rasa_examples")
 
 @pytest.fixture(scope="module")
 def bots():
-    return {name: load_bot(EXAMPLES / name, strict=True)
-            for name in ("moodbot", "financial-demo", "helpdesk-assistant")}
+    return {
+        name: load_bot(EXAMPLES / name, strict=True) for name in ("moodbot", "financial-demo", "helpdesk-assistant")
+    }
 
 
 @pytest.mark.parametrize("name", ["moodbot", "financial-demo", "helpdesk-assistant"])

@@ -3,16 +3,20 @@ from agent.nlu.regex_entities import RegexEntityExtractor, map_synonyms
 
 
 def _data():
-    return NLUData(regexes=[RegexFeature("order_id", r"ORD-\d{6}"), RegexFeature("zip", r"\d{5}")],
-                   lookups={"colour": ["blue", "navy blue", "red"]},
-                   synonyms={"navy blue": "blue"})
+    return NLUData(
+        regexes=[RegexFeature("order_id", r"ORD-\d{6}"), RegexFeature("zip", r"\d{5}")],
+        lookups={"colour": ["blue", "navy blue", "red"]},
+        synonyms={"navy blue": "blue"},
+    )
 
 
 def test_regexes_and_lookups_named_after_declared_entities_extract():
     ex = RegexEntityExtractor.from_data(_data(), {"order_id", "colour"})
     found = ex.extract("Order ORD-123456 in Navy Blue please, not reddish")
     assert [(e["entity"], e["value"], e["start"], e["end"]) for e in found] == [
-        ("order_id", "ORD-123456", 6, 16), ("colour", "Navy Blue", 20, 29)]
+        ("order_id", "ORD-123456", 6, 16),
+        ("colour", "Navy Blue", 20, 29),
+    ]
     assert "zip" not in ex.patterns  # not a declared entity: a feature only, as in Rasa
 
 

@@ -4,6 +4,7 @@ complete, unduplicated and in order. Then a worker is killed with SIGKILL under 
 
 Needs Redis and PostgreSQL (127.0.0.1:6379 and :5432, database `test`); skips without them,
 except under CI=true where it fails."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,16 +43,16 @@ def test_four_workers_lose_duplicate_and_reorder_nothing(store, trained_shopbot,
         asyncio.run(clean(store, unique, prefix))
     assert len(records) == 4000 and checked.conversations == 200
     assert checked.acknowledged == 4000, [t.text for t in records if not t.acknowledged][:5]
-    assert (checked.lost, checked.duplicated, checked.reordered, checked.interleaved) == (0, 0, 0, 0), \
-        checked.problems[:5]
+    assert (checked.lost, checked.duplicated, checked.reordered, checked.interleaved) == (0, 0, 0, 0), checked.problems[
+        :5
+    ]
     assert all(t.replies for t in records)  # every turn answered the user
     assert {t.worker for t in records} == {0, 1, 2, 3}
     # the test means something only if consecutive turns really were in flight together
     assert checked.overlapped > 200, checked.overlapped
 
 
-def test_a_killed_worker_loses_no_acknowledged_turn_and_blocks_no_one_past_the_lock_lifetime(
-        trained_shopbot, tmp_path):
+def test_a_killed_worker_loses_no_acknowledged_turn_and_blocks_no_one_past_the_lock_lifetime(trained_shopbot, tmp_path):
     require_service("redis")
     unique = uuid.uuid4().hex[:10]
     endpoints = tmp_path / "endpoints.yml"
@@ -59,11 +60,13 @@ def test_a_killed_worker_loses_no_acknowledged_turn_and_blocks_no_one_past_the_l
     prefix = f"crash{unique}"
     try:
         with Workers(trained_shopbot.path, endpoints, 4, tmp_path) as pool:
+
             async def under_load():
                 load = asyncio.create_task(_load(pool.urls, 60, 20, prefix, unique))
                 await asyncio.sleep(1.5)
                 pool.kill(1)  # mid-turn: its locks stay taken, its in-flight turns get no answer
                 return await load
+
             records = asyncio.run(under_load())
             pool.spawn(1)
             pool.wait_healthy(1)
@@ -77,8 +80,9 @@ def test_a_killed_worker_loses_no_acknowledged_turn_and_blocks_no_one_past_the_l
     unanswered = [t for t in records if not t.acknowledged]
     assert unanswered and all(t.worker == 1 for t in unanswered)  # the kill did cut turns off
     assert all(t.acknowledged for t in after), [t.text for t in after if not t.acknowledged][:5]
-    assert (checked.lost, checked.duplicated, checked.reordered, checked.interleaved) == (0, 0, 0, 0), \
-        checked.problems[:5]
+    assert (checked.lost, checked.duplicated, checked.reordered, checked.interleaved) == (0, 0, 0, 0), checked.problems[
+        :5
+    ]
     # nothing waited on the dead worker's locks much past their lifetime
     waits = [t.latency for t in records + after if t.acknowledged]
     assert max(waits) < LOCK_LIFETIME + 3.0, max(waits)

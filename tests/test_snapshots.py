@@ -1,5 +1,6 @@
 """A long conversation holds only its recent past and loads from a snapshot plus a tail: both must
 leave everything policies and actions read exactly as replaying the whole history would."""
+
 from __future__ import annotations
 
 import random
@@ -7,13 +8,26 @@ import random
 import pytest
 
 from agent.bot.domain import Domain
-from agent.stores import snapshot
 from agent.core.events import (
-    ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AllSlotsReset, BotUttered,
-    ConversationPaused, ConversationResumed, Event, FollowupAction, LoopInterrupted, Restarted, SessionStarted,
-    SlotSet, UserUtteranceReverted, UserUttered,
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
 )
 from agent.core.tracker import KEEP_APPLIED, KEEP_EVENTS, KEEP_TURNS, Tracker
+from agent.stores import snapshot
 
 DOMAIN = Domain()
 INTENTS = ["greet", "order_status", "return_item", "affirm", "deny"]
@@ -25,31 +39,52 @@ def turn(rng: random.Random, n: int) -> list[Event]:
     if roll < 0.004:
         return [Restarted(), ActionExecuted(name="action_listen")]
     if roll < 0.008:
-        return [ActionExecuted(name="action_session_start"), SessionStarted(), SlotSet(name="kept", value=n),
-                ActionExecuted(name="action_listen")]
+        return [
+            ActionExecuted(name="action_session_start"),
+            SessionStarted(),
+            SlotSet(name="kept", value=n),
+            ActionExecuted(name="action_listen"),
+        ]
     if roll < 0.09:
         return [UserUtteranceReverted()]
     if roll < 0.11:
         return [ActionReverted()]
     if roll < 0.13:
-        return [rng.choice([ConversationPaused(), ConversationResumed(), AllSlotsReset(),
-                            FollowupAction(name="utter_x"), LoopInterrupted(is_interrupted=True)])]
+        return [
+            rng.choice(
+                [
+                    ConversationPaused(),
+                    ConversationResumed(),
+                    AllSlotsReset(),
+                    FollowupAction(name="utter_x"),
+                    LoopInterrupted(is_interrupted=True),
+                ]
+            )
+        ]
     intent = rng.choice(INTENTS)
     entities = [{"entity": "order_id", "value": f"A{n}", "start": 0, "end": 3}] if rng.random() < 0.3 else []
-    events: list[Event] = [UserUttered(text=f"message {n}", parse_data={"intent": {"name": intent, "confidence": 0.9},
-                                                                        "entities": entities})]
+    events: list[Event] = [
+        UserUttered(
+            text=f"message {n}", parse_data={"intent": {"name": intent, "confidence": 0.9}, "entities": entities}
+        )
+    ]
     if entities:
         events.append(SlotSet(name="order_id", value=f"A{n}"))
     if rng.random() < 0.2:
-        events += [ActionExecuted(name="order_form"), ActiveLoop(name="order_form"),
-                   SlotSet(name="requested_slot", value="email")]
+        events += [
+            ActionExecuted(name="order_form"),
+            ActiveLoop(name="order_form"),
+            SlotSet(name="requested_slot", value="email"),
+        ]
     elif rng.random() < 0.1:
         events += [ActionExecutionRejected(name="order_form")]
     elif rng.random() < 0.15:
-        events += [ActionExecuted(name="order_form"), SlotSet(name="email", value=f"u{n}@x.org"),
-                   ActiveLoop(name=None)]
-    events += [ActionExecuted(name=f"utter_{intent}", policy="RulePolicy", confidence=1.0),
-               BotUttered(text=f"reply {n}", data={"buttons": []}), ActionExecuted(name="action_listen")]
+        events += [ActionExecuted(name="order_form"), SlotSet(name="email", value=f"u{n}@x.org"), ActiveLoop(name=None)]
+    events += [
+        ActionExecuted(name=f"utter_{intent}", policy="RulePolicy", confidence=1.0),
+        BotUttered(text=f"reply {n}", data={"buttons": []}),
+        ActionExecuted(name="action_listen"),
+    ]
     return events
 
 
@@ -66,14 +101,24 @@ def observed(t: Tracker, applied: int) -> dict:
     """What the policies, actions and APIs can read, over the recent past a compacted tracker keeps."""
     s = t.state
     return {
-        "slots": s.slots, "active_loop": s.active_loop, "latest_message": _event(s.latest_message),
-        "latest_action": s.latest_action, "latest_bot": _event(s.latest_bot_utterance),
-        "followup": s.followup_action, "paused": s.paused, "interrupted": s.loop_interrupted,
-        "rejected": s.loop_rejected, "turn_count": s.turns.count, "items": s.turns.items[-KEEP_TURNS:],
+        "slots": s.slots,
+        "active_loop": s.active_loop,
+        "latest_message": _event(s.latest_message),
+        "latest_action": s.latest_action,
+        "latest_bot": _event(s.latest_bot_utterance),
+        "followup": s.followup_action,
+        "paused": s.paused,
+        "interrupted": s.loop_interrupted,
+        "rejected": s.loop_rejected,
+        "turn_count": s.turns.count,
+        "items": s.turns.items[-KEEP_TURNS:],
         "views": [(v.slots, v.active_loop) for v in s.turns.states[-KEEP_TURNS:]],
-        "entities": s.turns.entities[-KEEP_TURNS:], "applied": [e.as_dict() for e in s.applied[-applied:]],
-        "count": t.event_count, "recent": [e.as_dict() for e in t.events[-KEEP_EVENTS:]],
-        "session": t.has_session(), "last_user": _event(t.last_user_event),
+        "entities": s.turns.entities[-KEEP_TURNS:],
+        "applied": [e.as_dict() for e in s.applied[-applied:]],
+        "count": t.event_count,
+        "recent": [e.as_dict() for e in t.events[-KEEP_EVENTS:]],
+        "session": t.has_session(),
+        "last_user": _event(t.last_user_event),
     }
 
 
@@ -132,16 +177,40 @@ def test_a_snapshot_does_not_grow_with_the_conversation():
 def test_a_rewind_after_compaction_goes_back_to_the_last_user_message():
     t = Tracker("u", DOMAIN)
     for n in range(300):
-        t.extend([UserUttered(text=f"m{n}", parse_data={"intent": {"name": "greet"}}), SlotSet(name="n", value=n),
-                  ActionExecuted(name="utter_greet"), ActionExecuted(name="action_listen")])
+        t.extend(
+            [
+                UserUttered(text=f"m{n}", parse_data={"intent": {"name": "greet"}}),
+                SlotSet(name="n", value=n),
+                ActionExecuted(name="utter_greet"),
+                ActionExecuted(name="action_listen"),
+            ]
+        )
         t.compact()
     assert t.state.origin is not None
-    t.extend([UserUttered(text="oops", parse_data={"intent": {"name": "deny"}}), SlotSet(name="n", value=-1),
-              UserUtteranceReverted()])
+    t.extend(
+        [
+            UserUttered(text="oops", parse_data={"intent": {"name": "deny"}}),
+            SlotSet(name="n", value=-1),
+            UserUtteranceReverted(),
+        ]
+    )
     assert t.slots["n"] == 299 and t.latest_message.text == "m299"
-    assert t.state.turns.count == Tracker("v", DOMAIN, [e for n in range(300) for e in (
-        UserUttered(text=f"m{n}", parse_data={"intent": {"name": "greet"}}), ActionExecuted(name="utter_greet"),
-        ActionExecuted(name="action_listen"))]).state.turns.count
+    assert (
+        t.state.turns.count
+        == Tracker(
+            "v",
+            DOMAIN,
+            [
+                e
+                for n in range(300)
+                for e in (
+                    UserUttered(text=f"m{n}", parse_data={"intent": {"name": "greet"}}),
+                    ActionExecuted(name="utter_greet"),
+                    ActionExecuted(name="action_listen"),
+                )
+            ],
+        ).state.turns.count
+    )
 
 
 def test_a_snapshot_of_another_version_is_refused():

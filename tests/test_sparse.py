@@ -1,14 +1,23 @@
 """The character n-gram model beside the encoder: fitted on the training split, mixed in only when
 it gets more validation messages right, saved without pickles."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from agent.nlu import sparse
 
-TRAIN = [("我要退货", "return"), ("怎么退货啊", "return"), ("退掉这件", "return"), ("想退款", "refund"),
-         ("退款多久到账", "refund"), ("钱什么时候退回来", "refund"), ("我要换货", "exchange"),
-         ("换个尺码", "exchange"), ("能换颜色吗", "exchange")]
+TRAIN = [
+    ("我要退货", "return"),
+    ("怎么退货啊", "return"),
+    ("退掉这件", "return"),
+    ("想退款", "refund"),
+    ("退款多久到账", "refund"),
+    ("钱什么时候退回来", "refund"),
+    ("我要换货", "exchange"),
+    ("换个尺码", "exchange"),
+    ("能换颜色吗", "exchange"),
+]
 LABELS = ["exchange", "refund", "return", "greet"]  # greet: known to the encoder, absent from this data
 
 

@@ -1,11 +1,19 @@
 """Stories, rules and test stories: every step kind, and declaration errors with file:line."""
+
 from __future__ import annotations
 
 import pytest
 
 from agent.bot.project import load_bot, load_test_stories
 from agent.bot.stories import (
-    ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, StoryBlock, UserStep,
+    ANY_VALUE,
+    ActionStep,
+    ActiveLoopStep,
+    CheckpointStep,
+    OrStep,
+    SlotStep,
+    StoryBlock,
+    UserStep,
 )
 from agent.errors import BotFileError, Problems
 from tests.helpers.bot_factory import line_of, normalize, only_problem, same_file, write_bot
@@ -150,8 +158,7 @@ rules:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory):
-    root = write_bot(tmp_path_factory.mktemp("stories") / "bot", domain=DOMAIN, nlu=NLU, stories=STORIES,
-                     rules=RULES)
+    root = write_bot(tmp_path_factory.mktemp("stories") / "bot", domain=DOMAIN, nlu=NLU, stories=STORIES, rules=RULES)
     loaded = load_bot(root)
     assert loaded.problems.errors == []
     return loaded
@@ -175,8 +182,8 @@ def test_blocks_are_read_with_file_and_line(bot):
 
 def test_story_entities_read_as_rasas_story_reader_reads_them(tmp_path):
     """Every key but role/group names the entity: `- entity: city` is an entity called `entity`."""
-    from agent.bot.stories import parse_blocks
     from agent.bot.schema import Reader
+    from agent.bot.stories import parse_blocks
     from agent.bot.yaml_source import parse_yaml
     from agent.errors import Problems
 
@@ -194,8 +201,10 @@ def test_story_entities_read_as_rasas_story_reader_reads_them(tmp_path):
     problems = Problems()
     data = parse_yaml(text, "stories.yml")
     (block,) = parse_blocks(data["stories"], "story", Reader("stories.yml", problems), 1)
-    assert block.steps[0].entities == [{"entity": "entity", "value": "city"},
-                                       {"entity": "city", "value": "Rome", "group": 1}]
+    assert block.steps[0].entities == [
+        {"entity": "entity", "value": "city"},
+        {"entity": "city", "value": "Rome", "group": 1},
+    ]
     assert [p.code for p in problems.items] == ["E313"]
 
 
@@ -311,7 +320,9 @@ stories:
 # One row per mistake: "stories" or "rules" (the file it is in), its text, the code of the error, its line,
 # and the parts of its hint. A file holding two errors of one code has a row for each.
 BLOCK_ERRORS = [
-    pytest.param("stories", """
+    pytest.param(
+        "stories",
+        """
         stories:
         - story: s
           steps:
@@ -319,12 +330,24 @@ BLOCK_ERRORS = [
           - action: utter_greet
           - intent: gret_again
           - action: utter_greet
-        """, "E314", 6, (), id="undeclared intent"),
-    pytest.param("stories", UNDECLARED_ACTIONS, "E317", 5,
-                 ("add a response 'utter_greeet' under `responses:`", "did you mean 'utter_greet'"),
-                 id="undeclared response"),
+        """,
+        "E314",
+        6,
+        (),
+        id="undeclared intent",
+    ),
+    pytest.param(
+        "stories",
+        UNDECLARED_ACTIONS,
+        "E317",
+        5,
+        ("add a response 'utter_greeet' under `responses:`", "did you mean 'utter_greet'"),
+        id="undeclared response",
+    ),
     pytest.param("stories", UNDECLARED_ACTIONS, "E317", 6, ("under `actions:`",), id="undeclared action"),
-    pytest.param("stories", """
+    pytest.param(
+        "stories",
+        """
         stories:
         - story: s
           steps:
@@ -332,8 +355,15 @@ BLOCK_ERRORS = [
             entities:
             - town: Paris
           - action: utter_greet
-        """, "E315", 4, (), id="undeclared entity"),
-    pytest.param("stories", """
+        """,
+        "E315",
+        4,
+        (),
+        id="undeclared entity",
+    ),
+    pytest.param(
+        "stories",
+        """
         stories:
         - story: s
           steps:
@@ -341,8 +371,15 @@ BLOCK_ERRORS = [
           - slot_was_set:
             - cty: Paris
           - action: utter_greet
-        """, "E316", 5, ("did you mean 'city'",), id="undeclared slot"),
-    pytest.param("rules", """
+        """,
+        "E316",
+        5,
+        ("did you mean 'city'",),
+        id="undeclared slot",
+    ),
+    pytest.param(
+        "rules",
+        """
         rules:
         - rule: r
           condition:
@@ -351,34 +388,62 @@ BLOCK_ERRORS = [
           steps:
           - intent: greet
           - action: utter_greet
-        """, "E316", 4, (), id="undeclared slot in a rule condition"),
-    pytest.param("rules", """
+        """,
+        "E316",
+        4,
+        (),
+        id="undeclared slot in a rule condition",
+    ),
+    pytest.param(
+        "rules",
+        """
         rules:
         - rule: r
           steps:
           - intent: book
           - action: utter_ask_city
           - active_loop: utter_ask_city
-        """, "E318", 6, (), id="active loop that is not a form"),
-    pytest.param("stories", """
+        """,
+        "E318",
+        6,
+        (),
+        id="active loop that is not a form",
+    ),
+    pytest.param(
+        "stories",
+        """
         stories:
         - story: s
           steps:
           - intent: greet
           - acton: utter_greet
-        """, "E001", 5, ("action",), id="unknown step key"),
-    pytest.param("rules", "rules:\n- rule: r\n  steps:\n  - user: hello\n", "E305", 4, (),
-                 id="end-to-end user step in a rule"),
-    pytest.param("rules", "rules:\n- rule: r\n  steps:\n  - bot: hi\n", "E305", 4, (),
-                 id="end-to-end bot step in a rule"),
-    pytest.param("stories", """
+        """,
+        "E001",
+        5,
+        ("action",),
+        id="unknown step key",
+    ),
+    pytest.param(
+        "rules", "rules:\n- rule: r\n  steps:\n  - user: hello\n", "E305", 4, (), id="end-to-end user step in a rule"
+    ),
+    pytest.param(
+        "rules", "rules:\n- rule: r\n  steps:\n  - bot: hi\n", "E305", 4, (), id="end-to-end bot step in a rule"
+    ),
+    pytest.param(
+        "stories",
+        """
         stories:
         - story: s
           steps:
           - intent: greet
           - action: utter_greet
             active_loop: booking_form
-        """, "E308", 5, (), id="step holding two kinds"),
+        """,
+        "E308",
+        5,
+        (),
+        id="step holding two kinds",
+    ),
     pytest.param("rules", TWO_RULE_MISTAKES, "E001", 3, (), id="unknown key in a rule"),
     pytest.param("rules", TWO_RULE_MISTAKES, "E303", 4, (), id="flag that is not true or false"),
     pytest.param("stories", NO_STEPS_AND_NO_NAME, "E302", 2, (), id="story without steps"),
@@ -454,7 +519,7 @@ def test_load_test_stories_with_user_text_and_intent(tmp_path):
         "    intent: greet\n"
         "  - action: utter_greet\n"
         "  - user: |\n"
-        "      fly to [Rome]{\"entity\": \"city\", \"role\": \"destination\"}\n"
+        '      fly to [Rome]{"entity": "city", "role": "destination"}\n'
         "    intent: book\n"
         "  - action: booking_form\n"
         "  - active_loop: booking_form\n"

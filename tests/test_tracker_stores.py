@@ -2,6 +2,7 @@
 
 Redis and PostgreSQL are expected at 127.0.0.1:6379 and 127.0.0.1:5432 (trust auth, user postgres,
 database `test`). When one is down its tests skip, except under CI=true where they fail."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,20 +10,26 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Iterator
 
 import pytest
 
 from agent.bot.domain import Domain
 from agent.bot.endpoints import load_endpoints
 from agent.core.events import (
-    ActionExecuted, ActiveLoop, BotUttered, Event, SessionStarted, SlotSet, UserUttered,
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
 )
-from agent.stores.base import TrackerConflict, TrackerStore
 from agent.core.tracker import Tracker
 from agent.errors import AgentError
+from agent.stores.base import TrackerConflict, TrackerStore
 from agent.stores.factory import build_store
 
 REDIS = ("127.0.0.1", 6379)
@@ -85,6 +92,7 @@ def _postgres(sql: str, *args) -> None:
             await conn.execute(sql, *args)
         finally:
             await conn.close()
+
     asyncio.run(go())
 
 
@@ -127,16 +135,35 @@ def new_sender() -> str:
 def turns() -> list[list[Event]]:
     """Three turns touching every kind of value an event carries (nested JSON, unicode, a NUL byte)."""
     return [
-        [SessionStarted(), ActionExecuted(name="action_listen"),
-         UserUttered(text="hello", parse_data={"intent": {"name": "greet", "confidence": 0.93}, "entities": []},
-                     input_channel="rest", message_id="m1", metadata={"trace": [1, None, "x"]}),
-         BotUttered(text="Hello! How can I help?", data={"buttons": [{"title": "Order", "payload": "/order"}]})],
-        [UserUttered(text="où est ORD-7 ✓ \x00", parse_data={"intent": {"name": "order_status", "confidence": 1.0},
-                                                              "entities": [{"entity": "order_id", "value": "ORD-7"}]}),
-         SlotSet(name="order_id", value="ORD-7"), ActiveLoop(name="order_form"),
-         ActionExecuted(name="action_listen", policy="RulePolicy", confidence=1.0)],
-        [SlotSet(name="cart", value={"items": [1, 2.5, None], "gift": True}), ActiveLoop(name=None),
-         ActionExecuted(name="action_listen")],
+        [
+            SessionStarted(),
+            ActionExecuted(name="action_listen"),
+            UserUttered(
+                text="hello",
+                parse_data={"intent": {"name": "greet", "confidence": 0.93}, "entities": []},
+                input_channel="rest",
+                message_id="m1",
+                metadata={"trace": [1, None, "x"]},
+            ),
+            BotUttered(text="Hello! How can I help?", data={"buttons": [{"title": "Order", "payload": "/order"}]}),
+        ],
+        [
+            UserUttered(
+                text="où est ORD-7 ✓ \x00",
+                parse_data={
+                    "intent": {"name": "order_status", "confidence": 1.0},
+                    "entities": [{"entity": "order_id", "value": "ORD-7"}],
+                },
+            ),
+            SlotSet(name="order_id", value="ORD-7"),
+            ActiveLoop(name="order_form"),
+            ActionExecuted(name="action_listen", policy="RulePolicy", confidence=1.0),
+        ],
+        [
+            SlotSet(name="cart", value={"items": [1, 2.5, None], "gift": True}),
+            ActiveLoop(name=None),
+            ActionExecuted(name="action_listen"),
+        ],
     ]
 
 
@@ -156,6 +183,7 @@ def test_a_new_conversation_is_none(backend):
     async def go():
         async with backend.open() as store:
             return await store.retrieve(new_sender(), DOMAIN)
+
     assert asyncio.run(go()) is None
 
 
@@ -167,6 +195,7 @@ def test_turns_come_back_equal_and_in_order(backend):
             for events in saved:
                 await take_turn(store, sender, events)
             return await store.retrieve(sender, DOMAIN)
+
     tracker = asyncio.run(go())
     assert dicts(tracker.events) == dicts([e for turn in saved for e in turn])
     assert tracker.slots["order_id"] == "ORD-7" and tracker.slots["cart"]["gift"] is True
@@ -184,6 +213,7 @@ def test_another_store_instance_sees_the_saved_turns(backend):
             await take_turn(other_worker, sender, saved[2])
         async with backend.open() as last:
             return seen, await last.retrieve(sender, DOMAIN)
+
     seen, final = asyncio.run(go())
     assert dicts(seen.events) == dicts(saved[0])
     assert dicts(final.events) == dicts([e for turn in saved for e in turn])
@@ -199,6 +229,7 @@ def test_conversations_stay_separate(backend):
             await take_turn(store, bob, b_turns[0])
             await take_turn(store, alice, a_turns[1])
             return await store.retrieve(alice, DOMAIN), await store.retrieve(bob, DOMAIN)
+
     a, b = asyncio.run(go())
     assert dicts(a.events) == dicts(a_turns[0] + a_turns[1])
     assert dicts(b.events) == dicts(b_turns[0])
@@ -222,6 +253,7 @@ def test_a_conflicting_append_raises_instead_of_interleaving(backend):
             retried = await take_turn(two, sender, theirs)  # the loser reloads and goes on
         async with backend.open() as check:
             return err.value, stored, retried, await check.retrieve(sender, DOMAIN)
+
     conflict, stored, retried, final = asyncio.run(go())
     assert conflict.sender_id == sender and conflict.first_seq == len(saved[0]) and sender in str(conflict)
     assert dicts(stored.events) == dicts(saved[0] + mine)
@@ -248,6 +280,7 @@ def test_of_concurrent_writers_exactly_one_wins(backend):
         finally:
             for s in stores:
                 await s.close()
+
     results, trackers, final = asyncio.run(go())
     winners = [k for k, r in enumerate(results) if r is None]
     assert len(winners) == 1, results
@@ -267,6 +300,7 @@ def test_redis_record_exp_expires_a_conversation_and_each_save_refreshes_it(redi
             kept = await store.retrieve(sender, DOMAIN)
             await asyncio.sleep(0.6)
             return kept, await store.retrieve(sender, DOMAIN)
+
     kept, expired = asyncio.run(go())
     assert kept is not None and len(kept.events) == len(saved[0]) + len(saved[1])
     assert expired is None
@@ -275,7 +309,7 @@ def test_redis_record_exp_expires_a_conversation_and_each_save_refreshes_it(redi
 ENDPOINTS = {
     "redis": "tracker_store:\n  type: redis\n  url: {host}\n  port: {port}\n  db: 0\n  key_prefix: '{unique}'\n",
     "postgres": "tracker_store:\n  type: sql\n  dialect: postgresql\n  url: {host}\n  port: {port}\n"
-                "  db: test\n  username: postgres\n",
+    "  db: test\n  username: postgres\n",
 }
 
 
@@ -300,6 +334,7 @@ def test_build_store_picks_each_store_from_endpoints_yml(backend, tmp_path):
             return tracker, await store.retrieve(sender, DOMAIN)
         finally:
             await store.close()
+
     try:
         tracker, again = asyncio.run(go())
     finally:
@@ -315,8 +350,10 @@ def test_build_store_picks_each_store_from_endpoints_yml(backend, tmp_path):
 @pytest.mark.parametrize("kind", ["redis", "postgres"])
 def test_an_unreachable_server_is_an_agent_error_naming_the_file(kind, tmp_path):
     path = tmp_path / "endpoints.yml"
-    path.write_text("action_endpoint:\n  url: http://localhost:5055/webhook\n"
-                    + ENDPOINTS[kind].format(host="127.0.0.1", port=1, unique="x:"))
+    path.write_text(
+        "action_endpoint:\n  url: http://localhost:5055/webhook\n"
+        + ENDPOINTS[kind].format(host="127.0.0.1", port=1, unique="x:")
+    )
     started = time.monotonic()
     with pytest.raises(AgentError) as err:
         build_store(load_endpoints(path))
@@ -334,21 +371,29 @@ def test_agent_run_reports_an_unreachable_store_without_a_traceback(tmp_path):
     path = tmp_path / "endpoints.yml"
     path.write_text(ENDPOINTS["redis"].format(host="127.0.0.1", port=1, unique="x:"))
     # the store is built before the model loads, so the model path is never opened
-    proc = subprocess.run([sys.executable, "-m", "agent", "run", "--model", str(tmp_path / "never.tar.gz"),
-                           "--endpoints", str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--model", str(tmp_path / "never.tar.gz"), "--endpoints", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert "endpoints.yml:1" in proc.stderr and "127.0.0.1:1" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
-@pytest.mark.parametrize("yaml, key, line", [
-    ("tracker_store:\n  type: redis\n  port: six\n", "port", 3),
-    ("tracker_store:\n  type: redis\n  url: localhost\n  record_exp: -5\n", "record_exp", 4),
-    ("tracker_store:\n  type: redis\n  use_ssl: maybe\n", "use_ssl", 3),
-    ("tracker_store:\n  type: sql\n  dialect: postgresql\n  url: postgres://db:5432\n", "url", 4),
-    ("tracker_store:\n  type: sql\n  dialect: mysql\n", "dialect", 3),
-    ("tracker_store:\n  type: mongod\n", "type", 2),
-])
+@pytest.mark.parametrize(
+    "yaml, key, line",
+    [
+        ("tracker_store:\n  type: redis\n  port: six\n", "port", 3),
+        ("tracker_store:\n  type: redis\n  url: localhost\n  record_exp: -5\n", "record_exp", 4),
+        ("tracker_store:\n  type: redis\n  use_ssl: maybe\n", "use_ssl", 3),
+        ("tracker_store:\n  type: sql\n  dialect: postgresql\n  url: postgres://db:5432\n", "url", 4),
+        ("tracker_store:\n  type: sql\n  dialect: mysql\n", "dialect", 3),
+        ("tracker_store:\n  type: mongod\n", "type", 2),
+    ],
+)
 def test_bad_store_settings_name_their_line_and_key(tmp_path, yaml, key, line):
     path = tmp_path / "endpoints.yml"
     path.write_text(yaml)
@@ -368,15 +413,18 @@ def test_service_rule_skips_locally_and_fails_under_ci(monkeypatch):
 
 
 def long_turn(n: int) -> list[Event]:
-    return [UserUttered(text=f"message {n}", parse_data={"intent": {"name": "greet", "confidence": 0.9},
-                                                         "entities": []}),
-            SlotSet(name="turn", value=n), ActionExecuted(name="utter_greet"),
-            BotUttered(text=f"reply {n}"), ActionExecuted(name="action_listen")]
+    return [
+        UserUttered(text=f"message {n}", parse_data={"intent": {"name": "greet", "confidence": 0.9}, "entities": []}),
+        SlotSet(name="turn", value=n),
+        ActionExecuted(name="utter_greet"),
+        BotUttered(text=f"reply {n}"),
+        ActionExecuted(name="action_listen"),
+    ]
 
 
 def test_a_long_conversation_loads_from_a_snapshot_plus_a_short_tail(backend):
-    from agent.stores.snapshot import SNAPSHOT_EVERY
     from agent.core.tracker import KEEP_EVENTS
+    from agent.stores.snapshot import SNAPSHOT_EVERY
 
     sender, saved = new_sender(), [long_turn(n) for n in range(130)]  # 650 events: six snapshots
     everything = [e for t in saved for e in t]
@@ -388,6 +436,7 @@ def test_a_long_conversation_loads_from_a_snapshot_plus_a_short_tail(backend):
         async with backend.open() as fresh:  # a restart, or a worker that never saw this conversation
             loaded = await fresh.retrieve(sender, DOMAIN)
             return live, loaded, await fresh.events(sender), await loaded.history(), await fresh.events(sender, 7)
+
     live, loaded, stored, history, first_seven = asyncio.run(go())
     replayed = Tracker(sender, DOMAIN, everything)
     assert loaded.snapshot_seq == 600 and loaded.offset > 0
@@ -396,7 +445,7 @@ def test_a_long_conversation_loads_from_a_snapshot_plus_a_short_tail(backend):
     assert loaded.slots == replayed.slots and loaded.slots["turn"] == 129
     assert loaded.state.turns.items[-20:] == replayed.state.turns.items[-20:]
     assert loaded.state.turns.count == replayed.state.turns.count
-    assert dicts(loaded.events) == dicts(everything[-len(loaded.events):])
+    assert dicts(loaded.events) == dicts(everything[-len(loaded.events) :])
     assert dicts(stored) == dicts(history) == dicts(everything)
     assert dicts(first_seven) == dicts(everything[:7])
     assert len(live.events) <= 2 * KEEP_EVENTS  # the served tracker is compacted too
@@ -418,10 +467,12 @@ def test_workers_taking_turns_in_turn_each_see_the_others_events(backend):
                 tracker.extend(events)
                 await store.save(tracker, events)
             return seen, await one.events(sender)
+
     seen, stored = asyncio.run(go())
     assert seen == [None, *range(11)]
     assert dicts(stored) == dicts([e for n in range(12) for e in long_turn(n)]) or [
-        d["text"] for d in dicts(stored) if d["event"] == "user"] == [f"message {n}" for n in range(12)]
+        d["text"] for d in dicts(stored) if d["event"] == "user"
+    ] == [f"message {n}" for n in range(12)]
 
 
 def test_a_redis_worker_notices_its_cached_conversation_was_replaced(redis_backend):
@@ -438,6 +489,7 @@ def test_a_redis_worker_notices_its_cached_conversation_was_replaced(redis_backe
             for n in range(100, 103):  # another worker starts over, longer than what `one` holds
                 await take_turn(two, sender, long_turn(n))
             return await one.retrieve(sender, DOMAIN)
+
     tracker = asyncio.run(go())
     assert tracker.slots["turn"] == 102 and tracker.event_count == 15
 
@@ -447,10 +499,10 @@ def test_per_turn_work_does_not_grow_with_the_conversation(backend, monkeypatch)
     warm (the worker that served the last turn) and cold (a worker that never saw it); a store
     without snapshots would read and replay all 5,000. Counted, not timed: machines are noisy."""
     import agent.core.events as events_module
-    import agent.stores.snapshot as snapshot_module
     import agent.core.tracker as tracker_module
-    from agent.stores.snapshot import SNAPSHOT_EVERY
+    import agent.stores.snapshot as snapshot_module
     from agent.core.tracker import KEEP_APPLIED, KEEP_EVENTS
+    from agent.stores.snapshot import SNAPSHOT_EVERY
 
     counts = {"decoded": 0, "applied": 0}
 
@@ -458,7 +510,9 @@ def test_per_turn_work_does_not_grow_with_the_conversation(backend, monkeypatch)
         def wrapper(*args, **kwargs):
             counts[name] += 1
             return original(*args, **kwargs)
+
         return wrapper
+
     decode = counting("decoded", events_module.event_from_dict)
     monkeypatch.setattr(events_module, "event_from_dict", decode)
     monkeypatch.setattr(snapshot_module, "event_from_dict", decode)
@@ -479,10 +533,12 @@ def test_per_turn_work_does_not_grow_with_the_conversation(backend, monkeypatch)
                 if n in (10, 999):
                     cold[n] = await work(other.peek(sender, DOMAIN))
         return warm, cold
+
     warm, cold = asyncio.run(go())
 
     def per_turn(block: int, kind: str) -> float:
         return sum(w[kind] for w in warm[block]) / len(warm[block])
+
     assert per_turn(1, "decoded") == per_turn(99, "decoded") == 0  # a warm turn decodes nothing stored
     assert per_turn(1, "applied") == 5 and per_turn(99, "applied") <= 5 + 2 * KEEP_APPLIED / 10
     bound = KEEP_EVENTS + 2 * KEEP_APPLIED + SNAPSHOT_EVERY + 10

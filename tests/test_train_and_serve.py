@@ -1,4 +1,5 @@
 """Train the fixture bot end to end on a tiny encoder, then serve it from the artifact alone."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,15 +20,26 @@ def test_artifact_holds_everything_needed_to_serve(trained_shopbot):
     assert path.name.startswith("shopbot-") and path.name.endswith(".tar.gz")
     with tarfile.open(path) as tar:
         names = set(tar.getnames())
-    for required in ("manifest.json", "domain.json", "config.json", "core/policies.json", "metrics.json",
-                     "core/RulePolicy/policy.json", "core/MemoizationPolicy/policy.json",
-                     "nlu/model.safetensors", "nlu/intent_model.json", "nlu/encoder/config.json"):
+    for required in (
+        "manifest.json",
+        "domain.json",
+        "config.json",
+        "core/policies.json",
+        "metrics.json",
+        "core/RulePolicy/policy.json",
+        "core/MemoizationPolicy/policy.json",
+        "nlu/model.safetensors",
+        "nlu/intent_model.json",
+        "nlu/encoder/config.json",
+    ):
         assert required in names, required
     with tarfile.open(path) as tar:
         index = json.load(tar.extractfile("core/policies.json"))
     assert index["policies"][:2] == ["RulePolicy", "MemoizationPolicy"]
     served = Agent.load(path).processor.policies.policies
-    assert [p.name for p in served] == [n for n in index["policies"] if n != "TEDPolicy" or "core/TEDPolicy/weights.safetensors" in names]
+    assert [p.name for p in served] == [
+        n for n in index["policies"] if n != "TEDPolicy" or "core/TEDPolicy/weights.safetensors" in names
+    ]
     assert any(n.startswith("nlu/tokenizer/") for n in names)
     manifest = open_artifact(path).manifest
     assert len(manifest["training_data_sha256"]) == 64
@@ -60,6 +72,7 @@ def test_training_is_reproducible(trained_shopbot, shopbot_dir, tiny_bert, tmp_p
 def _chat(agent: Agent, texts: list[str], sender: str = "u1"):
     async def go():
         return [await agent.handle_text(t, sender) for t in texts]
+
     return asyncio.run(go())
 
 
@@ -126,7 +139,8 @@ def test_regex_entities_fill_slots_from_typed_text(trained_shopbot):
     agent = Agent.load(trained_shopbot.path, seed=0)
     (turn,) = _chat(agent, ["where is my order ORD-1"])
     user = next(e for e in turn.events if isinstance(e, UserUttered))
-    assert user.entities == [{"entity": "order_id", "start": 18, "end": 23, "value": "ORD-1",
-                              "extractor": "RegexEntityExtractor"}]
+    assert user.entities == [
+        {"entity": "order_id", "start": 18, "end": 23, "value": "ORD-1", "extractor": "RegexEntityExtractor"}
+    ]
     assert turn.slots["order_id"] == "ORD-1"
     assert turn.messages[0]["text"] == "Order ORD-1 is on its way."

@@ -69,8 +69,9 @@ def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
     assert FrozenBottomCache.build(model, classifier, ids, texts, cfg) is None  # small data: no cache
     cache = FrozenBottomCache.build(model, classifier, ids, texts, cfg, min_examples=0)
     assert cache is not None and len(cache.clean) == 3 and cache.noisy == []
-    noisy = FrozenBottomCache.build(model, classifier, ids, texts, IntentTrainingConfig(frozen_layers=1, typo_rate=0.5),
-                                    min_examples=0)
+    noisy = FrozenBottomCache.build(
+        model, classifier, ids, texts, IntentTrainingConfig(frozen_layers=1, typo_rate=0.5), min_examples=0
+    )
     assert len(noisy.noisy) == 3 and all(len(copy) == 3 for copy in noisy.noisy)
     model.eval()
     hidden, mask, _ = cache.batch([0, 2], None, random.Random(0))
@@ -78,8 +79,10 @@ def test_frozen_bottom_cache_reproduces_the_full_encoder(tmp_path):
         via_cache = cache.top(model, hidden, mask)
         full = encoder(**tokenizer([texts[0], texts[2]], padding=True, return_tensors="pt")).last_hidden_state
     assert torch.allclose(via_cache[mask.bool()], full[mask.bool()], atol=1e-4)
-    assert FrozenBottomCache.build(model, classifier, ids, texts, IntentTrainingConfig(frozen_layers=0),
-                                   min_examples=0) is None
+    assert (
+        FrozenBottomCache.build(model, classifier, ids, texts, IntentTrainingConfig(frozen_layers=0), min_examples=0)
+        is None
+    )
 
 
 def test_length_sorted_batches_come_back_in_input_order():

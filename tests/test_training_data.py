@@ -1,5 +1,6 @@
 """The story compiler: `or` expansion, checkpoints joined as Rasa joins them, and training turns that
 are exactly the turns a live conversation builds."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +16,10 @@ from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.stores.base import InMemoryTrackerStore
 from agent.core.training_data import TrainingData, replay_steps, story_paths
 from agent.evaluation.stories import paths_to_test
 from agent.nlu.payload import parse_payload
+from agent.stores.base import InMemoryTrackerStore
 from tests.helpers.bot_factory import write_bot
 from tests.helpers.fakes import as_parser
 
@@ -123,8 +124,11 @@ def _bot(tmp_path, stories):
 
 
 def _names(path) -> list[str]:
-    return [getattr(s, "intent", None) or getattr(s, "action", None) for s in path.steps
-            if getattr(s, "intent", None) or getattr(s, "action", None)]
+    return [
+        getattr(s, "intent", None) or getattr(s, "action", None)
+        for s in path.steps
+        if getattr(s, "intent", None) or getattr(s, "action", None)
+    ]
 
 
 def test_checkpoints_join_into_whole_conversations(tmp_path):
@@ -153,7 +157,10 @@ def test_a_start_checkpoint_no_story_reaches_is_a_fragment(tmp_path):
     stories = STORIES.replace("  - checkpoint: after_payment\n- story: thanks", "- story: thanks")
     paths = story_paths(_bot(tmp_path, stories).stories)
     assert sorted(_names(p) for p in paths if not p.from_start) == [
-        ["affirm", "utter_noworries"], ["receipt", "utter_receipt"], ["thankyou", "utter_noworries"]]
+        ["affirm", "utter_noworries"],
+        ["receipt", "utter_receipt"],
+        ["thankyou", "utter_noworries"],
+    ]
     assert [_names(p) for p in paths if p.from_start] == [["pay_bill", "utter_paid"]]
 
 
@@ -242,8 +249,14 @@ def _processor(bot, data, policies):
     for p in policies:
         p.train(data)
     ensemble = PolicyEnsemble([rule, *policies], bot.config.policy)
-    return MessageProcessor(bot.domain, as_parser(lambda text: parse_payload(text) or {}), ensemble, InMemoryTrackerStore(),
-                            ResponseGenerator(bot.domain, random.Random(0)), ActionRegistry(bot.domain))
+    return MessageProcessor(
+        bot.domain,
+        as_parser(lambda text: parse_payload(text) or {}),
+        ensemble,
+        InMemoryTrackerStore(),
+        ResponseGenerator(bot.domain, random.Random(0)),
+        ActionRegistry(bot.domain),
+    )
 
 
 def _chat(processor, texts, sender):
@@ -251,6 +264,7 @@ def _chat(processor, texts, sender):
         for t in texts:
             await processor.handle_message(UserMessage(t, sender))
         return await processor.store.get_or_create(sender, processor.domain)
+
     return asyncio.run(go())
 
 
@@ -261,6 +275,7 @@ def _bot_said(processor, texts, sender) -> list[str]:
             turn = await processor.handle_message(UserMessage(t, sender))
             said += [m["text"] for m in turn.messages]
         return said
+
     return asyncio.run(go())
 
 
@@ -292,6 +307,8 @@ def test_story_structure_conflicts_name_both_stories(tmp_path):
     bot = _bot(tmp_path, CONFLICTING)
     (conflict,) = story_conflicts(TrainingData.compile(bot.stories, bot.rules, bot.domain), max_history=5)
     assert conflict.after == "intent 'thankyou'"
-    assert {a: s for a, (s, _, _) in conflict.actions.items()} == {"utter_noworries": "pay then thank",
-                                                                   "utter_receipt": "pay then receipt"}
+    assert {a: s for a, (s, _, _) in conflict.actions.items()} == {
+        "utter_noworries": "pay then thank",
+        "utter_receipt": "pay then receipt",
+    }
     assert story_conflicts(TrainingData.compile(_bot(tmp_path / "ok", STORIES).stories, [], bot.domain), 5) == []

@@ -1,4 +1,5 @@
 """Pruning multilingual-e5-small's vocabulary to a bot's scripts changes nothing for text in them."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,16 @@ def _tiny_bert(vocab_size: int):
     slice, and loading the real one again would only cost time."""
     from transformers import BertConfig, BertModel
 
-    return BertModel(BertConfig(vocab_size=vocab_size, hidden_size=4, num_hidden_layers=1, num_attention_heads=1,
-                                intermediate_size=4, pad_token_id=1))
+    return BertModel(
+        BertConfig(
+            vocab_size=vocab_size,
+            hidden_size=4,
+            num_hidden_layers=1,
+            num_attention_heads=1,
+            intermediate_size=4,
+            pad_token_id=1,
+        )
+    )
 
 
 def _vocab(tokenizer) -> list[tuple[str, float]]:
@@ -65,11 +74,19 @@ def e5():
     pruned_tokenizer, pruned_model = prune(tokenizer, model, ZH)
     seconds = time.perf_counter() - started
     pruned_params = sum(p.numel() for p in pruned_model.parameters())
-    print(f"\nzh prune {seconds:.1f} s: {params:,} -> {pruned_params:,} parameters, "
-          f"fp16 {params * 2 / 1e6:.0f} -> {pruned_params * 2 / 1e6:.0f} MB")
-    return {"path": path, "tokenizer": tokenizer, "vocab": vocab, "reference": reference,
-            "pruned_tokenizer": pruned_tokenizer, "pruned_model": pruned_model,
-            "kept": kept_pieces(vocab, ZH)}
+    print(
+        f"\nzh prune {seconds:.1f} s: {params:,} -> {pruned_params:,} parameters, "
+        f"fp16 {params * 2 / 1e6:.0f} -> {pruned_params * 2 / 1e6:.0f} MB"
+    )
+    return {
+        "path": path,
+        "tokenizer": tokenizer,
+        "vocab": vocab,
+        "reference": reference,
+        "pruned_tokenizer": pruned_tokenizer,
+        "pruned_model": pruned_model,
+        "kept": kept_pieces(vocab, ZH),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +158,17 @@ def test_special_tokens_and_post_processor(e5):
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("你好", "refund")["input_ids"])
     assert tokens == ["<s>", "▁", "你好", "</s>", "</s>", "▁refund", "</s>"]
     assert tokenizer.mask_token_id == len(tokenizer) - 1
-    assert tokenizer.convert_ids_to_tokens(tokenizer("我想 <mask>退货")["input_ids"]) == \
-        original.convert_ids_to_tokens(original("我想 <mask>退货")["input_ids"])
+    assert tokenizer.convert_ids_to_tokens(tokenizer("我想 <mask>退货")["input_ids"]) == original.convert_ids_to_tokens(
+        original("我想 <mask>退货")["input_ids"]
+    )
     batch = tokenizer(["你好", "我想退货"], padding=True)
     assert batch["input_ids"][0][-1] == tokenizer.pad_token_id == model.config.pad_token_id == 1
     assert model.get_input_embeddings().padding_idx == 1
-    assert model.config.vocab_pruned == {"original_vocab_size": 250037, "kept": len(e5["kept"]),
-                                         "scripts": ["cjk", "common", "latin"]}
+    assert model.config.vocab_pruned == {
+        "original_vocab_size": 250037,
+        "kept": len(e5["kept"]),
+        "scripts": ["cjk", "common", "latin"],
+    }
     assert tokenizer.decode(tokenizer("我想退货 today")["input_ids"], skip_special_tokens=True) == "我想退货 today"
 
 
@@ -203,18 +224,31 @@ def test_renumbers_special_tokens_everywhere():
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    vocab = [("<unk>", 0.0), ("▁мир", -2.0), ("▁", -3.0), ("a", -4.0), ("b", -4.0), ("ж", -9.0),
-             ("▁ab", -1.0), ("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("▁жa", -1.0)]
+    vocab = [
+        ("<unk>", 0.0),
+        ("▁мир", -2.0),
+        ("▁", -3.0),
+        ("a", -4.0),
+        ("b", -4.0),
+        ("ж", -9.0),
+        ("▁ab", -1.0),
+        ("<s>", 0.0),
+        ("<pad>", 0.0),
+        ("</s>", 0.0),
+        ("▁жa", -1.0),
+    ]
     backend = Tokenizer(models.Unigram(vocab, unk_id=0, byte_fallback=False))
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
     backend.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> $B </s>", special_tokens=[("<s>", 7), ("</s>", 9)])
+        single="<s> $A </s>", pair="<s> $A </s> $B </s>", special_tokens=[("<s>", 7), ("</s>", 9)]
+    )
     specials = ("<unk>", "<s>", "<pad>", "</s>")
     backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     backend.enable_padding(pad_id=8, pad_token="<pad>")
-    original = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
-                                       eos_token="</s>", pad_token="<pad>")
+    original = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
     model = _tiny_bert(len(vocab))
     model.config.pad_token_id = 8
     weights = model.get_input_embeddings().weight.detach().clone()

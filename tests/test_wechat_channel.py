@@ -1,5 +1,6 @@
 """WeChat and WeCom channels end to end: a real aiohttp app with the channel's routes, a fake turn runner and
 a local fake of the token + customer-service APIs (each test drives them inside `asyncio.run`)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,10 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -20,9 +22,9 @@ from agent.channels.wechat import WeChatChannel, WeComChannel
 from agent.channels.wechat_crypto import aes_key, check_signature, decrypt_message, encrypt, signature
 from agent.channels.wechat_protocol import render_replies
 from agent.channels.wechat_xml import parse_fields, parse_message
+from agent.core.processor import UserMessage
 from agent.errors import AgentError
 from agent.metrics import REGISTRY
-from agent.core.processor import UserMessage
 from tests.test_wechat_crypto import A1, A2, BILLION_LAUGHS, BY_ID, XXE
 
 OPENID = "oUSER_openid_000000000000001"
@@ -47,8 +49,7 @@ def duplicates(channel: str) -> float:
 class FakeRunner:
     """Records submissions; answers with canned bot messages after `delay` seconds (or raises)."""
 
-    def __init__(self, reply: str = REPLY, delay: float = 0.0, messages: list[dict] | None = None,
-                 fail: bool = False):
+    def __init__(self, reply: str = REPLY, delay: float = 0.0, messages: list[dict] | None = None, fail: bool = False):
         self.reply, self.delay, self.messages, self.fail = reply, delay, messages, fail
         self.received: list[UserMessage] = []
 
@@ -65,6 +66,7 @@ class FakeRunner:
 @dataclass
 class FakeApi:
     """Stand-in for api.weixin.qq.com and qyapi.weixin.qq.com that records every call."""
+
     send_errcodes: list[int] = field(default_factory=list)
     errmsg: str = "ok"
     tokens: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -83,8 +85,14 @@ class FakeApi:
         return web.json_response({"access_token": f"ACCESS-TOKEN-{len(self.tokens)}", "expires_in": 7200})
 
     async def send(self, request: web.Request) -> web.Response:
-        self.sends.append({"path": request.path, "query": dict(request.query), "body": await request.read(),
-                           "content_type": request.headers.get("Content-Type")})
+        self.sends.append(
+            {
+                "path": request.path,
+                "query": dict(request.query),
+                "body": await request.read(),
+                "content_type": request.headers.get("Content-Type"),
+            }
+        )
         errcode = self.send_errcodes.pop(0) if self.send_errcodes else 0
         return web.json_response({"errcode": errcode, "errmsg": self.errmsg if errcode else "ok"})
 
@@ -98,14 +106,20 @@ class Harness:
 
     async def post(self, query: dict[str, str], body: str | bytes, **kwargs: Any):
         path = self.channel.path
-        response = await self.client.post(path, params=query, data=body.encode() if isinstance(body, str) else body,
-                                          headers={"Content-Type": "text/xml"}, **kwargs)
+        response = await self.client.post(
+            path,
+            params=query,
+            data=body.encode() if isinstance(body, str) else body,
+            headers={"Content-Type": "text/xml"},
+            **kwargs,
+        )
         return response.status, await response.text(), response.headers.get("Content-Type", "")
 
 
 @asynccontextmanager
-async def harness(kind: str = "wechat", runner: FakeRunner | None = None, api: FakeApi | None = None,
-                  **options: Any) -> AsyncIterator[Harness]:
+async def harness(
+    kind: str = "wechat", runner: FakeRunner | None = None, api: FakeApi | None = None, **options: Any
+) -> AsyncIterator[Harness]:
     runner, api = runner or FakeRunner(), api or FakeApi()
     api_server = TestServer(api.app())
     await api_server.start_server(access_log=None)  # a real Tencent log is not ours; its URLs hold secrets
@@ -114,12 +128,23 @@ async def harness(kind: str = "wechat", runner: FakeRunner | None = None, api: F
     if kind == "wechat":
         options.setdefault("encoding_aes_key", None)
         channel: WeChatChannel | WeComChannel = WeChatChannel(
-            options.pop("app_id", APP_ID), APP_SECRET, TOKEN, options.pop("encoding_aes_key"), api_url=api_url,
-            **options)
+            options.pop("app_id", APP_ID),
+            APP_SECRET,
+            TOKEN,
+            options.pop("encoding_aes_key"),
+            api_url=api_url,
+            **options,
+        )
     else:
-        channel = WeComChannel(options.pop("corp_id", CORP_ID), CORP_SECRET, AGENT_ID,
-                               options.pop("token", WECOM_TOKEN), options.pop("encoding_aes_key", WECOM_KEY),
-                               api_url=api_url, **options)
+        channel = WeComChannel(
+            options.pop("corp_id", CORP_ID),
+            CORP_SECRET,
+            AGENT_ID,
+            options.pop("token", WECOM_TOKEN),
+            options.pop("encoding_aes_key", WECOM_KEY),
+            api_url=api_url,
+            **options,
+        )
     app = web.Application()
     app.add_routes(channel.routes(runner))
     try:
@@ -132,17 +157,27 @@ async def harness(kind: str = "wechat", runner: FakeRunner | None = None, api: F
         await api_server.close()
 
 
-def text_xml(content: str = "你好，我要退货", msg_id: str = "24300000000000001", sender: str = OPENID,
-             to: str = ACCOUNT, create_time: int = 1700000000, msg_type: str = "text") -> str:
-    return (f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
-            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+def text_xml(
+    content: str = "你好，我要退货",
+    msg_id: str = "24300000000000001",
+    sender: str = OPENID,
+    to: str = ACCOUNT,
+    create_time: int = 1700000000,
+    msg_type: str = "text",
+) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def event_xml(event: str, sender: str = OPENID, create_time: int = 1700000000) -> str:
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
-            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[]]></EventKey></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[]]></EventKey></xml>"
+    )
 
 
 def plain_query(timestamp: str = "1700000000", nonce: str | None = None, token: str = TOKEN) -> dict[str, str]:
@@ -150,9 +185,15 @@ def plain_query(timestamp: str = "1700000000", nonce: str | None = None, token: 
     return {"signature": signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, "openid": OPENID}
 
 
-def safe_request(xml: str, receive_id: str = APP_ID, key: str = AES_KEY, token: str = TOKEN,
-                 timestamp: str = "1700000000", nonce: str | None = None, wecom: bool = False
-                 ) -> tuple[dict[str, str], str]:
+def safe_request(
+    xml: str,
+    receive_id: str = APP_ID,
+    key: str = AES_KEY,
+    token: str = TOKEN,
+    timestamp: str = "1700000000",
+    nonce: str | None = None,
+    wecom: bool = False,
+) -> tuple[dict[str, str], str]:
     """Query and body as WeChat (or WeCom) sends a safe-mode callback."""
     nonce = nonce or str(next(_nonces))
     encrypted = encrypt(xml, aes_key(key), receive_id)
@@ -179,9 +220,15 @@ def test_get_echoes_echostr_for_a_valid_signature():
 
     async def scenario():
         async with harness(clock=lambda: 1700000000) as h:
-            response = await h.client.get(h.channel.path, params={
-                "signature": w1["expected_signature"], "timestamp": w1["timestamp"], "nonce": w1["nonce"],
-                "echostr": w1["echostr"]})
+            response = await h.client.get(
+                h.channel.path,
+                params={
+                    "signature": w1["expected_signature"],
+                    "timestamp": w1["timestamp"],
+                    "nonce": w1["nonce"],
+                    "echostr": w1["echostr"],
+                },
+            )
             assert response.status == 200
             assert await response.read() == w1["expected_response"]["body"].encode()
             assert response.headers["Content-Type"].startswith("text/plain")
@@ -189,20 +236,27 @@ def test_get_echoes_echostr_for_a_valid_signature():
     asyncio.run(scenario())
 
 
-W1_QUERY = {"signature": BY_ID["W1-computed"]["expected_signature"], "timestamp": "1700000000", "nonce": "1429875203",
-            "echostr": "7351862918405287935"}
+W1_QUERY = {
+    "signature": BY_ID["W1-computed"]["expected_signature"],
+    "timestamp": "1700000000",
+    "nonce": "1429875203",
+    "echostr": "7351862918405287935",
+}
 
 
-@pytest.mark.parametrize("change, status, kind", [
-    ({"signature": "0" * 40}, 403, "signature"),
-    ({"nonce": "1429875204"}, 403, "signature"),
-    ({"echostr": None}, 400, "params"),
-    ({"signature": None}, 400, "params"),
-    ({"timestamp": None}, 400, "params"),
-    ({"timestamp": "17e8"}, 400, "params"),
-    ({"clock": 1700000000 + 301}, 403, "stale"),
-    ({"clock": 1700000000 - 301}, 403, "stale"),
-])
+@pytest.mark.parametrize(
+    "change, status, kind",
+    [
+        ({"signature": "0" * 40}, 403, "signature"),
+        ({"nonce": "1429875204"}, 403, "signature"),
+        ({"echostr": None}, 400, "params"),
+        ({"signature": None}, 400, "params"),
+        ({"timestamp": None}, 400, "params"),
+        ({"timestamp": "17e8"}, 400, "params"),
+        ({"clock": 1700000000 + 301}, 403, "stale"),
+        ({"clock": 1700000000 - 301}, 403, "stale"),
+    ],
+)
 def test_get_rejections(change, status, kind):
     change = dict(change)
     now = change.pop("clock", 1700000000)
@@ -221,8 +275,10 @@ def test_get_rejections(change, status, kind):
 
 def test_wecom_get_decrypts_the_echostr():
     c5 = BY_ID["C5-computed-verify-url"]
-    percent_encoded = (f"{WeComChannel.path}?msg_signature={c5['expected_msg_signature']}&timestamp={c5['timestamp']}"
-                       f"&nonce={c5['nonce']}&echostr={c5['echostr_urlencoded_in_query']}")
+    percent_encoded = (
+        f"{WeComChannel.path}?msg_signature={c5['expected_msg_signature']}&timestamp={c5['timestamp']}"
+        f"&nonce={c5['nonce']}&echostr={c5['echostr_urlencoded_in_query']}"
+    )
     raw_plus = percent_encoded.replace(c5["echostr_urlencoded_in_query"], c5["echostr"].replace("=", "%3D"))
 
     async def scenario():
@@ -240,25 +296,44 @@ def test_wecom_get_published_vectors(vector_id):
     v = BY_ID[vector_id]
 
     async def scenario():
-        async with harness("wecom", corp_id=v["receive_id"], token=v["token"], encoding_aes_key=v["encoding_aes_key"],
-                           clock=lambda: int(v["timestamp"])) as h:
-            response = await h.client.get(h.channel.path, params={
-                "msg_signature": v["expected_msg_signature"], "timestamp": v["timestamp"], "nonce": v["nonce"],
-                "echostr": v["echostr"]})
+        async with harness(
+            "wecom",
+            corp_id=v["receive_id"],
+            token=v["token"],
+            encoding_aes_key=v["encoding_aes_key"],
+            clock=lambda: int(v["timestamp"]),
+        ) as h:
+            response = await h.client.get(
+                h.channel.path,
+                params={
+                    "msg_signature": v["expected_msg_signature"],
+                    "timestamp": v["timestamp"],
+                    "nonce": v["nonce"],
+                    "echostr": v["echostr"],
+                },
+            )
             assert (response.status, await response.text()) == (200, v["expected_response_body"])
 
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("corp_id, change, kind", [
-    ("ww0000000000000000", {}, "receive_id"),
-    (CORP_ID, {"msg_signature": "d1ba877edc85b601b75b5a5f55184faf7ffba9d5"}, "signature"),
-    (CORP_ID, {"echostr": "A" + BY_ID["C5-computed-verify-url"]["echostr"][1:]}, "signature"),
-])
+@pytest.mark.parametrize(
+    "corp_id, change, kind",
+    [
+        ("ww0000000000000000", {}, "receive_id"),
+        (CORP_ID, {"msg_signature": "d1ba877edc85b601b75b5a5f55184faf7ffba9d5"}, "signature"),
+        (CORP_ID, {"echostr": "A" + BY_ID["C5-computed-verify-url"]["echostr"][1:]}, "signature"),
+    ],
+)
 def test_wecom_get_rejections(corp_id, change, kind):
     c5 = BY_ID["C5-computed-verify-url"]
-    query = {"msg_signature": c5["expected_msg_signature"], "timestamp": c5["timestamp"], "nonce": c5["nonce"],
-             "echostr": c5["echostr"], **change}
+    query = {
+        "msg_signature": c5["expected_msg_signature"],
+        "timestamp": c5["timestamp"],
+        "nonce": c5["nonce"],
+        "echostr": c5["echostr"],
+        **change,
+    }
 
     async def scenario():
         async with harness("wecom", corp_id=corp_id, clock=lambda: 1700000000) as h:
@@ -279,9 +354,20 @@ def test_plain_text_gets_the_exact_passive_reply():
             status, body, content_type = await h.post(plain_query(), text_xml())
             assert (status, body) == (200, A2["plaintext_reply"])
             assert content_type.startswith("application/xml")
-            assert h.runner.received == [UserMessage("你好，我要退货", OPENID, "wechat", metadata={
-                "to_user": ACCOUNT, "msg_type": "text", "msg_id": "24300000000000001", "create_time": 1700000000},
-                via="wechat")]
+            assert h.runner.received == [
+                UserMessage(
+                    "你好，我要退货",
+                    OPENID,
+                    "wechat",
+                    metadata={
+                        "to_user": ACCOUNT,
+                        "msg_type": "text",
+                        "msg_id": "24300000000000001",
+                        "create_time": 1700000000,
+                    },
+                    via="wechat",
+                )
+            ]
 
     asyncio.run(scenario())
 
@@ -326,21 +412,48 @@ def _resigned(query: dict[str, str], body: str, encrypted: str) -> tuple[dict[st
 SAFE_QUERY = dict(part.split("=", 1) for part in A1["post_query"].split("&"))
 
 
-@pytest.mark.parametrize("name, query, body, app_id, status, kind", [
-    ("forged msg_signature", {**SAFE_QUERY, "msg_signature": "0" * 40}, A1["post_body"], APP_ID, 403, "signature"),
-    ("forged url signature", {**SAFE_QUERY, "signature": "0" * 40}, A1["post_body"], APP_ID, 403, "signature"),
-    ("tampered Encrypt", SAFE_QUERY, A1["post_body"].replace(A1["encrypt"], _tampered(A1["encrypt"])), APP_ID, 403,
-     "signature"),
-    ("tampered and re-signed", *_resigned(SAFE_QUERY, A1["post_body"], _tampered(A1["encrypt"])), APP_ID, 403,
-     "decrypt"),
-    ("wrong appid", SAFE_QUERY, A1["post_body"], "wx0000000000000000", 403, "receive_id"),
-    ("missing msg_signature", {k: v for k, v in SAFE_QUERY.items() if k != "msg_signature"}, A1["post_body"], APP_ID,
-     400, "params"),
-    ("missing nonce", {k: v for k, v in SAFE_QUERY.items() if k != "nonce"}, A1["post_body"], APP_ID, 400, "params"),
-    ("plaintext to a safe-mode account", plain_query(), text_xml(), APP_ID, 403, "plaintext"),
-    ("no Encrypt", SAFE_QUERY, "<xml><ToUserName>gh</ToUserName></xml>", APP_ID, 400, "xml"),
-    ("DOCTYPE in the envelope", SAFE_QUERY, '<!DOCTYPE xml>' + A1["post_body"], APP_ID, 400, "xml"),
-])
+@pytest.mark.parametrize(
+    "name, query, body, app_id, status, kind",
+    [
+        ("forged msg_signature", {**SAFE_QUERY, "msg_signature": "0" * 40}, A1["post_body"], APP_ID, 403, "signature"),
+        ("forged url signature", {**SAFE_QUERY, "signature": "0" * 40}, A1["post_body"], APP_ID, 403, "signature"),
+        (
+            "tampered Encrypt",
+            SAFE_QUERY,
+            A1["post_body"].replace(A1["encrypt"], _tampered(A1["encrypt"])),
+            APP_ID,
+            403,
+            "signature",
+        ),
+        (
+            "tampered and re-signed",
+            *_resigned(SAFE_QUERY, A1["post_body"], _tampered(A1["encrypt"])),
+            APP_ID,
+            403,
+            "decrypt",
+        ),
+        ("wrong appid", SAFE_QUERY, A1["post_body"], "wx0000000000000000", 403, "receive_id"),
+        (
+            "missing msg_signature",
+            {k: v for k, v in SAFE_QUERY.items() if k != "msg_signature"},
+            A1["post_body"],
+            APP_ID,
+            400,
+            "params",
+        ),
+        (
+            "missing nonce",
+            {k: v for k, v in SAFE_QUERY.items() if k != "nonce"},
+            A1["post_body"],
+            APP_ID,
+            400,
+            "params",
+        ),
+        ("plaintext to a safe-mode account", plain_query(), text_xml(), APP_ID, 403, "plaintext"),
+        ("no Encrypt", SAFE_QUERY, "<xml><ToUserName>gh</ToUserName></xml>", APP_ID, 400, "xml"),
+        ("DOCTYPE in the envelope", SAFE_QUERY, "<!DOCTYPE xml>" + A1["post_body"], APP_ID, 400, "xml"),
+    ],
+)
 def test_safe_mode_rejections(name, query, body, app_id, status, kind):
     async def scenario():
         async with harness(app_id=app_id, encoding_aes_key=AES_KEY) as h:
@@ -443,8 +556,9 @@ def test_slow_turn_answers_success_then_one_customer_service_message():
             assert time.monotonic() - started < 0.35
             assert h.api.sends == []
             await h.channel.close()
-            assert h.api.tokens == [("/cgi-bin/token",
-                                     {"grant_type": "client_credential", "appid": APP_ID, "secret": APP_SECRET})]
+            assert h.api.tokens == [
+                ("/cgi-bin/token", {"grant_type": "client_credential", "appid": APP_ID, "secret": APP_SECRET})
+            ]
             assert len(h.api.sends) == 1
             send = h.api.sends[0]
             assert send["path"] == "/cgi-bin/message/custom/send"
@@ -468,16 +582,20 @@ def test_access_token_is_cached_between_replies():
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("errcodes, tokens, sends, failed", [
-    ([42001], 2, 2, 0),
-    ([40001], 2, 2, 0),
-    ([42001, 42001], 2, 2, 1),  # refreshed once only
-    ([45015], 1, 1, 1),  # outside the 48 h window: no retry
-])
+@pytest.mark.parametrize(
+    "errcodes, tokens, sends, failed",
+    [
+        ([42001], 2, 2, 0),
+        ([40001], 2, 2, 0),
+        ([42001, 42001], 2, 2, 1),  # refreshed once only
+        ([45015], 1, 1, 1),  # outside the 48 h window: no retry
+    ],
+)
 def test_api_errors(errcodes, tokens, sends, failed):
     async def scenario():
-        async with harness(runner=FakeRunner(delay=0.15), api=FakeApi(send_errcodes=list(errcodes)),
-                           reply_deadline=0.05) as h:
+        async with harness(
+            runner=FakeRunner(delay=0.15), api=FakeApi(send_errcodes=list(errcodes)), reply_deadline=0.05
+        ) as h:
             before = errors("wechat", "api")
             await h.post(plain_query(), text_xml())
             await h.channel.close()
@@ -584,14 +702,19 @@ def test_greeting_is_configurable():
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("xml", [
-    event_xml("unsubscribe"),
-    event_xml("LOCATION"),
-    text_xml(msg_type="image"),
-    ("<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
-     "<MsgType>voice</MsgType><MediaId>m</MediaId><MsgId>7</MsgId></xml>"),  # voice without Recognition
-    text_xml(content="  "),
-])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        event_xml("unsubscribe"),
+        event_xml("LOCATION"),
+        text_xml(msg_type="image"),
+        (
+            "<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>voice</MsgType><MediaId>m</MediaId><MsgId>7</MsgId></xml>"
+        ),  # voice without Recognition
+        text_xml(content="  "),
+    ],
+)
 def test_other_messages_answer_success_without_a_turn(xml):
     async def scenario():
         async with harness() as h:
@@ -602,9 +725,11 @@ def test_other_messages_answer_success_without_a_turn(xml):
 
 
 def test_voice_with_recognition_is_text():
-    xml = (f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>"
-           "<MsgType>voice</MsgType><MediaId>m</MediaId><Recognition><![CDATA[查订单]]></Recognition>"
-           "<MsgId>8</MsgId></xml>")
+    xml = (
+        f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>voice</MsgType><MediaId>m</MediaId><Recognition><![CDATA[查订单]]></Recognition>"
+        "<MsgId>8</MsgId></xml>"
+    )
 
     async def scenario():
         async with harness() as h:
@@ -615,14 +740,23 @@ def test_voice_with_recognition_is_text():
     asyncio.run(scenario())
 
 
-BUTTONS = [{"text": "Which size?", "buttons": [{"title": "Small", "payload": '/choose{"size": "s"}'},
-                                               {"title": "Large", "payload": '/choose{"size": "l"}'}]},
-           {"image": "https://example.com/sizes.png"}]
+BUTTONS = [
+    {
+        "text": "Which size?",
+        "buttons": [
+            {"title": "Small", "payload": '/choose{"size": "s"}'},
+            {"title": "Large", "payload": '/choose{"size": "l"}'},
+        ],
+    },
+    {"image": "https://example.com/sizes.png"},
+]
 
 
 def test_render_replies():
-    assert render_replies(BUTTONS) == ("Which size?\n1. Small\n2. Large\nhttps://example.com/sizes.png",
-                                       ['/choose{"size": "s"}', '/choose{"size": "l"}'])
+    assert render_replies(BUTTONS) == (
+        "Which size?\n1. Small\n2. Large\nhttps://example.com/sizes.png",
+        ['/choose{"size": "s"}', '/choose{"size": "l"}'],
+    )
     assert render_replies([{"text": "a"}, {"text": "b", "custom": {"x": 1}}]) == ("a\nb", [])
 
 
@@ -636,8 +770,13 @@ def test_buttons_are_numbered_and_a_number_picks_the_payload():
             h.runner.messages = [{"text": "ok"}]
             await h.post(plain_query(), text_xml("1", msg_id="4"))
             await h.post(plain_query(), text_xml("1", msg_id="5"))  # the last reply had no buttons
-            assert [m.text for m in h.runner.received] == ["size?", '/choose{"size": "l"}', "3", '/choose{"size": "s"}',
-                                                           "1"]
+            assert [m.text for m in h.runner.received] == [
+                "size?",
+                '/choose{"size": "l"}',
+                "3",
+                '/choose{"size": "s"}',
+                "1",
+            ]
 
     asyncio.run(scenario())
 
@@ -649,18 +788,40 @@ def test_wecom_published_message_vector():
     c4 = BY_ID["C4-tencent-wecom-sample-decrypt"]
 
     async def scenario():
-        async with harness("wecom", corp_id=c4["receive_id"], token=c4["token"],
-                           encoding_aes_key=c4["encoding_aes_key"], clock=lambda: int(c4["timestamp"])) as h:
+        async with harness(
+            "wecom",
+            corp_id=c4["receive_id"],
+            token=c4["token"],
+            encoding_aes_key=c4["encoding_aes_key"],
+            clock=lambda: int(c4["timestamp"]),
+        ) as h:
             query = {"msg_signature": c4["expected_msg_signature"], "timestamp": c4["timestamp"], "nonce": c4["nonce"]}
             status, body, _ = await h.post(query, c4["post_body"])
             assert status == 200
-            assert h.runner.received == [UserMessage("你好", "ChenJiaShun", "wecom", metadata={
-                "to_user": "ww1436e0e65a779aee", "msg_type": "text", "msg_id": "1456453720",
-                "create_time": 1476422779, "agent_id": "1000002"}, via="wecom")]
-            reply = parse_message(open_envelope(body, c4["token"], c4["timestamp"], c4["nonce"],
-                                                c4["encoding_aes_key"], c4["receive_id"]))
-            assert (reply.to_user, reply.from_user, reply.msg_type, reply.content) == \
-                ("ChenJiaShun", "ww1436e0e65a779aee", "text", REPLY)
+            assert h.runner.received == [
+                UserMessage(
+                    "你好",
+                    "ChenJiaShun",
+                    "wecom",
+                    metadata={
+                        "to_user": "ww1436e0e65a779aee",
+                        "msg_type": "text",
+                        "msg_id": "1456453720",
+                        "create_time": 1476422779,
+                        "agent_id": "1000002",
+                    },
+                    via="wecom",
+                )
+            ]
+            reply = parse_message(
+                open_envelope(body, c4["token"], c4["timestamp"], c4["nonce"], c4["encoding_aes_key"], c4["receive_id"])
+            )
+            assert (reply.to_user, reply.from_user, reply.msg_type, reply.content) == (
+                "ChenJiaShun",
+                "ww1436e0e65a779aee",
+                "text",
+                REPLY,
+            )
 
     asyncio.run(scenario())
 
@@ -677,19 +838,28 @@ def test_wecom_slow_turn_uses_message_send():
             assert (await h.post(query, body))[1] == "success"  # retry
             await h.channel.close()
             assert h.api.tokens == [("/cgi-bin/gettoken", {"corpid": CORP_ID, "corpsecret": CORP_SECRET})]
-            assert [(s["path"], s["query"]) for s in h.api.sends] == \
-                [("/cgi-bin/message/send", {"access_token": "ACCESS-TOKEN-1"})]
-            assert json.loads(h.api.sends[0]["body"]) == {"touser": "zhangsan", "msgtype": "text", "agentid": AGENT_ID,
-                                                          "text": {"content": REPLY}, "safe": 0}
+            assert [(s["path"], s["query"]) for s in h.api.sends] == [
+                ("/cgi-bin/message/send", {"access_token": "ACCESS-TOKEN-1"})
+            ]
+            assert json.loads(h.api.sends[0]["body"]) == {
+                "touser": "zhangsan",
+                "msgtype": "text",
+                "agentid": AGENT_ID,
+                "text": {"content": REPLY},
+                "safe": 0,
+            }
             assert len(h.runner.received) == 1
 
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("receive_id, token, kind", [
-    ("ww0000000000000000", WECOM_TOKEN, "receive_id"),  # another corp's message under our key
-    (CORP_ID, "other_token", "signature"),
-])
+@pytest.mark.parametrize(
+    "receive_id, token, kind",
+    [
+        ("ww0000000000000000", WECOM_TOKEN, "receive_id"),  # another corp's message under our key
+        (CORP_ID, "other_token", "signature"),
+    ],
+)
 def test_wecom_post_rejections(receive_id, token, kind):
     async def scenario():
         async with harness("wecom", clock=lambda: 1700000000) as h:
@@ -705,8 +875,11 @@ def test_wecom_has_no_plaintext_mode():
     async def scenario():
         async with harness("wecom", clock=lambda: 1700000000) as h:
             nonce = str(next(_nonces))
-            query = {"signature": signature(WECOM_TOKEN, "1700000000", nonce), "timestamp": "1700000000",
-                     "nonce": nonce}
+            query = {
+                "signature": signature(WECOM_TOKEN, "1700000000", nonce),
+                "timestamp": "1700000000",
+                "nonce": nonce,
+            }
             status, _, _ = await h.post(query, wecom_text())
             assert status in (400, 403) and h.runner.received == []
 
@@ -717,39 +890,93 @@ def test_wecom_has_no_plaintext_mode():
 
 
 def test_from_credentials():
-    wechat = WeChatChannel.from_credentials({"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN,
-                                             "encoding_aes_key": AES_KEY, "api_url": "http://127.0.0.1:9/",
-                                             "reply_deadline": "3.5", "greeting": "/hello"})
-    assert (wechat.name, wechat.path, wechat.app_id, wechat.api_url) == \
-        ("wechat", "/webhooks/wechat", APP_ID, "http://127.0.0.1:9")
+    wechat = WeChatChannel.from_credentials(
+        {
+            "app_id": APP_ID,
+            "app_secret": APP_SECRET,
+            "token": TOKEN,
+            "encoding_aes_key": AES_KEY,
+            "api_url": "http://127.0.0.1:9/",
+            "reply_deadline": "3.5",
+            "greeting": "/hello",
+        }
+    )
+    assert (wechat.name, wechat.path, wechat.app_id, wechat.api_url) == (
+        "wechat",
+        "/webhooks/wechat",
+        APP_ID,
+        "http://127.0.0.1:9",
+    )
     assert (wechat.reply_deadline, wechat.greeting) == (3.5, "/hello")
     plain = WeChatChannel.from_credentials({"app_id": APP_ID, "app_secret": APP_SECRET, "token": 123456})
-    assert (plain.api_url, plain.reply_deadline, plain.greeting, plain.token) == \
-        ("https://api.weixin.qq.com", 4.0, "/greet", "123456")
-    wecom = WeComChannel.from_credentials({"corp_id": CORP_ID, "corp_secret": CORP_SECRET, "agent_id": AGENT_ID,
-                                           "token": WECOM_TOKEN, "encoding_aes_key": WECOM_KEY})
-    assert (wecom.name, wecom.path, wecom.agent_id, wecom.api_url) == \
-        ("wecom", "/webhooks/wecom", AGENT_ID, "https://qyapi.weixin.qq.com")
+    assert (plain.api_url, plain.reply_deadline, plain.greeting, plain.token) == (
+        "https://api.weixin.qq.com",
+        4.0,
+        "/greet",
+        "123456",
+    )
+    wecom = WeComChannel.from_credentials(
+        {
+            "corp_id": CORP_ID,
+            "corp_secret": CORP_SECRET,
+            "agent_id": AGENT_ID,
+            "token": WECOM_TOKEN,
+            "encoding_aes_key": WECOM_KEY,
+        }
+    )
+    assert (wecom.name, wecom.path, wecom.agent_id, wecom.api_url) == (
+        "wecom",
+        "/webhooks/wecom",
+        AGENT_ID,
+        "https://qyapi.weixin.qq.com",
+    )
     assert {route.method for route in wecom.routes(FakeRunner())} == {"GET", "POST"}
 
 
-@pytest.mark.parametrize("cls, credentials, named", [
-    (WeChatChannel, {"app_id": APP_ID, "token": TOKEN}, ["app_secret"]),
-    (WeChatChannel, {"app_secret": APP_SECRET}, ["app_id", "token"]),
-    (WeChatChannel, None, ["app_id", "app_secret", "token"]),
-    (WeChatChannel, {"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "encoding_aes_key": "x" + APP_SECRET},
-     ["encoding_aes_key"]),
-    (WeChatChannel, {"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "reply_deadline": 6},
-     ["reply_deadline"]),
-    (WeChatChannel, {"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "reply_deadline": "soon"},
-     ["reply_deadline"]),
-    (WeComChannel, {"corp_id": CORP_ID, "corp_secret": CORP_SECRET, "agent_id": 1, "token": WECOM_TOKEN},
-     ["encoding_aes_key"]),
-    (WeComChannel, {"corp_id": CORP_ID, "agent_id": 1, "token": WECOM_TOKEN, "encoding_aes_key": WECOM_KEY},
-     ["corp_secret"]),
-    (WeComChannel, {"corp_id": CORP_ID, "corp_secret": CORP_SECRET, "agent_id": "app", "token": WECOM_TOKEN,
-                    "encoding_aes_key": WECOM_KEY}, ["agent_id"]),
-])
+@pytest.mark.parametrize(
+    "cls, credentials, named",
+    [
+        (WeChatChannel, {"app_id": APP_ID, "token": TOKEN}, ["app_secret"]),
+        (WeChatChannel, {"app_secret": APP_SECRET}, ["app_id", "token"]),
+        (WeChatChannel, None, ["app_id", "app_secret", "token"]),
+        (
+            WeChatChannel,
+            {"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "encoding_aes_key": "x" + APP_SECRET},
+            ["encoding_aes_key"],
+        ),
+        (
+            WeChatChannel,
+            {"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "reply_deadline": 6},
+            ["reply_deadline"],
+        ),
+        (
+            WeChatChannel,
+            {"app_id": APP_ID, "app_secret": APP_SECRET, "token": TOKEN, "reply_deadline": "soon"},
+            ["reply_deadline"],
+        ),
+        (
+            WeComChannel,
+            {"corp_id": CORP_ID, "corp_secret": CORP_SECRET, "agent_id": 1, "token": WECOM_TOKEN},
+            ["encoding_aes_key"],
+        ),
+        (
+            WeComChannel,
+            {"corp_id": CORP_ID, "agent_id": 1, "token": WECOM_TOKEN, "encoding_aes_key": WECOM_KEY},
+            ["corp_secret"],
+        ),
+        (
+            WeComChannel,
+            {
+                "corp_id": CORP_ID,
+                "corp_secret": CORP_SECRET,
+                "agent_id": "app",
+                "token": WECOM_TOKEN,
+                "encoding_aes_key": WECOM_KEY,
+            },
+            ["agent_id"],
+        ),
+    ],
+)
 def test_bad_credentials_name_the_key_not_the_secret(cls, credentials, named):
     with pytest.raises(AgentError) as error:
         cls.from_credentials(credentials)
@@ -763,8 +990,12 @@ def test_secrets_never_logged(caplog):
     leaky = f"invalid credential, access_token is ACCESS-TOKEN-1, secret {APP_SECRET} token {TOKEN}"
 
     async def scenario():
-        async with harness(encoding_aes_key=AES_KEY, runner=FakeRunner(delay=0.15), reply_deadline=0.05,
-                           api=FakeApi(send_errcodes=[45015], errmsg=leaky)) as h:
+        async with harness(
+            encoding_aes_key=AES_KEY,
+            runner=FakeRunner(delay=0.15),
+            reply_deadline=0.05,
+            api=FakeApi(send_errcodes=[45015], errmsg=leaky),
+        ) as h:
             await h.post({**SAFE_QUERY, "msg_signature": "0" * 40}, A1["post_body"])  # forged
             await h.post(*safe_request(text_xml(msg_id="77")))  # slow: goes to the API, which fails
             await h.channel.close()

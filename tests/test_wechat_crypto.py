@@ -1,4 +1,5 @@
 """WeChat / WeCom crypto and XML against the verified vectors in shared/connectors/test_vectors.json."""
+
 from __future__ import annotations
 
 import base64
@@ -9,10 +10,23 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from agent.channels import wechat_crypto
-from agent.channels.wechat_crypto import (WeChatCryptoError, aes_key, check_signature, decrypt, decrypt_message,
-                                          encrypt, signature)
-from agent.channels.wechat_xml import (WeChatXmlError, cdata, parse_fields, parse_message, render_encrypted_reply,
-                                       render_text_reply)
+from agent.channels.wechat_crypto import (
+    WeChatCryptoError,
+    aes_key,
+    check_signature,
+    decrypt,
+    decrypt_message,
+    encrypt,
+    signature,
+)
+from agent.channels.wechat_xml import (
+    WeChatXmlError,
+    cdata,
+    parse_fields,
+    parse_message,
+    render_encrypted_reply,
+    render_text_reply,
+)
 from tests.conftest import SHARED
 
 VECTORS = json.loads((SHARED / "connectors" / "test_vectors.json").read_text(encoding="utf-8"))
@@ -64,8 +78,10 @@ def test_aes_vectors_decrypt(vector):
     if "random16_ascii" in vector:
         assert opened.random == vector["random16_ascii"].encode()
     if "expected_msg_signature" in vector:
-        assert signature(vector["token"], vector["timestamp"], vector["nonce"], vector["encrypt"]) \
+        assert (
+            signature(vector["token"], vector["timestamp"], vector["nonce"], vector["encrypt"])
             == vector["expected_msg_signature"]
+        )
 
 
 @pytest.mark.parametrize("vector", [A1, A2, A3], ids=lambda v: v["id"])
@@ -76,8 +92,11 @@ def test_aes_vectors_encrypt_exactly(vector):
 
 
 def test_length_field_counts_utf8_bytes():
-    raw = Cipher(algorithms.AES(aes_key(A1["encoding_aes_key"])), modes.CBC(bytes.fromhex(A1["iv_hex"]))) \
-        .decryptor().update(base64.b64decode(A1["encrypt"]))
+    raw = (
+        Cipher(algorithms.AES(aes_key(A1["encoding_aes_key"])), modes.CBC(bytes.fromhex(A1["iv_hex"])))
+        .decryptor()
+        .update(base64.b64decode(A1["encrypt"]))
+    )
     assert raw[16:20].hex() == A1["msg_len_field_hex"]
     assert raw[-1] == A1["pkcs7_pad_bytes"] and len(raw) == A1["unpadded_len"] + A1["pkcs7_pad_bytes"]
 
@@ -117,13 +136,16 @@ def _raw_encrypt(plain: bytes, key: bytes) -> str:
     return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
 
 
-@pytest.mark.parametrize("plain", [
-    b"r" * 16 + struct.pack(">I", 3) + b"abc" + b"wx" + b"\x00" * 7,  # pad byte 0
-    b"r" * 16 + struct.pack(">I", 3) + b"abc" + b"wx" + b"\x21" * 7,  # pad byte 33 > block
-    b"r" * 16 + struct.pack(">I", 3) + b"abc" + b"wx" + b"\x01\x02\x03\x04\x05\x06\x07",  # inconsistent pad
-    b"r" * 16 + struct.pack(">I", 999) + b"abc" + b"wx" + b"\x07" * 7,  # length beyond the buffer
-    b"r" * 12 + b"\x14" * 20,  # shorter than random + length
-])
+@pytest.mark.parametrize(
+    "plain",
+    [
+        b"r" * 16 + struct.pack(">I", 3) + b"abc" + b"wx" + b"\x00" * 7,  # pad byte 0
+        b"r" * 16 + struct.pack(">I", 3) + b"abc" + b"wx" + b"\x21" * 7,  # pad byte 33 > block
+        b"r" * 16 + struct.pack(">I", 3) + b"abc" + b"wx" + b"\x01\x02\x03\x04\x05\x06\x07",  # inconsistent pad
+        b"r" * 16 + struct.pack(">I", 999) + b"abc" + b"wx" + b"\x07" * 7,  # length beyond the buffer
+        b"r" * 12 + b"\x14" * 20,  # shorter than random + length
+    ],
+)
 def test_malformed_plaintext_is_refused(plain):
     key = aes_key(A1["encoding_aes_key"])
     with pytest.raises(WeChatCryptoError) as error:
@@ -131,8 +153,16 @@ def test_malformed_plaintext_is_refused(plain):
     assert error.value.kind == "decrypt"
 
 
-@pytest.mark.parametrize("encrypted", ["", "not base64!!", A1["encrypt"][:-4], base64.b64encode(b"x" * 48).decode(),
-                                       A1["encrypt"].replace("=", "") + "\n"])
+@pytest.mark.parametrize(
+    "encrypted",
+    [
+        "",
+        "not base64!!",
+        A1["encrypt"][:-4],
+        base64.b64encode(b"x" * 48).decode(),
+        A1["encrypt"].replace("=", "") + "\n",
+    ],
+)
 def test_bad_ciphertext_is_refused(encrypted):
     with pytest.raises(WeChatCryptoError):
         decrypt(encrypted, aes_key(A1["encoding_aes_key"]))
@@ -157,8 +187,11 @@ def test_fresh_randomness_by_default():
 
 def test_parse_text_message():
     message = parse_message(A1["plaintext_msg"].encode())
-    assert (message.to_user, message.from_user, message.create_time) == \
-        ("gh_0123456789ab", "oUSER_openid_000000000000001", 1700000000)
+    assert (message.to_user, message.from_user, message.create_time) == (
+        "gh_0123456789ab",
+        "oUSER_openid_000000000000001",
+        1700000000,
+    )
     assert (message.msg_type, message.content, message.msg_id) == ("text", "你好，我要退货", "24300000000000001")
 
 
@@ -168,32 +201,43 @@ def test_parse_without_cdata_and_with_agent_id():
 
 
 def test_parse_event_and_voice():
-    event = parse_message("<xml><FromUserName>u</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
-                          "<Event>subscribe</Event><EventKey><![CDATA[qrscene_1]]></EventKey></xml>")
+    event = parse_message(
+        "<xml><FromUserName>u</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+        "<Event>subscribe</Event><EventKey><![CDATA[qrscene_1]]></EventKey></xml>"
+    )
     assert (event.event, event.event_key, event.msg_id) == ("subscribe", "qrscene_1", "")
     voice = parse_message("<xml><MsgType>voice</MsgType><Recognition><![CDATA[查订单]]></Recognition></xml>")
     assert voice.recognition == "查订单"
 
 
-BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-                  '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
-                  '<xml><Content>&lol3;</Content></xml>')
-XXE = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-       '<xml><MsgType>text</MsgType><Content>&xxe;</Content></xml>')
-DOCTYPE_ONLY = '<!DOCTYPE xml><xml><MsgType>text</MsgType></xml>'
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    "<xml><Content>&lol3;</Content></xml>"
+)
+XXE = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    "<xml><MsgType>text</MsgType><Content>&xxe;</Content></xml>"
+)
+DOCTYPE_ONLY = "<!DOCTYPE xml><xml><MsgType>text</MsgType></xml>"
 
 
-@pytest.mark.parametrize("xml", [
-    BILLION_LAUGHS, XXE, DOCTYPE_ONLY,
-    "<xml><MsgType>text</MsgType>",  # unclosed
-    "<root><MsgType>text</MsgType></root>",  # wrong root
-    "<xml><FromUserName>a</FromUserName><FromUserName>b</FromUserName></xml>",  # duplicate field
-    "<xml>" + "<a/>" * 300 + "</xml>",  # too many elements
-    "<xml><CreateTime>soon</CreateTime></xml>",
-    "<xml><CreateTime>１２</CreateTime></xml>",  # non-ASCII digits
-    "",
-])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        BILLION_LAUGHS,
+        XXE,
+        DOCTYPE_ONLY,
+        "<xml><MsgType>text</MsgType>",  # unclosed
+        "<root><MsgType>text</MsgType></root>",  # wrong root
+        "<xml><FromUserName>a</FromUserName><FromUserName>b</FromUserName></xml>",  # duplicate field
+        "<xml>" + "<a/>" * 300 + "</xml>",  # too many elements
+        "<xml><CreateTime>soon</CreateTime></xml>",
+        "<xml><CreateTime>１２</CreateTime></xml>",  # non-ASCII digits
+        "",
+    ],
+)
 def test_hostile_or_malformed_xml_is_refused(xml):
     with pytest.raises(WeChatXmlError):
         parse_message(xml)
@@ -207,21 +251,30 @@ def test_size_cap():
 
 
 def test_render_text_reply_matches_vector():
-    assert render_text_reply("oUSER_openid_000000000000001", "gh_0123456789ab", 1700000001, "好的，请提供订单号。") \
+    assert (
+        render_text_reply("oUSER_openid_000000000000001", "gh_0123456789ab", 1700000001, "好的，请提供订单号。")
         == A2["plaintext_reply"]
+    )
 
 
 def test_render_encrypted_reply_matches_vector():
-    assert render_encrypted_reply(A2["encrypt"], A2["expected_msg_signature"], A2["timestamp"], A2["nonce"]) \
+    assert (
+        render_encrypted_reply(A2["encrypt"], A2["expected_msg_signature"], A2["timestamp"], A2["nonce"])
         == A2["response_body"]
+    )
 
 
 @pytest.mark.parametrize("content", ["a]]>b", "]]><xml><Content>pwned</Content></xml>", "]]]]>>", "x]]"])
 def test_cdata_cannot_be_closed_by_content(content):
     reply = render_text_reply("u", "gh", 1, content)
     fields = parse_fields(reply)
-    assert fields["Content"] == content and list(fields) == ["ToUserName", "FromUserName", "CreateTime", "MsgType",
-                                                            "Content"]
+    assert fields["Content"] == content and list(fields) == [
+        "ToUserName",
+        "FromUserName",
+        "CreateTime",
+        "MsgType",
+        "Content",
+    ]
 
 
 def test_cdata_drops_characters_xml_cannot_carry():

@@ -1,4 +1,5 @@
 """Line-aware YAML reading: syntax errors, duplicate keys, YAML 1.2 booleans, encodings."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,10 +30,20 @@ def test_syntax_error_names_file_line_column_and_excerpt():
 # Syntax errors: the text, then the line and column the error is reported at (None: any column) and
 # the line shown with it.
 SYNTAX_ERRORS = [
-    pytest.param('version: "3.1"\nintents:\n  - greet\n  - goodbye: [oops\nslots: {}\n', 5, 6, "slots: {}",
-                 id="unclosed flow sequence, where the parser notices it"),
-    pytest.param("nlu:\n- intent: greet\n  examples: |\n    - hi\n - intent: bye\n", 5, None, " - intent: bye",
-                 id="bad indentation"),
+    pytest.param(
+        'version: "3.1"\nintents:\n  - greet\n  - goodbye: [oops\nslots: {}\n',
+        5,
+        6,
+        "slots: {}",
+        id="unclosed flow sequence, where the parser notices it",
+    ),
+    pytest.param(
+        "nlu:\n- intent: greet\n  examples: |\n    - hi\n - intent: bye\n",
+        5,
+        None,
+        " - intent: bye",
+        id="bad indentation",
+    ),
     pytest.param("a: 1\n\tb: 2\n", 2, 1, "\tb: 2", id="tab indentation"),
 ]
 
@@ -46,10 +57,13 @@ def test_a_syntax_error_points_at_the_offending_line(text, line, column, excerpt
     assert p.column == column if column is not None else p.column >= 1
 
 
-@pytest.mark.parametrize("text,key,line,first_line", [
-    pytest.param("intents:\n  - greet\nentities:\n  - city\nintents:\n  - bye\n", "intents", 5, 1, id="top level"),
-    pytest.param("slots:\n  name:\n    type: text\n    type: any\n", "type", 4, 3, id="nested mapping"),
-])
+@pytest.mark.parametrize(
+    "text,key,line,first_line",
+    [
+        pytest.param("intents:\n  - greet\nentities:\n  - city\nintents:\n  - bye\n", "intents", 5, 1, id="top level"),
+        pytest.param("slots:\n  name:\n    type: text\n    type: any\n", "type", 4, 3, id="nested mapping"),
+    ],
+)
 def test_a_duplicate_key_is_an_error_naming_both_lines(text, key, line, first_line):
     with pytest.raises(BotFileError) as info:
         parse_yaml(text, "domain.yml")
@@ -59,8 +73,7 @@ def test_a_duplicate_key_is_an_error_naming_both_lines(text, key, line, first_li
 
 
 def test_yes_no_on_off_stay_strings_true_false_are_bools():
-    data = parse_yaml(
-        "a: yes\nb: no\nc: on\nd: off\ne: Yes\nf: true\ng: false\nh: True\ni: FALSE\nj: y\n", "f.yml")
+    data = parse_yaml("a: yes\nb: no\nc: on\nd: off\ne: Yes\nf: true\ng: false\nh: True\ni: FALSE\nj: y\n", "f.yml")
     assert data["a"] == "yes" and isinstance(data["a"], str)
     assert data["b"] == "no" and isinstance(data["b"], str)
     assert data["c"] == "on" and data["d"] == "off" and data["e"] == "Yes" and data["j"] == "y"

@@ -1,7 +1,8 @@
 """`config.yml`: read our settings and map Rasa's components and policies onto ours."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,17 @@ from agent.bot.registry import PIPELINE, POLICY, Context, read_settings
 from agent.bot.schema import Reader, item_line, key_line, suggest_name
 from agent.errors import Errors, Warnings
 
-CONFIG_KEYS = ("version", "recipe", "assistant_id", "language", "pipeline", "policies", "importers",
-               "base_model", "data")
+CONFIG_KEYS = (
+    "version",
+    "recipe",
+    "assistant_id",
+    "language",
+    "pipeline",
+    "policies",
+    "importers",
+    "base_model",
+    "data",
+)
 
 MULTILINGUAL_BASE_MODEL = "multilingual-e5-small"  # what bots in other languages than English train on
 
@@ -77,7 +87,7 @@ class AgentConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AgentConfig":
+    def from_dict(cls, data: dict) -> AgentConfig:
         return cls(
             language=data.get("language", "en"),
             languages=list(data.get("languages") or [data.get("language", "en")]),
@@ -163,7 +173,8 @@ def _apply(item: Any, kind: str, config: AgentConfig, r: Reader, line: int | Non
     spec = REGISTRY.get(kind, name)
     if spec is None:
         hint = suggest_name(name.rsplit(".", 1)[-1], REGISTRY.names(kind)) or (
-            "custom Rasa components are not loaded" if kind == PIPELINE else "")
+            "custom Rasa components are not loaded" if kind == PIPELINE else ""
+        )
         r.warning(line, Warnings.UNKNOWN_COMPONENT, kind=kind, name=name, suggestion=hint)
         return
     ctx = Context(r, line, name, bot_dir, raw)
@@ -172,5 +183,3 @@ def _apply(item: Any, kind: str, config: AgentConfig, r: Reader, line: int | Non
     if unused:
         why = f" ({spec.why_unused})" if spec.why_unused else ""
         config.notes.append(f"{name}: accepted, not used: {', '.join(unused)}{why}")
-
-

@@ -1,4 +1,5 @@
 """The domain: what the bot knows (intents, entities, slots), says (responses) and does (actions, forms)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,8 +9,18 @@ from agent.bot.schema import Reader, item_line, key_line
 from agent.bot.yaml_source import plain
 from agent.errors import Errors, Warnings
 
-DOMAIN_KEYS = ("version", "intents", "entities", "slots", "responses", "forms", "actions", "config",
-               "session_config", "e2e_actions")
+DOMAIN_KEYS = (
+    "version",
+    "intents",
+    "entities",
+    "slots",
+    "responses",
+    "forms",
+    "actions",
+    "config",
+    "session_config",
+    "e2e_actions",
+)
 SLOT_TYPES = ("text", "bool", "categorical", "float", "list", "any")
 MAPPING_TYPES = ("from_entity", "from_intent", "from_trigger_intent", "from_text", "custom")
 MAPPING_KEYS = {
@@ -19,15 +30,36 @@ MAPPING_KEYS = {
     "from_trigger_intent": ("type", "value", "intent", "not_intent", "conditions"),
     "custom": ("type", "action", "conditions"),
 }
-VARIATION_KEYS = ("text", "image", "buttons", "button_type", "quick_replies", "attachment", "elements",
-                  "custom", "channel", "id", "metadata", "condition", "language")
+VARIATION_KEYS = (
+    "text",
+    "image",
+    "buttons",
+    "button_type",
+    "quick_replies",
+    "attachment",
+    "elements",
+    "custom",
+    "channel",
+    "id",
+    "metadata",
+    "condition",
+    "language",
+)
 
 DEFAULT_INTENTS = ("restart", "back", "session_start", "nlu_fallback", "out_of_scope")
 DEFAULT_ACTIONS = (
-    "action_listen", "action_restart", "action_session_start", "action_default_fallback",
-    "action_deactivate_loop", "action_revert_fallback_events", "action_two_stage_fallback",
-    "action_default_ask_affirmation", "action_default_ask_rephrase", "action_back",
-    "action_unlikely_intent", "action_extract_slots",
+    "action_listen",
+    "action_restart",
+    "action_session_start",
+    "action_default_fallback",
+    "action_deactivate_loop",
+    "action_revert_fallback_events",
+    "action_two_stage_fallback",
+    "action_default_ask_affirmation",
+    "action_default_ask_rephrase",
+    "action_back",
+    "action_unlikely_intent",
+    "action_extract_slots",
 )
 
 
@@ -200,8 +232,9 @@ def _parse_intents(value: Any, domain: Domain, r: Reader, line: int | None) -> N
         if props is not None:
             props = r.mapping(props, f"intent '{name}'", at)
             if props is not None:
-                r.check_keys(props, ("use_entities", "ignore_entities", "is_retrieval_intent",
-                                     "triggers"), f"intent '{name}'")
+                r.check_keys(
+                    props, ("use_entities", "ignore_entities", "is_retrieval_intent", "triggers"), f"intent '{name}'"
+                )
                 if "use_entities" in props:
                     use = props["use_entities"]
                     if use is True:
@@ -244,8 +277,11 @@ def _parse_slots(value: Any, domain: Domain, r: Reader, line: int | None) -> Non
         body = r.mapping(body, f"slot '{name}'", at)
         if body is None:
             continue
-        r.check_keys(body, ("type", "influence_conversation", "initial_value", "values", "min_value",
-                            "max_value", "mappings"), f"slot '{name}'")
+        r.check_keys(
+            body,
+            ("type", "influence_conversation", "initial_value", "values", "min_value", "max_value", "mappings"),
+            f"slot '{name}'",
+        )
         slot_type = str(body.get("type", ""))
         if not slot_type:
             r.error(at, Errors.SLOT_WITHOUT_TYPE, slot=name, types=", ".join(SLOT_TYPES))
@@ -254,8 +290,13 @@ def _parse_slots(value: Any, domain: Domain, r: Reader, line: int | None) -> Non
             r.warning(at, Warnings.SLOT_UNFEATURIZED, slot=name)
             slot_type = "any"
         if slot_type not in SLOT_TYPES and "." not in slot_type:
-            r.error(key_line(body, "type", at), Errors.SLOT_UNKNOWN_TYPE, slot=name, type=slot_type,
-                    types=", ".join(SLOT_TYPES))
+            r.error(
+                key_line(body, "type", at),
+                Errors.SLOT_UNKNOWN_TYPE,
+                slot=name,
+                type=slot_type,
+                types=", ".join(SLOT_TYPES),
+            )
             continue
         if "mappings" not in body:
             r.error(at, Errors.SLOT_WITHOUT_MAPPINGS, slot=name)
@@ -269,8 +310,7 @@ def _parse_slots(value: Any, domain: Domain, r: Reader, line: int | None) -> Non
             source=(r.file, at),
         )
         if slot_type == "categorical":
-            slot.values = [str(v) if not isinstance(v, bool) else str(v).lower()
-                           for v in (body.get("values") or [])]
+            slot.values = [str(v) if not isinstance(v, bool) else str(v).lower() for v in (body.get("values") or [])]
             if not slot.values:
                 r.error(at, Errors.CATEGORICAL_WITHOUT_VALUES, slot=name)
         for bound in ("min_value", "max_value"):
@@ -294,8 +334,13 @@ def _parse_mappings(value: Any, slot: str, r: Reader, line: int | None) -> list[
             continue
         mtype = str(item.get("type", ""))
         if mtype not in MAPPING_TYPES:
-            r.error(key_line(item, "type", at), Errors.MAPPING_UNKNOWN_TYPE, slot=slot, type=mtype,
-                    types=", ".join(MAPPING_TYPES))
+            r.error(
+                key_line(item, "type", at),
+                Errors.MAPPING_UNKNOWN_TYPE,
+                slot=slot,
+                type=mtype,
+                types=", ".join(MAPPING_TYPES),
+            )
             continue
         for key, key_at, suggestion in r.unknown_keys(item, MAPPING_KEYS[mtype]):  # Rasa ignores them
             r.warning(key_at, Warnings.MAPPING_EXTRA_KEY, key=key, mtype=mtype, slot=slot, suggestion=suggestion)
@@ -324,7 +369,8 @@ def _parse_mappings(value: Any, slot: str, r: Reader, line: int | None) -> list[
                     continue
                 r.check_keys(cond, ("active_loop", "requested_slot"), "a mapping condition")
                 mapping.conditions.append(
-                    MappingCondition(_opt_str(cond.get("active_loop")), _opt_str(cond.get("requested_slot"))))
+                    MappingCondition(_opt_str(cond.get("active_loop")), _opt_str(cond.get("requested_slot")))
+                )
         mappings.append(mapping)
     return mappings
 
@@ -348,22 +394,24 @@ def parse_responses(value: Any, r: Reader, line: int | None) -> dict[str, list[R
             r.check_keys(var, VARIATION_KEYS, f"a variation of response '{name}'")
             if not any(k in var for k in ("text", "image", "custom", "attachment", "elements", "buttons")):
                 r.error(vat, Errors.VARIATION_SAYS_NOTHING, response=name)
-            parsed.append(ResponseVariation(
-                text=None if var.get("text") is None else str(var.get("text")),
-                image=_opt_str(var.get("image")),
-                buttons=parse_buttons(var.get("buttons"), name, r, vat),
-                button_type=_opt_str(var.get("button_type")),
-                quick_replies=parse_buttons(var.get("quick_replies"), name, r, vat),
-                attachment=plain(var.get("attachment")),
-                elements=plain(var.get("elements")),
-                custom=plain(var.get("custom")),
-                channel=_opt_str(var.get("channel")),
-                id=_opt_str(var.get("id")),
-                metadata=plain(var.get("metadata")),
-                condition=_parse_response_conditions(var.get("condition"), name, r, vat),
-                language=_opt_str(var.get("language")),
-                source=(r.file, vat),
-            ))
+            parsed.append(
+                ResponseVariation(
+                    text=None if var.get("text") is None else str(var.get("text")),
+                    image=_opt_str(var.get("image")),
+                    buttons=parse_buttons(var.get("buttons"), name, r, vat),
+                    button_type=_opt_str(var.get("button_type")),
+                    quick_replies=parse_buttons(var.get("quick_replies"), name, r, vat),
+                    attachment=plain(var.get("attachment")),
+                    elements=plain(var.get("elements")),
+                    custom=plain(var.get("custom")),
+                    channel=_opt_str(var.get("channel")),
+                    id=_opt_str(var.get("id")),
+                    metadata=plain(var.get("metadata")),
+                    condition=_parse_response_conditions(var.get("condition"), name, r, vat),
+                    language=_opt_str(var.get("language")),
+                    source=(r.file, vat),
+                )
+            )
         responses[str(name)] = parsed
     return responses
 
@@ -466,4 +514,3 @@ def merge_domains(parts: list[Domain]) -> Domain:
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
-

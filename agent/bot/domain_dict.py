@@ -9,6 +9,7 @@ What the parsed Domain does not keep cannot come back: an intent's `is_retrieval
 `triggers`, an entity's `influence_conversation`, a button's `type` and whether its target was a
 `url` or a `payload` (written back as `payload`), and YAML comments and key order.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,8 +51,10 @@ def _number(value: float) -> float | int:
 
 
 def _session_config(cfg: SessionConfig) -> dict:
-    return {"session_expiration_time": _number(cfg.session_expiration_time),
-            "carry_over_slots_to_new_session": cfg.carry_over_slots_to_new_session}
+    return {
+        "session_expiration_time": _number(cfg.session_expiration_time),
+        "carry_over_slots_to_new_session": cfg.carry_over_slots_to_new_session,
+    }
 
 
 def _intent(intent: Intent) -> str | dict:
@@ -69,8 +72,11 @@ def _entity(entity: Entity) -> str | dict:
 
 
 def _slot(slot: Slot) -> dict:
-    out: dict[str, Any] = {"type": slot.type, "influence_conversation": slot.influence_conversation,
-                           "initial_value": _copy(slot.initial_value)}
+    out: dict[str, Any] = {
+        "type": slot.type,
+        "influence_conversation": slot.influence_conversation,
+        "initial_value": _copy(slot.initial_value),
+    }
     if slot.type == "categorical":
         out["values"] = list(slot.values)
     if slot.type == "float" or (slot.min_value, slot.max_value) != (0.0, 1.0):
@@ -91,9 +97,13 @@ def _mapping(m: SlotMapping) -> dict:
     if m.type in ("from_intent", "from_trigger_intent") or m.value is not None:
         out["value"] = _copy(m.value)
     if m.conditions:
-        out["conditions"] = [{"active_loop": c.active_loop,
-                              **({"requested_slot": c.requested_slot} if c.requested_slot is not None else {})}
-                             for c in m.conditions]
+        out["conditions"] = [
+            {
+                "active_loop": c.active_loop,
+                **({"requested_slot": c.requested_slot} if c.requested_slot is not None else {}),
+            }
+            for c in m.conditions
+        ]
     return out
 
 

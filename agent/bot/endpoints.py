@@ -1,4 +1,5 @@
 """`endpoints.yml` (Rasa's file): where the action server lives, the tracker store and the lock store."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """One FAQ entry: the questions it answers and the answer it gives, as stored, served and edited."""
+
 from __future__ import annotations
 
 import re
@@ -38,9 +39,15 @@ class FAQEntry:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FAQEntry":
-        return cls(str(data["id"]), [str(q) for q in data["questions"]], dict(data.get("answer") or {}),
-                   [str(t) for t in data.get("tags") or []], data.get("language"), data.get("response"))
+    def from_dict(cls, data: dict) -> FAQEntry:
+        return cls(
+            str(data["id"]),
+            [str(q) for q in data["questions"]],
+            dict(data.get("answer") or {}),
+            [str(t) for t in data.get("tags") or []],
+            data.get("language"),
+            data.get("response"),
+        )
 
 
 def entry_problems(data: object) -> list[str]:
@@ -48,8 +55,11 @@ def entry_problems(data: object) -> list[str]:
     can act on; empty when it is valid."""
     if not isinstance(data, dict):
         return ["an FAQ entry must be a JSON object with id, questions and answer"]
-    problems = [f"unknown key '{k}' (allowed: id, questions, answer, tags, language)"
-                for k in data if k not in ("id", "questions", "answer", "tags", "language")]
+    problems = [
+        f"unknown key '{k}' (allowed: id, questions, answer, tags, language)"
+        for k in data
+        if k not in ("id", "questions", "answer", "tags", "language")
+    ]
     if not isinstance(data.get("id"), str) or not ID_PATTERN.match(data["id"]):
         problems.append("'id' must be a name of letters, digits, _ . / - (at most 128 characters)")
     questions = data.get("questions")
@@ -61,11 +71,13 @@ def entry_problems(data: object) -> list[str]:
     if not isinstance(answer, dict) or not (isinstance(answer.get("text"), str) and answer["text"].strip()):
         problems.append("'answer' must be a text, or a mapping with a non-empty 'text'")
     else:
-        problems += [f"unknown key '{k}' in answer (allowed: {', '.join(ANSWER_KEYS)})"
-                     for k in answer if k not in ANSWER_KEYS]
+        problems += [
+            f"unknown key '{k}' in answer (allowed: {', '.join(ANSWER_KEYS)})" for k in answer if k not in ANSWER_KEYS
+        ]
         buttons = answer.get("buttons", [])
-        if not isinstance(buttons, list) or not all(isinstance(b, dict) and isinstance(b.get("title"), str)
-                                                    for b in buttons):
+        if not isinstance(buttons, list) or not all(
+            isinstance(b, dict) and isinstance(b.get("title"), str) for b in buttons
+        ):
             problems.append("answer 'buttons' must be a list of {title, payload}")
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -78,5 +90,10 @@ def entry_problems(data: object) -> list[str]:
 def entry_from_plain(data: dict) -> FAQEntry:
     """An entry from validated plain data (see entry_problems)."""
     answer = data["answer"] if isinstance(data["answer"], dict) else {"text": data["answer"]}
-    return FAQEntry(data["id"], [q.strip() for q in data["questions"]], dict(answer), list(data.get("tags", [])),
-                    data.get("language"))
+    return FAQEntry(
+        data["id"],
+        [q.strip() for q in data["questions"]],
+        dict(answer),
+        list(data.get("tags", [])),
+        data.get("language"),
+    )

@@ -1,13 +1,14 @@
 """Read a bot's FAQ: our faq.yml, and Rasa retrieval intents (`faq/ask_x` examples answered by
 `utter_faq/ask_x`), which load into the same bank so Rasa bots keep working."""
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from agent.bot.domain import parse_buttons
-from agent.bot.schema import Reader, item_line, key_line
 from agent.bot.faq_entries import ANSWER_KEYS, ID_PATTERN, FAQEntry
+from agent.bot.schema import Reader, item_line, key_line
 from agent.errors import Errors
 
 FILE_NAMES = ("faq.yml", "faq.yaml")
@@ -75,8 +76,10 @@ def _parse_answer(value: Any, r: Reader, at: int | None, entry_id: Any) -> dict 
         return None
     r.check_keys(answer, ANSWER_KEYS, "an FAQ answer")
     out: dict = {"text": answer["text"].strip()}
-    buttons = [{"title": b.title, "payload": b.payload}
-               for b in parse_buttons(answer.get("buttons"), f"FAQ {entry_id}", r, key_line(answer, "buttons", at))]
+    buttons = [
+        {"title": b.title, "payload": b.payload}
+        for b in parse_buttons(answer.get("buttons"), f"FAQ {entry_id}", r, key_line(answer, "buttons", at))
+    ]
     if buttons:
         out["buttons"] = buttons
     for key in ("image", "links"):

@@ -1,4 +1,5 @@
 """Language codes as bots write them (config.yml `language:`, responses' and FAQ entries' `language:`)."""
+
 from __future__ import annotations
 
 

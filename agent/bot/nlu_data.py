@@ -1,4 +1,5 @@
 """NLU training data: intent examples with entity annotations, synonyms, regexes and lookup tables."""
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,7 @@ class NLUData:
     def intents(self) -> list[str]:
         return sorted({e.intent for e in self.examples})
 
-    def extend(self, other: "NLUData") -> None:
+    def extend(self, other: NLUData) -> None:
         self.examples += other.examples
         self.synonyms.update(other.synonyms)
         self.regexes += other.regexes
@@ -79,7 +80,7 @@ def parse_annotated(text: str, r: Reader | None = None, line: int | None = None)
     plain_text, entities, cursor = [], [], 0
     offset = 0
     for m in ANNOTATION.finditer(text):
-        plain_text.append(text[cursor:m.start()])
+        plain_text.append(text[cursor : m.start()])
         offset += m.start() - cursor
         surface = m.group("entity_text")
         start, end = offset, offset + len(surface)
@@ -87,8 +88,9 @@ def parse_annotated(text: str, r: Reader | None = None, line: int | None = None)
             ann = _entity_from_dict(m.group("entity_dict"), surface, start, end, r, line)
         else:
             value = m.group("value")
-            ann = EntityAnnotation(start, end, surface, m.group("entity").strip(),
-                                   value if value is not None else surface)
+            ann = EntityAnnotation(
+                start, end, surface, m.group("entity").strip(), value if value is not None else surface
+            )
         if ann is not None:
             entities.append(ann)
         plain_text.append(surface)
@@ -98,8 +100,9 @@ def parse_annotated(text: str, r: Reader | None = None, line: int | None = None)
     return "".join(plain_text), entities
 
 
-def _entity_from_dict(body: str, surface: str, start: int, end: int, r: Reader | None,
-                      line: int | None) -> EntityAnnotation | None:
+def _entity_from_dict(
+    body: str, surface: str, start: int, end: int, r: Reader | None, line: int | None
+) -> EntityAnnotation | None:
     try:
         data = json.loads("{" + body + "}")
     except json.JSONDecodeError as exc:
@@ -108,14 +111,26 @@ def _entity_from_dict(body: str, surface: str, start: int, end: int, r: Reader |
         return None
     unknown = [k for k in data if k not in ENTITY_DICT_KEYS]
     if r and unknown:
-        r.error(line, Errors.UNKNOWN_KEY, key=unknown[0], what="entity annotation",
-                suggestion=f"allowed keys: {', '.join(ENTITY_DICT_KEYS)}")
+        r.error(
+            line,
+            Errors.UNKNOWN_KEY,
+            key=unknown[0],
+            what="entity annotation",
+            suggestion=f"allowed keys: {', '.join(ENTITY_DICT_KEYS)}",
+        )
     if "entity" not in data:
         if r:
             r.error(line, Errors.ANNOTATION_WITHOUT_ENTITY, surface=surface, body=body)
         return None
-    return EntityAnnotation(start, end, surface, str(data["entity"]), data.get("value", surface),
-                            _s(data.get("role")), _s(data.get("group")))
+    return EntityAnnotation(
+        start,
+        end,
+        surface,
+        str(data["entity"]),
+        data.get("value", surface),
+        _s(data.get("role")),
+        _s(data.get("group")),
+    )
 
 
 def _s(v: Any) -> str | None:

@@ -1,4 +1,5 @@
 """Find and load every file of a bot directory (our layout or an unchanged Rasa 3.x project)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,12 +9,12 @@ from typing import Any
 
 from agent.bot.config import AgentConfig, parse_config
 from agent.bot.domain import Domain, merge_domains, parse_domain, parse_responses
+from agent.bot.faq_file import find_faq_file, parse_faq, retrieval_entries
 from agent.bot.nlu_data import NLUData, parse_nlu
 from agent.bot.schema import Reader, key_line
 from agent.bot.stories import StoryBlock, parse_blocks
 from agent.bot.yaml_source import read_yaml
 from agent.errors import BotFileError, Errors, Problems, Warnings
-from agent.bot.faq_file import find_faq_file, parse_faq, retrieval_entries
 
 YAML_SUFFIXES = (".yml", ".yaml")
 DATA_KEYS = ("version", "nlu", "stories", "rules", "responses")
@@ -110,8 +111,9 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
     faq = _load_faq(root, files, problems) + retrieval_entries(nlu.examples, domain.responses)
     _declare_faq_intents(domain, faq)
 
-    bot = BotProject(root.resolve().name, root, domain, nlu, stories, rules, config, files, problems,
-                     raw_stories, raw_rules, faq)
+    bot = BotProject(
+        root.resolve().name, root, domain, nlu, stories, rules, config, files, problems, raw_stories, raw_rules, faq
+    )
     from agent.bot.validate import validate_bot  # late import: validation depends on the whole project
 
     validate_bot(bot, problems)

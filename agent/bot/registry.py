@@ -6,14 +6,16 @@ A config.yml key is one of three things: a setting the component declares (read 
 key Rasa's own component takes that we accept but do not use (listed once, with why), or a typo,
 which is an error naming the file, the line and the closest key.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from agent.bot.schema import Reader, key_line
 from agent.errors import Errors, Warnings
@@ -54,13 +56,24 @@ class Registered:
 class Registry:
     entries: dict[tuple[str, str], Registered] = field(default_factory=dict)
 
-    def register(self, name: str, kind: str, settings: type, *, rasa_keys: frozenset[str] = frozenset(),
-                 why_unused: str = "", strict: bool = True, aliases: tuple[str, ...] = ()):
+    def register(
+        self,
+        name: str,
+        kind: str,
+        settings: type,
+        *,
+        rasa_keys: frozenset[str] = frozenset(),
+        why_unused: str = "",
+        strict: bool = True,
+        aliases: tuple[str, ...] = (),
+    ):
         """Decorator for a component's `apply(settings, config, context)`."""
+
         def decorate(apply):
             for n in (name, *aliases):
                 self.entries[(kind, n)] = Registered(n, kind, settings, apply, rasa_keys, why_unused, strict)
             return apply
+
         return decorate
 
     def get(self, kind: str, name: str) -> Registered | None:
@@ -95,8 +108,14 @@ def read_settings(spec: Registered, raw: dict, ctx: Context) -> tuple[Any, list[
             if ok:
                 values[key] = converted
             else:
-                r.error(at, Errors.SETTING_WRONG_TYPE, component=spec.name, key=key, expected=_describe(hints[key]),
-                        value=value)
+                r.error(
+                    at,
+                    Errors.SETTING_WRONG_TYPE,
+                    component=spec.name,
+                    key=key,
+                    expected=_describe(hints[key]),
+                    value=value,
+                )
         elif key in spec.rasa_keys:
             unused.append(f"{key}: {value}")
         else:
@@ -105,8 +124,13 @@ def read_settings(spec: Registered, raw: dict, ctx: Context) -> tuple[Any, list[
                 hint = f"did you mean '{close[0]}'?" if close else f"{spec.name} takes: {', '.join(declared)}"
                 r.error(at, Errors.UNKNOWN_SETTING, key=key, kind=spec.kind, component=spec.name, suggestion=hint)
             else:
-                r.warning(at, Warnings.UNKNOWN_RASA_SETTING, component=spec.name, key=key,
-                          declared=", ".join(declared) or "none")
+                r.warning(
+                    at,
+                    Warnings.UNKNOWN_RASA_SETTING,
+                    component=spec.name,
+                    key=key,
+                    declared=", ".join(declared) or "none",
+                )
     return spec.settings(**values), unused
 
 

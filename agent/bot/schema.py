@@ -1,8 +1,10 @@
 """Small helpers shared by the bot-file parsers: key checks and typed reads that report file:line."""
+
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from agent.bot.yaml_source import LineDict, LineList, line_of
 from agent.errors import Entry, Errors, Problems
@@ -31,8 +33,11 @@ class Reader:
     def unknown_keys(mapping: dict, allowed: Iterable[str]) -> list[tuple[Any, int | None, str]]:
         """(key, line, "did you mean") for each key of `mapping` not in `allowed`."""
         allowed = list(allowed)
-        return [(key, mapping.line_of(key) if isinstance(mapping, LineDict) else None, _suggest(str(key), allowed))
-                for key in mapping if key not in allowed]
+        return [
+            (key, mapping.line_of(key) if isinstance(mapping, LineDict) else None, _suggest(str(key), allowed))
+            for key in mapping
+            if key not in allowed
+        ]
 
     def mapping(self, value: Any, what: str, line: int | None = None) -> dict | None:
         if isinstance(value, dict):
@@ -58,8 +63,7 @@ class Reader:
                 if isinstance(item, (str, int, float)) and not isinstance(item, bool):
                     out.append(str(item))
                 else:
-                    self.error(_item_line(value, i, line), Errors.NOT_A_LIST_OF_NAMES, what=what,
-                               kind=_kind(item))
+                    self.error(_item_line(value, i, line), Errors.NOT_A_LIST_OF_NAMES, what=what, kind=_kind(item))
             return out
         self.error(line_of(value, line), Errors.NOT_A_LIST_OF_NAMES, what=what, kind=_kind(value))
         return []

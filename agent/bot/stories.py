@@ -1,8 +1,9 @@
 """Stories and rules: example conversations as sequences of steps."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from agent.bot.schema import Reader, item_line, key_line
 from agent.bot.yaml_source import plain
@@ -47,11 +48,11 @@ class CheckpointStep:
 
 @dataclass
 class OrStep:
-    alternatives: list[Union[UserStep, SlotStep]]
+    alternatives: list[UserStep | SlotStep]
     line: int | None = None
 
 
-Step = Union[UserStep, ActionStep, SlotStep, ActiveLoopStep, CheckpointStep, OrStep]
+Step = UserStep | ActionStep | SlotStep | ActiveLoopStep | CheckpointStep | OrStep
 
 
 @dataclass
@@ -63,7 +64,7 @@ class StoryBlock:
     steps: list[Step]
     file: str = ""
     line: int | None = None
-    condition: list[Union[SlotStep, ActiveLoopStep]] = field(default_factory=list)
+    condition: list[SlotStep | ActiveLoopStep] = field(default_factory=list)
     conversation_start: bool = False
     wait_for_user_input: bool = True
     metadata: Any = None
@@ -93,15 +94,22 @@ def parse_blocks(value: Any, kind: str, r: Reader, line: int | None, test_file: 
             r.error(at, Errors.BLOCK_WITHOUT_STEPS, kind=kind, name=name)
             continue
         step_kinds = STORY_STEP_KINDS if kind == "story" or test_file else RULE_STEP_KINDS
-        block = StoryBlock(kind, str(name), _parse_steps(steps_raw, step_kinds, r, key_line(item, "steps", at), kind),
-                           r.file, at, metadata=plain(item.get("metadata")))
+        block = StoryBlock(
+            kind,
+            str(name),
+            _parse_steps(steps_raw, step_kinds, r, key_line(item, "steps", at), kind),
+            r.file,
+            at,
+            metadata=plain(item.get("metadata")),
+        )
         if kind == "rule":
             block.conversation_start = _bool(item, "conversation_start", False, r, at)
             block.wait_for_user_input = _bool(item, "wait_for_user_input", True, r, at)
             cond = item.get("condition")
             if cond is not None:
-                for step in _parse_steps(cond, ("slot_was_set", "active_loop"), r,
-                                         key_line(item, "condition", at), "rule condition"):
+                for step in _parse_steps(
+                    cond, ("slot_was_set", "active_loop"), r, key_line(item, "condition", at), "rule condition"
+                ):
                     block.condition.append(step)  # type: ignore[arg-type]
         blocks.append(block)
     return blocks
@@ -133,8 +141,13 @@ def _parse_step(item: Any, kinds: tuple[str, ...], r: Reader, at: int | None, wh
     present = [k for k in STORY_STEP_KINDS if k in item]
     unknown = [k for k in item if k not in (*STORY_STEP_KINDS, "entities", "metadata")]
     for k in unknown:
-        r.error(key_line(item, k, at), Errors.UNKNOWN_KEY, key=k, what=f"a step of a {where}",
-                suggestion=f"a step is one of: {', '.join(kinds)}")
+        r.error(
+            key_line(item, k, at),
+            Errors.UNKNOWN_KEY,
+            key=k,
+            what=f"a step of a {where}",
+            suggestion=f"a step is one of: {', '.join(kinds)}",
+        )
     if not present:
         if not unknown:
             r.error(at, Errors.EMPTY_STEP, where=where, kinds=", ".join(kinds))
@@ -152,9 +165,12 @@ def _parse_step(item: Any, kinds: tuple[str, ...], r: Reader, at: int | None, wh
         if intent is None and text is None:
             r.error(at, Errors.USER_STEP_WITHOUT_INTENT)
             return None
-        return UserStep(None if intent is None else str(intent).strip(),
-                        _parse_step_entities(item.get("entities"), r, at),
-                        None if text is None else str(text).strip(), at)
+        return UserStep(
+            None if intent is None else str(intent).strip(),
+            _parse_step_entities(item.get("entities"), r, at),
+            None if text is None else str(text).strip(),
+            at,
+        )
     if len(present) > 1 and not (set(present) == {"checkpoint", "slot_was_set"}):
         r.error(at, Errors.STEP_WITH_TWO_KINDS, first=present[0], second=present[1])
         return None

@@ -1,4 +1,5 @@
 """YAML reading that remembers where every value came from, so errors can name file:line."""
+
 from __future__ import annotations
 
 import re
@@ -67,21 +68,30 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent, index):
         if self._depth >= MAX_DEPTH:
-            raise yaml.composer.ComposerError(None, None, f"lists and mappings nest deeper than {MAX_DEPTH} levels",
-                                              self.peek_event().start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, f"lists and mappings nest deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
+            )
         self._depth += 1
         try:
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
         if id(node) not in self._sizes:  # an alias returns its anchor's node, already counted
-            children = (node.value if isinstance(node, yaml.SequenceNode) else
-                        [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+            children = (
+                node.value
+                if isinstance(node, yaml.SequenceNode)
+                else [n for pair in node.value for n in pair]
+                if isinstance(node, yaml.MappingNode)
+                else []
+            )
             size = 1 + sum(self._sizes.get(id(child), 1) for child in children)
             if size > MAX_EXPANDED_VALUES:
                 raise yaml.composer.ComposerError(
-                    None, None, f"aliases expand this document to more than {MAX_EXPANDED_VALUES:,} values",
-                    node.start_mark)
+                    None,
+                    None,
+                    f"aliases expand this document to more than {MAX_EXPANDED_VALUES:,} values",
+                    node.start_mark,
+                )
             self._sizes[id(node)] = size
         return node
 
@@ -93,11 +103,15 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
-    list("-+0123456789."))
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
@@ -122,8 +136,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
             hash(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "found a list or mapping used as a key", key_node.start_mark) from None
+                "while constructing a mapping",
+                node.start_mark,
+                "found a list or mapping used as a key",
+                key_node.start_mark,
+            ) from None
         key_line = key_node.start_mark.line + 1
         if key in mapping:
             raise DuplicateKey(key, key_line, mapping.key_lines[key])
@@ -155,8 +172,9 @@ def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
     try:
         return int(text, 10)
     except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
-        raise yaml.constructor.ConstructorError(None, None, f"the number has too many digits ({len(text)})",
-                                                node.start_mark) from None
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the number has too many digits ({len(text)})", node.start_mark
+        ) from None
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
@@ -170,8 +188,9 @@ def parse_yaml(text: str, file: str | Path) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except DuplicateKey as dup:
-        raise BotFileError(Errors.DUPLICATE_KEY.problem(file, dup.line, key=dup.key, first_line=dup.first_line)) \
-            from None
+        raise BotFileError(
+            Errors.DUPLICATE_KEY.problem(file, dup.line, key=dup.key, first_line=dup.first_line)
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -181,8 +200,9 @@ def parse_yaml(text: str, file: str | Path) -> Any:
         problem = f"{exc.problem or exc.context}"
         if exc.context and exc.problem:
             problem += f" ({exc.context})"
-        raise BotFileError(Errors.YAML_SYNTAX.problem(file, line, column=column, excerpt=excerpt, problem=problem)) \
-            from None
+        raise BotFileError(
+            Errors.YAML_SYNTAX.problem(file, line, column=column, excerpt=excerpt, problem=problem)
+        ) from None
     except yaml.YAMLError as exc:
         raise BotFileError(Errors.YAML_ERROR.problem(file, None, reason=exc)) from None
 

@@ -1,13 +1,14 @@
 """What every channel shares: the turn runner it hands messages to, de-duplication
 of retried deliveries, and background tasks that graceful shutdown waits for."""
+
 from __future__ import annotations
 
 import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -52,8 +53,7 @@ class ExpiringMap(Generic[V]):
 
     def _prune(self) -> None:
         oldest = self.clock() - self.ttl
-        while self._items and (len(self._items) > self.max_items
-                               or next(iter(self._items.values()))[0] < oldest):
+        while self._items and (len(self._items) > self.max_items or next(iter(self._items.values()))[0] < oldest):
             self._items.popitem(last=False)
 
 
@@ -96,14 +96,14 @@ class BackgroundTasks:
 
 class Channel(ABC):
     """A webhook channel: its routes take platform requests, hand messages to the runner, send replies."""
+
     name: str
 
     def __init__(self) -> None:
         self.background = BackgroundTasks()
 
     @abstractmethod
-    def routes(self, runner: TurnRunner) -> list[web.RouteDef]:
-        ...
+    def routes(self, runner: TurnRunner) -> list[web.RouteDef]: ...
 
     async def close(self) -> None:
         """Finish in-flight turns and replies (graceful shutdown)."""

@@ -1,4 +1,5 @@
 """Rasa's REST channel: POST {"sender", "message", "metadata"}, answer with the bot's messages."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ def bad_request(message: str, channel: str = "rest") -> web.Response:
 
 
 def too_many(exc: RateLimited) -> web.Response:
-    return web.json_response({"error": str(exc)}, status=429,
-                             headers={"Retry-After": str(max(1, round(exc.retry_after + 0.5)))})
+    return web.json_response(
+        {"error": str(exc)}, status=429, headers={"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
+    )
 
 
 async def json_body(request: web.Request) -> dict | web.Response:
@@ -41,7 +43,7 @@ class RestChannel(Channel):
     name = "rest"
 
     @classmethod
-    def from_credentials(cls, settings: dict | None) -> "RestChannel":
+    def from_credentials(cls, settings: dict | None) -> RestChannel:
         return cls()
 
     def routes(self, runner: TurnRunner) -> list[web.RouteDef]:
@@ -65,8 +67,11 @@ class RestChannel(Channel):
             if channel is not None and not isinstance(channel, str):
                 return bad_request('"input_channel" must be a string')
             try:
-                messages = await runner.submit(UserMessage(text, str(sender), "rest" if channel is None else channel,
-                                                           metadata=metadata or {}, via="rest"))
+                messages = await runner.submit(
+                    UserMessage(
+                        text, str(sender), "rest" if channel is None else channel, metadata=metadata or {}, via="rest"
+                    )
+                )
             except RateLimited as exc:
                 return too_many(exc)
             return web.json_response(messages)

@@ -11,6 +11,7 @@ anyway), and a button click (channel + user) lands in the same conversation as t
 Threads: a message written in a thread is answered in that thread. A top-level message is answered
 top-level unless `use_threads: true` (Rasa's key), which starts a thread under it (`thread_ts = ts`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,8 @@ import json
 import logging
 import re
 import time
-from typing import Any, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -43,13 +45,15 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]*))?>")
 
 
-def verify_signature(secret: str, timestamp: str | None, signature: str | None, body: bytes,
-                     now: float) -> str | None:
+def verify_signature(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> str | None:
     """Slack signature v0 over the raw body; returns the rejection kind, or None when authentic."""
     if not timestamp or not signature:
         return "missing_headers"
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) \
-            or not signature.isascii() or not signature.startswith("v0="):
+    if (
+        not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12)
+        or not signature.isascii()
+        or not signature.startswith("v0=")
+    ):
         return "bad_headers"
     if abs(now - int(timestamp)) > MAX_SKEW_S:
         return "stale_timestamp"
@@ -74,17 +78,23 @@ def to_slack(message: BotMessage, channel: str, thread_ts: str | None) -> list[d
     where: dict[str, Any] = {"channel": channel, **({"thread_ts": thread_ts} if thread_ts else {})}
     bodies: list[dict[str, Any]] = []
     text = message.get("text") or ""
-    elements = [{"type": "button", "action_id": f"qr_{i}",
-                 "text": {"type": "plain_text", "text": str(b.get("title") or b.get("payload"))[:75]},
-                 "value": str(b["payload"])}
-                for i, b in enumerate(message.get("buttons") or [])
-                if b.get("payload") and len(str(b["payload"])) <= 2000]
+    elements = [
+        {
+            "type": "button",
+            "action_id": f"qr_{i}",
+            "text": {"type": "plain_text", "text": str(b.get("title") or b.get("payload"))[:75]},
+            "value": str(b["payload"]),
+        }
+        for i, b in enumerate(message.get("buttons") or [])
+        if b.get("payload") and len(str(b["payload"])) <= 2000
+    ]
     if elements:
         blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}] if text else []
         for n in range(0, len(elements), MAX_BUTTONS_PER_BLOCK):
             block_id = "quick_replies" if n == 0 else f"quick_replies_{n // MAX_BUTTONS_PER_BLOCK + 1}"
-            blocks.append({"type": "actions", "block_id": block_id,
-                           "elements": elements[n:n + MAX_BUTTONS_PER_BLOCK]})
+            blocks.append(
+                {"type": "actions", "block_id": block_id, "elements": elements[n : n + MAX_BUTTONS_PER_BLOCK]}
+            )
         bodies.append({**where, "text": text, "blocks": blocks})
     elif text:
         bodies.append({**where, "text": text})
@@ -98,12 +108,22 @@ def to_slack(message: BotMessage, channel: str, thread_ts: str | None) -> list[d
 
 class SlackChannel(Channel):
     """Slack webhook channel: `POST /webhooks/slack/webhook` takes events and button clicks alike."""
+
     name = "slack"
 
-    def __init__(self, token: str, signing_secret: str, *, slack_channel: str | None = None,
-                 api_url: str = DEFAULT_API_URL, use_threads: bool = False,
-                 clock: Callable[[], float] = time.time, dedup: Deduplicator | None = None,
-                 max_attempts: int = 3, max_pending: int = 1000) -> None:
+    def __init__(
+        self,
+        token: str,
+        signing_secret: str,
+        *,
+        slack_channel: str | None = None,
+        api_url: str = DEFAULT_API_URL,
+        use_threads: bool = False,
+        clock: Callable[[], float] = time.time,
+        dedup: Deduplicator | None = None,
+        max_attempts: int = 3,
+        max_pending: int = 1000,
+    ) -> None:
         super().__init__()
         self._token, self._secret = token, signing_secret
         self.slack_channel, self.use_threads = slack_channel, use_threads
@@ -113,8 +133,9 @@ class SlackChannel(Channel):
         self._session: aiohttp.ClientSession | None = None
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         if slack_channel and slack_channel.startswith("#"):
-            log.warning("slack: slack_channel %r is a name; events carry channel ids (C…), so it never matches",
-                        slack_channel)
+            log.warning(
+                "slack: slack_channel %r is a name; events carry channel ids (C…), so it never matches", slack_channel
+            )
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None, **options: Any) -> SlackChannel:
@@ -125,12 +146,18 @@ class SlackChannel(Channel):
             if not isinstance(value, str) or not value.strip():
                 raise Errors.SLACK_CREDENTIAL_MISSING.error(key=key)
         extra = {k: credentials[k] for k in ("slack_channel", "api_url") if credentials.get(k)}
-        return cls(credentials["slack_token"], credentials["slack_signing_secret"],
-                   use_threads=bool(credentials.get("use_threads", False)), **extra, **options)
+        return cls(
+            credentials["slack_token"],
+            credentials["slack_signing_secret"],
+            use_threads=bool(credentials.get("use_threads", False)),
+            **extra,
+            **options,
+        )
 
     def routes(self, runner: TurnRunner) -> list[web.RouteDef]:
         async def webhook(request: web.Request) -> web.StreamResponse:
             return await self._webhook(request, runner)
+
         return [web.post(WEBHOOK_PATH, webhook)]
 
     async def close(self) -> None:
@@ -145,13 +172,21 @@ class SlackChannel(Channel):
         raw = await request.read()
         if len(raw) > MAX_BODY_BYTES:
             return self._reject(413, "too_large", "request body too large")
-        kind = verify_signature(self._secret, request.headers.get("X-Slack-Request-Timestamp"),
-                                request.headers.get("X-Slack-Signature"), raw, self.clock())
+        kind = verify_signature(
+            self._secret,
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            raw,
+            self.clock(),
+        )
         if kind:
             return self._reject(401, kind, "invalid slack signature")
         if "X-Slack-Retry-Num" in request.headers:
-            log.info("slack: retry #%s (%s)", request.headers.get("X-Slack-Retry-Num", "")[:8],
-                     request.headers.get("X-Slack-Retry-Reason", "")[:32])
+            log.info(
+                "slack: retry #%s (%s)",
+                request.headers.get("X-Slack-Retry-Num", "")[:8],
+                request.headers.get("X-Slack-Retry-Reason", "")[:32],
+            )
         try:
             if request.content_type == "application/json":
                 return self._on_event(json.loads(raw), runner)
@@ -185,28 +220,48 @@ class SlackChannel(Channel):
         bot_users = {a["user_id"] for a in envelope.get("authorizations") or [] if a.get("is_bot")}
         text = sanitize(str(event.get("text") or ""), bot_users)
         channel, user, ts = event.get("channel"), event.get("user"), event.get("ts")
-        supported = (event.get("channel_type") == "im" or event.get("type") == "app_mention"
-                     or (self.slack_channel is not None and channel == self.slack_channel))
-        if (event.get("type") not in ("message", "app_mention") or "subtype" in event or "bot_id" in event
-                or not (text and _ident(channel) and _ident(user)) or user in bot_users or not supported):
+        supported = (
+            event.get("channel_type") == "im"
+            or event.get("type") == "app_mention"
+            or (self.slack_channel is not None and channel == self.slack_channel)
+        )
+        if (
+            event.get("type") not in ("message", "app_mention")
+            or "subtype" in event
+            or "bot_id" in event
+            or not (text and _ident(channel) and _ident(user))
+            or user in bot_users
+            or not supported
+        ):
             return web.Response()
         team = envelope.get("team_id") or event.get("team") or ""
-        if not self.dedup.first_time(f"event:{envelope.get('event_id')}" if envelope.get("event_id") else None,
-                                     f"msg:{team}:{channel}:{ts}" if ts else None):
+        if not self.dedup.first_time(
+            f"event:{envelope.get('event_id')}" if envelope.get("event_id") else None,
+            f"msg:{team}:{channel}:{ts}" if ts else None,
+        ):
             DUPLICATES.labels(channel="slack").inc()
             return web.Response()
         thread_ts = event.get("thread_ts") or (ts if self.use_threads else None)
-        metadata = {"team_id": team, "channel": channel, "user": user, "ts": ts,
-                    "thread_ts": event.get("thread_ts"), "event_type": event.get("type")}
-        self._start_turn(runner, UserMessage(text, f"{channel}:{user}", "slack", metadata=metadata, via="slack"), channel, thread_ts)
+        metadata = {
+            "team_id": team,
+            "channel": channel,
+            "user": user,
+            "ts": ts,
+            "thread_ts": event.get("thread_ts"),
+            "event_type": event.get("type"),
+        }
+        self._start_turn(
+            runner, UserMessage(text, f"{channel}:{user}", "slack", metadata=metadata, via="slack"), channel, thread_ts
+        )
         return web.Response()
 
     def _on_click(self, payload: dict[str, Any], runner: TurnRunner) -> None:
         """A block_actions click becomes a user message whose text is the clicked button's value."""
         if payload.get("type") != "block_actions":
             return
-        actions = [a for a in payload.get("actions") or []
-                   if a.get("value") or (a.get("selected_option") or {}).get("value")]
+        actions = [
+            a for a in payload.get("actions") or [] if a.get("value") or (a.get("selected_option") or {}).get("value")
+        ]
         user = (payload.get("user") or {}).get("id")
         channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
         if not (actions and _ident(user) and _ident(channel)):
@@ -218,9 +273,17 @@ class SlackChannel(Channel):
             return
         text = str(action.get("value") or action["selected_option"]["value"])
         thread_ts = message.get("thread_ts") or (message.get("ts") if self.use_threads else None)
-        metadata = {"team_id": (payload.get("team") or {}).get("id"), "channel": channel, "user": user,
-                    "ts": message_ts, "thread_ts": message.get("thread_ts"), "event_type": "block_actions"}
-        self._start_turn(runner, UserMessage(text, f"{channel}:{user}", "slack", metadata=metadata, via="slack"), channel, thread_ts)
+        metadata = {
+            "team_id": (payload.get("team") or {}).get("id"),
+            "channel": channel,
+            "user": user,
+            "ts": message_ts,
+            "thread_ts": message.get("thread_ts"),
+            "event_type": "block_actions",
+        }
+        self._start_turn(
+            runner, UserMessage(text, f"{channel}:{user}", "slack", metadata=metadata, via="slack"), channel, thread_ts
+        )
 
     def _start_turn(self, runner: TurnRunner, message: UserMessage, channel: str, thread_ts: str | None) -> None:
         if len(self.background) >= self.max_pending:
@@ -229,8 +292,7 @@ class SlackChannel(Channel):
             return
         self.background.spawn(self._run_turn(runner, message, channel, thread_ts))
 
-    async def _run_turn(self, runner: TurnRunner, message: UserMessage, channel: str,
-                        thread_ts: str | None) -> None:
+    async def _run_turn(self, runner: TurnRunner, message: UserMessage, channel: str, thread_ts: str | None) -> None:
         try:
             replies = await runner.submit(message)
         except Exception:
@@ -271,8 +333,7 @@ class SlackChannel(Channel):
         data = json.dumps(body).encode()
         for attempt in range(1, self.max_attempts + 1):
             try:
-                async with self._session.post(f"{self.api_url}/chat.postMessage", data=data,
-                                              headers=headers) as resp:
+                async with self._session.post(f"{self.api_url}/chat.postMessage", data=data, headers=headers) as resp:
                     if resp.status == 429:
                         delay = _retry_after(resp.headers.get("Retry-After"))
                         log.info("slack: rate limited, retrying in %.1fs (attempt %d)", delay, attempt)
@@ -287,12 +348,17 @@ class SlackChannel(Channel):
             if isinstance(answer, dict) and answer.get("ok") is True:
                 return True
             error = answer.get("error") if isinstance(answer, dict) else None
-            log.warning("slack: chat.postMessage to %s refused: HTTP %d, error=%s", body.get("channel"),
-                        resp.status, str(error)[:64])
+            log.warning(
+                "slack: chat.postMessage to %s refused: HTTP %d, error=%s",
+                body.get("channel"),
+                resp.status,
+                str(error)[:64],
+            )
             CHANNEL_ERRORS.labels(channel="slack", kind="post_failed").inc()
             return False
-        log.warning("slack: chat.postMessage to %s still rate limited after %d attempts", body.get("channel"),
-                    self.max_attempts)
+        log.warning(
+            "slack: chat.postMessage to %s still rate limited after %d attempts", body.get("channel"), self.max_attempts
+        )
         CHANNEL_ERRORS.labels(channel="slack", kind="rate_limited").inc()
         return False
 

@@ -24,6 +24,7 @@ Behaviour chosen here:
 This module is the HTTP side only (aiohttp handlers, turn and reply state); the wire format lives in
 `wechat_protocol` (with `wechat_xml` and `wechat_crypto`), the outbound API client in `wechat_api`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,25 +33,38 @@ import logging
 import os
 import time
 from abc import abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from multidict import MultiMapping
 
 from agent.channels.base import Channel, Deduplicator, ExpiringMap, TurnRunner
-from agent.core.processor import UserMessage
-from agent.metrics import CHANNEL_ERRORS, DUPLICATES
 from agent.channels.wechat_api import WECHAT_API, WECOM_API, WeChatApiClient, WeChatApiError, json_body
 from agent.channels.wechat_crypto import WeChatCryptoError, aes_key, check_signature, decrypt_message
-from agent.channels.wechat_protocol import (REASONS, SUCCESS, Envelope, Rejected, SignedRequest, channel_options,
-                                            dedupe_key, fresh_timestamp_nonce, message_metadata, pick_button,
-                                            query_param, render_passive_reply, render_replies,
-                                            required_credentials)
+from agent.channels.wechat_protocol import (
+    REASONS,
+    SUCCESS,
+    Envelope,
+    Rejected,
+    SignedRequest,
+    channel_options,
+    dedupe_key,
+    fresh_timestamp_nonce,
+    message_metadata,
+    pick_button,
+    query_param,
+    render_passive_reply,
+    render_replies,
+    required_credentials,
+)
 from agent.channels.wechat_xml import WeChatMessage, WeChatXmlError, parse_fields, parse_message
+from agent.core.processor import UserMessage
 from agent.errors import Errors
+from agent.metrics import CHANNEL_ERRORS, DUPLICATES
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +84,7 @@ RANDOM_PREFIX_BYTES = 16  # the random bytes that open every safe-mode envelope
 @dataclass
 class _Delivery:
     """One inbound message's turn and how its reply leaves; retries share it."""
+
     user: str  # the sender, who gets the reply
     account: str  # our account (inbound ToUserName), the passive reply's FromUserName
     task: asyncio.Task[str] | None = None  # resolves to the reply text ("" for none)
@@ -91,13 +106,25 @@ def _random16() -> bytes:
 
 class _WeChatFamilyChannel(Channel):
     """The callback protocol shared by WeChat and WeCom; subclasses authenticate and pick the send API."""
+
     path: str
 
-    def __init__(self, *, token: str, encoding_aes_key: str | None, receive_id: str, secret: str, api_url: str,
-                 reply_deadline: float = DEFAULT_REPLY_DEADLINE_S, greeting: str = DEFAULT_GREETING,
-                 max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW_S, max_body_bytes: int = MAX_BODY_BYTES,
-                 max_in_flight: int = MAX_IN_FLIGHT, clock: Callable[[], float] = time.time,
-                 random16: Callable[[], bytes] | None = None):
+    def __init__(
+        self,
+        *,
+        token: str,
+        encoding_aes_key: str | None,
+        receive_id: str,
+        secret: str,
+        api_url: str,
+        reply_deadline: float = DEFAULT_REPLY_DEADLINE_S,
+        greeting: str = DEFAULT_GREETING,
+        max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW_S,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        clock: Callable[[], float] = time.time,
+        random16: Callable[[], bytes] | None = None,
+    ):
         super().__init__()
         self._check_deadline(reply_deadline)
         self._aes_key = self._load_aes_key(encoding_aes_key)
@@ -108,8 +135,9 @@ class _WeChatFamilyChannel(Channel):
         self._random16 = random16 or _random16
         self.dedupe = Deduplicator()
         self._deliveries: ExpiringMap[_Delivery] = ExpiringMap(ttl=DELIVERY_TTL_S)
-        self._nonces: ExpiringMap[str] = ExpiringMap(ttl=2 * (max_clock_skew or NONCE_TTL_WITHOUT_SKEW_S),
-                                                     max_items=MAX_NONCES)
+        self._nonces: ExpiringMap[str] = ExpiringMap(
+            ttl=2 * (max_clock_skew or NONCE_TTL_WITHOUT_SKEW_S), max_items=MAX_NONCES
+        )
         self._choices: ExpiringMap[list[str]] = ExpiringMap(ttl=CHOICES_TTL_S)
         self._api = WeChatApiClient(api_url, self._token_request, (secret, token))
 
@@ -154,6 +182,7 @@ class _WeChatFamilyChannel(Channel):
     def routes(self, runner: TurnRunner) -> list[web.RouteDef]:
         async def post(request: web.Request) -> web.StreamResponse:
             return await self._handle_post(request, runner)
+
         return [web.get(self.path, self._handle_get, allow_head=False), web.post(self.path, post)]
 
     async def _handle_get(self, request: web.Request) -> web.StreamResponse:
@@ -301,8 +330,7 @@ class _WeChatFamilyChannel(Channel):
         text = _result(delivery.task) if delivery.passive else ""
         if not text:
             return _text_response(SUCCESS)
-        xml = render_passive_reply(text, delivery.user, delivery.account, int(self.clock()), request,
-                                   self._envelope())
+        xml = render_passive_reply(text, delivery.user, delivery.account, int(self.clock()), request, self._envelope())
         return web.Response(text=xml, content_type="application/xml")
 
     def _envelope(self) -> Envelope | None:
@@ -328,8 +356,13 @@ class _WeChatFamilyChannel(Channel):
             await self._api.send(path, body)
         except WeChatApiError as error:
             CHANNEL_ERRORS.labels(channel=self.name, kind=error.kind).inc()
-            log.warning("%s: reply not sent (%s errcode=%s errmsg=%s)", self.name, error.kind,
-                        self._api.redact(error.errcode), self._api.redact(error.errmsg))
+            log.warning(
+                "%s: reply not sent (%s errcode=%s errmsg=%s)",
+                self.name,
+                error.kind,
+                self._api.redact(error.errcode),
+                self._api.redact(error.errmsg),
+            )
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             CHANNEL_ERRORS.labels(channel=self.name, kind="api_network").inc()
             log.warning("%s: reply not sent (%s)", self.name, type(error).__name__)
@@ -342,13 +375,28 @@ class _WeChatFamilyChannel(Channel):
 
 class WeChatChannel(_WeChatFamilyChannel):
     """WeChat Official Account (公众号) server push: plaintext, compatible or safe mode."""
+
     name = "wechat"
     path = "/webhooks/wechat"
 
-    def __init__(self, app_id: str, app_secret: str, token: str, encoding_aes_key: str | None = None, *,
-                 api_url: str = WECHAT_API, **options: Any):
-        super().__init__(token=token, encoding_aes_key=encoding_aes_key, receive_id=app_id, secret=app_secret,
-                         api_url=api_url, **options)
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        token: str,
+        encoding_aes_key: str | None = None,
+        *,
+        api_url: str = WECHAT_API,
+        **options: Any,
+    ):
+        super().__init__(
+            token=token,
+            encoding_aes_key=encoding_aes_key,
+            receive_id=app_id,
+            secret=app_secret,
+            api_url=api_url,
+            **options,
+        )
         self.app_id = app_id
 
     @classmethod
@@ -356,8 +404,13 @@ class WeChatChannel(_WeChatFamilyChannel):
         """Build from the `wechat:` section of credentials.yml."""
         keys = required_credentials(credentials, cls.name, ("app_id", "app_secret", "token"))
         credentials = credentials or {}
-        return cls(keys["app_id"], keys["app_secret"], keys["token"],
-                   str(credentials.get("encoding_aes_key") or "") or None, **channel_options(credentials, cls.name))
+        return cls(
+            keys["app_id"],
+            keys["app_secret"],
+            keys["token"],
+            str(credentials.get("encoding_aes_key") or "") or None,
+            **channel_options(credentials, cls.name),
+        )
 
     def _verify_url(self, query: MultiMapping[str], timestamp: str, nonce: str) -> bytes:
         check_signature(query_param(query, "signature"), self.token, timestamp, nonce)
@@ -381,27 +434,51 @@ class WeChatChannel(_WeChatFamilyChannel):
 
 class WeComChannel(_WeChatFamilyChannel):
     """WeCom (企业微信) self-built app callbacks: always encrypted, receive-id = CorpID."""
+
     name = "wecom"
     path = "/webhooks/wecom"
 
-    def __init__(self, corp_id: str, corp_secret: str, agent_id: int, token: str, encoding_aes_key: str, *,
-                 api_url: str = WECOM_API, **options: Any):
+    def __init__(
+        self,
+        corp_id: str,
+        corp_secret: str,
+        agent_id: int,
+        token: str,
+        encoding_aes_key: str,
+        *,
+        api_url: str = WECOM_API,
+        **options: Any,
+    ):
         if not encoding_aes_key:
-            raise Errors.CREDENTIALS_MISSING_KEYS.error(channel="wecom", keys="encoding_aes_key",
-                                                        why="WeCom callbacks are always encrypted")
-        super().__init__(token=token, encoding_aes_key=encoding_aes_key, receive_id=corp_id, secret=corp_secret,
-                         api_url=api_url, **options)
+            raise Errors.CREDENTIALS_MISSING_KEYS.error(
+                channel="wecom", keys="encoding_aes_key", why="WeCom callbacks are always encrypted"
+            )
+        super().__init__(
+            token=token,
+            encoding_aes_key=encoding_aes_key,
+            receive_id=corp_id,
+            secret=corp_secret,
+            api_url=api_url,
+            **options,
+        )
         self.corp_id, self.agent_id = corp_id, agent_id
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> WeComChannel:
         """Build from the `wecom:` section of credentials.yml."""
-        keys = required_credentials(credentials, cls.name,
-                         ("corp_id", "corp_secret", "agent_id", "token", "encoding_aes_key"))
+        keys = required_credentials(
+            credentials, cls.name, ("corp_id", "corp_secret", "agent_id", "token", "encoding_aes_key")
+        )
         if not keys["agent_id"].isdecimal():
             raise Errors.WECOM_AGENT_ID.error()
-        return cls(keys["corp_id"], keys["corp_secret"], int(keys["agent_id"]), keys["token"],
-                   keys["encoding_aes_key"], **channel_options(credentials or {}, cls.name))
+        return cls(
+            keys["corp_id"],
+            keys["corp_secret"],
+            int(keys["agent_id"]),
+            keys["token"],
+            keys["encoding_aes_key"],
+            **channel_options(credentials or {}, cls.name),
+        )
 
     def _verify_url(self, query: MultiMapping[str], timestamp: str, nonce: str) -> bytes:
         """The echostr is an envelope: verify, decrypt, check the CorpID, echo the plaintext."""
@@ -417,5 +494,10 @@ class WeComChannel(_WeChatFamilyChannel):
         return "/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self._secret}
 
     def _send_request(self, user: str, text: str) -> tuple[str, dict[str, Any]]:
-        return "/cgi-bin/message/send", {"touser": user, "msgtype": "text", "agentid": self.agent_id,
-                                         "text": {"content": text}, "safe": 0}
+        return "/cgi-bin/message/send", {
+            "touser": user,
+            "msgtype": "text",
+            "agentid": self.agent_id,
+            "text": {"content": text},
+            "safe": 0,
+        }

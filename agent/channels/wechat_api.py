@@ -4,12 +4,14 @@ It exists so the channel does not mix HTTP client work (token lifetime, the one 
 error shapes, keeping secrets out of error text) with serving callbacks. It neither counts nor logs: the
 channel turns a `WeChatApiError` into its metric and log line.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 

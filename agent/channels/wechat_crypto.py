@@ -5,6 +5,7 @@ Envelope plaintext: random(16) ‖ msg_len (uint32, network order, UTF-8 bytes) 
 padded to 32 bytes; key = base64(EncodingAESKey + "="), IV = key[:16]. The ciphertext carries no MAC, so
 callers must check the `msg_signature` over `Encrypt` *before* decrypting (that also keeps padding errors
 from becoming an oracle)."""
+
 from __future__ import annotations
 
 import base64
@@ -91,7 +92,7 @@ def decrypt(encrypted: str, key: bytes) -> Decrypted:
     (length,) = struct.unpack(">I", plain[16:20])
     if 20 + length > len(plain):
         raise WeChatCryptoError("decrypt", "message length out of range")
-    return Decrypted(plain[:16], plain[20:20 + length], plain[20 + length:])
+    return Decrypted(plain[:16], plain[20 : 20 + length], plain[20 + length :])
 
 
 def decrypt_message(encrypted: str, key: bytes, receive_id: str) -> bytes:

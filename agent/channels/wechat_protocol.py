@@ -4,12 +4,14 @@ It exists so the channel module only wires requests to turns. Here live: the che
 query, the shape of a refused request and of the request a reply answers, how a turn's messages become one
 text (and how a numbered answer picks a button back), the passive reply XML, and credentials.yml parsing.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from multidict import MultiMapping
 
@@ -19,8 +21,11 @@ from agent.channels.wechat_xml import WeChatMessage, render_encrypted_reply, ren
 from agent.errors import Errors
 
 SUCCESS = "success"  # the body that tells WeChat "handled, do not retry" without a passive reply
-REASONS = {HTTPStatus.BAD_REQUEST: "bad request", HTTPStatus.FORBIDDEN: "forbidden",
-           HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "payload too large"}
+REASONS = {
+    HTTPStatus.BAD_REQUEST: "bad request",
+    HTTPStatus.FORBIDDEN: "forbidden",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "payload too large",
+}
 MAX_PARAM_CHARS = 4096
 MAX_NONCE_CHARS = 128
 MAX_CHOICE_DIGITS = 4  # int() refuses thousands of digits (ValueError); no reply has more buttons than this
@@ -39,6 +44,7 @@ class Rejected(Exception):
 @dataclass(frozen=True)
 class SignedRequest:
     """What a reply to this HTTP request needs: whether to encrypt it, and the signed timestamp/nonce."""
+
     encrypted: bool
     timestamp: str
     nonce: str
@@ -47,6 +53,7 @@ class SignedRequest:
 @dataclass(frozen=True)
 class Envelope:
     """What safe mode needs to encrypt a passive reply."""
+
     key: bytes
     receive_id: str
     token: str
@@ -80,9 +87,15 @@ def dedupe_key(message: WeChatMessage) -> str:
 
 def message_metadata(message: WeChatMessage) -> dict[str, Any]:
     """The message's non-empty platform fields, for the turn's metadata."""
-    metadata = {"to_user": message.to_user, "msg_type": message.msg_type, "msg_id": message.msg_id,
-                "create_time": message.create_time, "event": message.event, "event_key": message.event_key,
-                "agent_id": message.agent_id}
+    metadata = {
+        "to_user": message.to_user,
+        "msg_type": message.msg_type,
+        "msg_id": message.msg_id,
+        "create_time": message.create_time,
+        "event": message.event,
+        "event_key": message.event_key,
+        "agent_id": message.agent_id,
+    }
     return {key: value for key, value in metadata.items() if value not in ("", None)}
 
 
@@ -111,8 +124,9 @@ def pick_button(payloads: list[str] | None, text: str) -> str:
     return text
 
 
-def render_passive_reply(text: str, to_user: str, from_user: str, create_time: int, request: SignedRequest,
-                         envelope: Envelope | None) -> str:
+def render_passive_reply(
+    text: str, to_user: str, from_user: str, create_time: int, request: SignedRequest, envelope: Envelope | None
+) -> str:
     """The passive reply XML, in a safe-mode envelope when the request came encrypted and a key is set."""
     xml = render_text_reply(to_user, from_user, create_time, text)
     if not request.encrypted or envelope is None:
@@ -122,8 +136,7 @@ def render_passive_reply(text: str, to_user: str, from_user: str, create_time: i
     return render_encrypted_reply(encrypted, msg_signature, request.timestamp, request.nonce)
 
 
-def required_credentials(credentials: Mapping[str, Any] | None, channel: str,
-                         keys: tuple[str, ...]) -> dict[str, str]:
+def required_credentials(credentials: Mapping[str, Any] | None, channel: str, keys: tuple[str, ...]) -> dict[str, str]:
     """The required keys as strings; names every missing one (never a value) in one AgentError."""
     credentials = credentials or {}
     missing = [key for key in keys if credentials.get(key) in (None, "")]

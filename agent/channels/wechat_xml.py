@@ -1,11 +1,12 @@
 """WeChat / WeCom callback XML (PROTOCOLS.md §2.3, §2.4, §4.7): hardened parsing into a typed message and
 rendering of passive replies. Inbound XML is attacker-controlled until authenticated, so parsing refuses
 DTDs, entities and external references (defusedxml), caps size and element count, and rejects duplicates."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 from xml.etree.ElementTree import ParseError
 from xml.sax.saxutils import escape
 
@@ -16,8 +17,18 @@ MAX_XML_BYTES = 64 * 1024
 MAX_ELEMENTS = 256
 # characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/U+FFFF)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_IDENTIFIERS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Event", "EventKey",
-                "Recognition", "AgentID", "Encrypt")
+_IDENTIFIERS = (
+    "ToUserName",
+    "FromUserName",
+    "CreateTime",
+    "MsgType",
+    "MsgId",
+    "Event",
+    "EventKey",
+    "Recognition",
+    "AgentID",
+    "Encrypt",
+)
 
 
 class WeChatXmlError(ValueError):
@@ -27,6 +38,7 @@ class WeChatXmlError(ValueError):
 @dataclass(frozen=True)
 class WeChatMessage:
     """The fields of one callback we act on; `fields` keeps every top-level field as text."""
+
     to_user: str = ""
     from_user: str = ""
     create_time: int | None = None
@@ -47,11 +59,20 @@ class WeChatMessage:
         create_time = ident["CreateTime"]
         if create_time and not (create_time.isascii() and create_time.isdigit() and len(create_time) <= 12):
             raise WeChatXmlError("CreateTime is not a Unix time")  # thousands of digits: int() refuses them
-        return cls(to_user=ident["ToUserName"], from_user=ident["FromUserName"],
-                   create_time=int(create_time) if create_time else None, msg_type=ident["MsgType"],
-                   content=fields.get("Content", ""), msg_id=ident["MsgId"], event=ident["Event"],
-                   event_key=ident["EventKey"], recognition=ident["Recognition"], agent_id=ident["AgentID"],
-                   encrypt=ident["Encrypt"], fields=dict(fields))
+        return cls(
+            to_user=ident["ToUserName"],
+            from_user=ident["FromUserName"],
+            create_time=int(create_time) if create_time else None,
+            msg_type=ident["MsgType"],
+            content=fields.get("Content", ""),
+            msg_id=ident["MsgId"],
+            event=ident["Event"],
+            event_key=ident["EventKey"],
+            recognition=ident["Recognition"],
+            agent_id=ident["AgentID"],
+            encrypt=ident["Encrypt"],
+            fields=dict(fields),
+        )
 
 
 def parse_fields(data: bytes | str, max_bytes: int = MAX_XML_BYTES) -> dict[str, str]:
@@ -87,12 +108,16 @@ def cdata(text: str) -> str:
 
 def render_text_reply(to_user: str, from_user: str, create_time: int, content: str) -> str:
     """Passive text reply; the caller passes the inbound From as `to_user` and To as `from_user`."""
-    return (f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
-            f"<CreateTime>{int(create_time)}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content>{cdata(content)}</Content></xml>")
+    return (
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{int(create_time)}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{cdata(content)}</Content></xml>"
+    )
 
 
 def render_encrypted_reply(encrypt: str, msg_signature: str, timestamp: str, nonce: str) -> str:
     """Safe-mode envelope around an encrypted reply (field order as Tencent's samples)."""
-    return (f"<xml><Encrypt>{cdata(encrypt)}</Encrypt><MsgSignature>{cdata(msg_signature)}</MsgSignature>"
-            f"<TimeStamp>{escape(timestamp)}</TimeStamp><Nonce>{cdata(nonce)}</Nonce></xml>")
+    return (
+        f"<xml><Encrypt>{cdata(encrypt)}</Encrypt><MsgSignature>{cdata(msg_signature)}</MsgSignature>"
+        f"<TimeStamp>{escape(timestamp)}</TimeStamp><Nonce>{cdata(nonce)}</Nonce></xml>"
+    )

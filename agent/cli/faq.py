@@ -1,16 +1,17 @@
 """`agent faq list|add|update|remove`: change the FAQ a bot serves, with no retraining. Edits go to
 the edit log (default .agent/faq_edits.db) that running servers follow; they are live within a
 second and stay in force for later models of the same bot."""
+
 from __future__ import annotations
 
 import json
 
 from rich.table import Table
 
+from agent.bot.faq_entries import FAQEntry, entry_problems
 from agent.cli.output import console
 from agent.errors import Errors
 from agent.faq.edits import REMOVE, UPSERT, FAQEditLog
-from agent.bot.faq_entries import FAQEntry, entry_problems
 from agent.faq.live import merged_entries
 from agent.model.artifact import latest_model, read_members
 
@@ -18,8 +19,11 @@ from agent.model.artifact import latest_model, read_members
 def add_parser(sub) -> None:
     faq = sub.add_parser("faq", help="list or edit the FAQ a bot serves (no retraining)")
     faq_sub = faq.add_subparsers(dest="faq_command")
-    common = {"--model": "model file (default: newest in models/)", "--models-dir": "where to look for it",
-              "--edits": "the edit log servers follow (default: .agent/faq_edits.db)"}
+    common = {
+        "--model": "model file (default: newest in models/)",
+        "--models-dir": "where to look for it",
+        "--edits": "the edit log servers follow (default: .agent/faq_edits.db)",
+    }
     parsers = {
         "list": faq_sub.add_parser("list", help="the entries served now"),
         "add": faq_sub.add_parser("add", help="add an entry"),
@@ -33,12 +37,22 @@ def add_parser(sub) -> None:
         if name in ("add", "update", "remove"):
             p.add_argument("id", help="entry id, e.g. gift_card_balance")
         if name in ("add", "update"):
-            p.add_argument("--question", "-q", action="append", default=[],
-                           help="a way customers ask it (repeat for several); update: replaces the questions")
+            p.add_argument(
+                "--question",
+                "-q",
+                action="append",
+                default=[],
+                help="a way customers ask it (repeat for several); update: replaces the questions",
+            )
             p.add_argument("--add-question", action="append", default=[], help="update: add to the questions")
             p.add_argument("--answer", "-a", help="the answer text")
-            p.add_argument("--button", action="append", default=[], metavar="TITLE=PAYLOAD",
-                           help="a button under the answer, e.g. 'Talk to us=/talk_to_human'")
+            p.add_argument(
+                "--button",
+                action="append",
+                default=[],
+                metavar="TITLE=PAYLOAD",
+                help="a button under the answer, e.g. 'Talk to us=/talk_to_human'",
+            )
             p.add_argument("--tag", action="append", default=[])
             p.add_argument("--language")
         if name == "list":
@@ -73,8 +87,10 @@ def run_faq(args) -> int:
             raise Errors.FAQ_EDIT_INVALID.error(problems="; ".join(problems))
         edit = log.append(bot, UPSERT, args.id, entry)
         verb = "added" if args.faq_command == "add" else "updated"
-        console.print(f"{verb} '{args.id}' with {len(entry['questions'])} question(s) (edit {edit.seq}); "
-                      "running servers answer with it within a second")
+        console.print(
+            f"{verb} '{args.id}' with {len(entry['questions'])} question(s) (edit {edit.seq}); "
+            "running servers answer with it within a second"
+        )
         return 0
     finally:
         log.close()
@@ -126,7 +142,6 @@ def _list(entries: list[FAQEntry], trained_ids: set[str], as_json: bool) -> int:
     table.add_column("source")
     for e in sorted(entries, key=lambda e: e.id):
         text = e.answer.get("text") or (e.response or "")
-        table.add_row(e.id, str(len(e.questions)), text,
-                      "model" if e.id in trained_ids else "edit")
+        table.add_row(e.id, str(len(e.questions)), text, "model" if e.id in trained_ids else "edit")
     console.print(table)
     return 0

@@ -1,4 +1,5 @@
 """The `agent` command line: train, shell, data validate."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--debug", action="store_true", help="show intents, entities, slots and actions")
     shell.add_argument("--sender", default="shell", help="conversation id")
     shell.add_argument("--faq-edits", default=".agent/faq_edits.db", help="FAQ edit log to follow")
-    shell.add_argument("--endpoints", default="endpoints.yml",
-                       help="Rasa's endpoints.yml (action_endpoint); default: endpoints.yml if present")
+    shell.add_argument(
+        "--endpoints",
+        default="endpoints.yml",
+        help="Rasa's endpoints.yml (action_endpoint); default: endpoints.yml if present",
+    )
 
     test = sub.add_parser("test", help="run test conversations and write Rasa's report files")
-    test.add_argument("target", nargs="*", metavar="[core|e2e|nlu] BOT_DIR",
-                      help="e2e (default): NLU reads the user text; core: the stories' intents are given; "
-                           "nlu: intent and entity reports on --data or with --cross-validation")
+    test.add_argument(
+        "target",
+        nargs="*",
+        metavar="[core|e2e|nlu] BOT_DIR",
+        help="e2e (default): NLU reads the user text; core: the stories' intents are given; "
+        "nlu: intent and entity reports on --data or with --cross-validation",
+    )
     test.add_argument("--data", help="nlu: held-out examples (.jsonl {text,intent,entities} or Rasa nlu .yml)")
     test.add_argument("--cross-validation", action="store_true", help="nlu: train and test on K folds of the bot")
     test.add_argument("--folds", type=int, default=5)
@@ -53,14 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--enable-api", action="store_true", help="serve the HTTP API (/model/parse, /conversations)")
     run.add_argument("--auth-token", help="token the HTTP API requires (?token= or Authorization: Bearer)")
     run.add_argument("--threads", type=int, default=1, help="torch threads for the model (default 1)")
-    run.add_argument("--rate-limit", type=float, default=5.0,
-                     help="messages per second per sender, with bursts of --rate-burst (0 turns it off)")
+    run.add_argument(
+        "--rate-limit",
+        type=float,
+        default=5.0,
+        help="messages per second per sender, with bursts of --rate-burst (0 turns it off)",
+    )
     run.add_argument("--rate-burst", type=int, default=20)
-    run.add_argument("--nlu-batch", type=int, default=32,
-                     help="most messages one encoder pass serves under load (1 turns micro-batching off)")
+    run.add_argument(
+        "--nlu-batch",
+        type=int,
+        default=32,
+        help="most messages one encoder pass serves under load (1 turns micro-batching off)",
+    )
 
-    run.add_argument("--faq-edits", default=".agent/faq_edits.db",
-                     help="FAQ edit log to follow (written by `agent faq` and PUT /faq/{id})")
+    run.add_argument(
+        "--faq-edits",
+        default=".agent/faq_edits.db",
+        help="FAQ edit log to follow (written by `agent faq` and PUT /faq/{id})",
+    )
     from agent.cli.faq import add_parser as add_faq_parser
 
     add_faq_parser(sub)

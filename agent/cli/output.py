@@ -1,11 +1,12 @@
 """Printing problems and progress with rich."""
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-from typing import TYPE_CHECKING
 
 from agent.errors import Problem
 
@@ -18,8 +19,11 @@ console = Console(stderr=True, highlight=False)
 def print_problem(p: Problem) -> None:
     style = "red" if p.severity == "error" else "yellow"
     severity = f"{p.severity} {p.code}" if p.code else p.severity  # e.g. "error E104": its entry in docs/errors.md
-    console.print(f"[bold]{escape(p.location())}[/bold]: [{style}]{severity}[/{style}]: {escape(p.message)}",
-                  markup=True, soft_wrap=True)
+    console.print(
+        f"[bold]{escape(p.location())}[/bold]: [{style}]{severity}[/{style}]: {escape(p.message)}",
+        markup=True,
+        soft_wrap=True,
+    )
     if p.excerpt:
         console.print(f"    {p.excerpt}", markup=False)
         if p.column:
@@ -33,9 +37,16 @@ class RichReporter:
 
     def __init__(self) -> None:
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[val]}"),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f}"),
+            TextColumn("{task.fields[val]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
         )
         self.task = None
         self.epochs = 0

@@ -1,5 +1,6 @@
 """`agent run`: serve a trained bot over HTTP (channels from credentials.yml, the tracker and lock
 stores from endpoints.yml)."""
+
 from __future__ import annotations
 
 import gc
@@ -39,8 +40,10 @@ def run_server(args) -> int:
     gc.freeze()  # the model and libraries stay put: later full collections skip them (shorter pauses)
     rate = RateLimit(args.rate_limit, args.rate_burst) if args.rate_limit > 0 else None
     if args.enable_api and not args.auth_token:
-        console.print("[yellow]warning:[/yellow] the HTTP API is enabled without --auth-token; anyone who can "
-                      "reach this port can read conversations")
+        console.print(
+            "[yellow]warning:[/yellow] the HTTP API is enabled without --auth-token; anyone who can "
+            "reach this port can read conversations"
+        )
 
     live = None
     if agent.interpreter.faq is not None:
@@ -52,13 +55,21 @@ def run_server(args) -> int:
 
     async def make_app() -> web.Application:
         runner = AgentRunner(agent, rate, max_batch=max(1, args.nlu_batch), live_faq=live, locks=locks)
-        return build_app(runner, channels, enable_api=args.enable_api, token=args.auth_token,
-                         model_file=str(path), model_id=Path(path).name.removesuffix(".tar.gz"))
+        return build_app(
+            runner,
+            channels,
+            enable_api=args.enable_api,
+            token=args.auth_token,
+            model_file=str(path),
+            model_id=Path(path).name.removesuffix(".tar.gz"),
+        )
 
     routes = ", ".join(c.name for c in channels)
-    console.print(f"[dim]model {path} loaded in {time.time() - started:.1f}s; {where}; {ordering}; channels: {routes}"
-                  f"{'; HTTP API on' if args.enable_api else ''}"
-                  f"{f'; FAQ {len(live.router.bank)} entries, following {args.faq_edits}' if live else ''}[/dim]")
+    console.print(
+        f"[dim]model {path} loaded in {time.time() - started:.1f}s; {where}; {ordering}; channels: {routes}"
+        f"{'; HTTP API on' if args.enable_api else ''}"
+        f"{f'; FAQ {len(live.router.bank)} entries, following {args.faq_edits}' if live else ''}[/dim]"
+    )
     console.print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops after in-flight turns finish)")
     web.run_app(make_app(), host=args.host, port=args.port, shutdown_timeout=30, print=None, access_log=None)
     return 0

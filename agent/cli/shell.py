@@ -1,4 +1,5 @@
 """`agent shell`: chat with a trained bot; numbered buttons, /restart, and a debug view."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.bot.endpoints import load_endpoints
 from agent.core.events import ActionExecuted, Restarted, SlotSet, UserUttered
 from agent.core.processor import TurnResult
-from agent.bot.endpoints import load_endpoints
 from agent.model.artifact import latest_model
 
 HELP = "type a message; a number presses a button; /restart starts over; /debug toggles details; /exit quits"
@@ -44,8 +45,10 @@ class Shell:
                 self.console.print(f"[bold cyan]bot:[/bold cyan] \\[image] {escape(str(msg['image']))}")
             for button in msg.get("buttons", []):
                 self.buttons.append(button)
-                self.console.print(f"   [bold]{len(self.buttons)}.[/bold] {escape(button['title'])} "
-                                   f"[dim]({escape(button['payload'])})[/dim]")
+                self.console.print(
+                    f"   [bold]{len(self.buttons)}.[/bold] {escape(button['title'])} "
+                    f"[dim]({escape(button['payload'])})[/dim]"
+                )
         if any(isinstance(e, Restarted) for e in result.events):
             self.console.print("[dim]conversation restarted[/dim]")
         for w in result.warnings:
@@ -63,29 +66,43 @@ class Shell:
                 table.add_row(str(row["name"]), f"{row['confidence']:.3f}")
             self.console.print(table)
             if "in_scope_score" in user.parse_data:
-                self.console.print(f"in-scope score (confidence x neighbour similarity): "
-                                   f"{user.parse_data['in_scope_score']:.3f}", markup=False)
+                self.console.print(
+                    f"in-scope score (confidence x neighbour similarity): {user.parse_data['in_scope_score']:.3f}",
+                    markup=False,
+                )
             self.show_faq(user.parse_data.get("faq"))
             if user.entities:
-                self.console.print("entities: " + ", ".join(
-                    f"{e['entity']}={e.get('value')!r} ({e.get('extractor', '?')})" for e in user.entities),
-                    markup=False)
+                self.console.print(
+                    "entities: "
+                    + ", ".join(f"{e['entity']}={e.get('value')!r} ({e.get('extractor', '?')})" for e in user.entities),
+                    markup=False,
+                )
         actions = [e for e in result.events if isinstance(e, ActionExecuted)]
-        self.console.print("actions: " + " → ".join(
-            f"{a.name} [{a.policy}{'' if a.confidence is None else f' {a.confidence:.2f}'}]" for a in actions
-            if a.policy), markup=False)
+        self.console.print(
+            "actions: "
+            + " → ".join(
+                f"{a.name} [{a.policy}{'' if a.confidence is None else f' {a.confidence:.2f}'}]"
+                for a in actions
+                if a.policy
+            ),
+            markup=False,
+        )
         slots = {e.name: e.value for e in result.events if isinstance(e, SlotSet)}
         tracker_slots = {k: v for k, v in result.slots.items() if v is not None}
-        self.console.print(f"slots: {tracker_slots or '{}'}" + (f" (set now: {slots})" if slots else ""),
-                           markup=False)
-
+        self.console.print(f"slots: {tracker_slots or '{}'}" + (f" (set now: {slots})" if slots else ""), markup=False)
 
     def show_faq(self, faq: dict | None) -> None:
         if not faq:
             return
-        table = Table(title=f"FAQ candidates (answers from {faq['threshold']:.3f}"
-                            + (f"; nearest intent example {faq['nearest_intent_example']:.3f}"
-                               if "nearest_intent_example" in faq else "") + ")")
+        table = Table(
+            title=f"FAQ candidates (answers from {faq['threshold']:.3f}"
+            + (
+                f"; nearest intent example {faq['nearest_intent_example']:.3f}"
+                if "nearest_intent_example" in faq
+                else ""
+            )
+            + ")"
+        )
         table.add_column("entry")
         table.add_column("score", justify="right")
         table.add_column("closest stored question")

@@ -1,4 +1,5 @@
 """`agent test [core|e2e] BOT_DIR`: run test conversations and write Rasa's report files."""
+
 from __future__ import annotations
 
 import asyncio
@@ -82,8 +83,9 @@ def run_test(args) -> int:
     for r in results:
         if not r.passed:
             wrong = "; ".join(f"{s.expected} → {s.predicted}" for s in r.steps if not s.correct)
-            console.print(f"[red]failed[/red] {r.story.file}:{r.story.line} {r.story.name}: {wrong}",
-                          soft_wrap=True, markup=True)
+            console.print(
+                f"[red]failed[/red] {r.story.file}:{r.story.line} {r.story.name}: {wrong}", soft_wrap=True, markup=True
+            )
     if args.fail_on_prediction_errors and conv["correct"] < conv["total"]:
         return 1
     return 0
@@ -124,8 +126,10 @@ def run_test_nlu(args) -> int:
             from agent.bot.project import load_bot
 
             examples, source = load_bot(args.bot).nlu.examples, f"{args.bot} (its training data)"
-            console.print("[yellow]note:[/yellow] testing on the training data says little; "
-                          "use --data held_out.yml or --cross-validation")
+            console.print(
+                "[yellow]note:[/yellow] testing on the training data says little; "
+                "use --data held_out.yml or --cross-validation"
+            )
         else:
             raise Errors.TEST_NLU_NEEDS_DATA.error()
         model = find_model(Path(args.bot), args.model, args.models_dir) if args.bot else args.model
@@ -137,8 +141,9 @@ def run_test_nlu(args) -> int:
     report = write_nlu_reports(predictions, out, threshold)
     table = Table(title=f"NLU test on {source}", show_header=False)
     table.add_row("intent accuracy", f"{report['accuracy']:.3f} of {len(predictions)}")
-    table.add_row("macro F1 / weighted F1", f"{report['macro avg']['f1-score']:.3f} / "
-                                            f"{report['weighted avg']['f1-score']:.3f}")
+    table.add_row(
+        "macro F1 / weighted F1", f"{report['macro avg']['f1-score']:.3f} / {report['weighted avg']['f1-score']:.3f}"
+    )
     table.add_row("errors", f"{sum(p.predicted != p.intent for p in predictions)} (intent_errors.json)")
     ece = calibration_error(predictions)
     if ece is not None:
@@ -147,8 +152,10 @@ def run_test_nlu(args) -> int:
         from agent.nlu.thresholds import OUT_OF_SCOPE
 
         oos = [p for p in predictions if p.intent == OUT_OF_SCOPE]
-        table.add_row("out-of-scope recall", f"{sum(p.predicted == OUT_OF_SCOPE for p in oos) / len(oos):.3f} "
-                                             f"of {len(oos)} (oos_threshold_curve.png)")
+        table.add_row(
+            "out-of-scope recall",
+            f"{sum(p.predicted == OUT_OF_SCOPE for p in oos) / len(oos):.3f} of {len(oos)} (oos_threshold_curve.png)",
+        )
     table.add_row("reports", str(out))
     console.print(table)
     return 0
@@ -162,8 +169,8 @@ def _cross_validate(bot_dir: Path, folds: int):
     from agent.bot.project import load_bot
     from agent.evaluation.nlu import predict_all
     from agent.nlu.interpreter import NLUInterpreter
-    from agent.train import entity_settings
     from agent.nlu.training import train_nlu
+    from agent.train import entity_settings
 
     bot = load_bot(bot_dir)
     by_intent = defaultdict(list)

@@ -1,4 +1,5 @@
 """`agent train BOT_DIR`."""
+
 from __future__ import annotations
 
 from rich.table import Table
@@ -15,9 +16,11 @@ def run_train(args) -> int:
     bot = load_bot(args.bot, problems)  # raises with every error listed
     for p in problems.warnings:
         print_problem(p)
-    console.print(f"training [bold]{bot.name}[/bold]: {len(bot.nlu.examples)} examples, "
-                  f"{len(set(e.intent for e in bot.nlu.examples))} intents, {len(bot.rules)} rules, "
-                  f"{len(bot.stories)} stories")
+    console.print(
+        f"training [bold]{bot.name}[/bold]: {len(bot.nlu.examples)} examples, "
+        f"{len(set(e.intent for e in bot.nlu.examples))} intents, {len(bot.rules)} rules, "
+        f"{len(bot.stories)} stories"
+    )
     for note in bot.config.notes:
         console.print(f"  [dim]{note}[/dim]")
     outcome = train_bot(args.bot, args.out, args.base_model, RichReporter(), args.fixed_model_name, args.epochs)
@@ -29,24 +32,39 @@ def run_train(args) -> int:
     table.add_row("size", f"{outcome.path.stat().st_size / 1e6:.1f} MB")
     table.add_row("train / validation examples", f"{r.train_size} / {r.val_size}")
     if r.val_accuracy is not None:
-        table.add_row("validation accuracy", f"{r.val_accuracy:.3f} (epoch {r.best_epoch}; "
-                                             f"{r.initial_val_accuracy:.3f} before fine-tuning)")
+        table.add_row(
+            "validation accuracy",
+            f"{r.val_accuracy:.3f} (epoch {r.best_epoch}; {r.initial_val_accuracy:.3f} before fine-tuning)",
+        )
     table.add_row("epochs run", str(len(r.history)))
     if r.calibration:
         c = r.calibration
-        table.add_row("calibration", f"temperature {c['temperature']:.2f}; expected calibration error "
-                                     f"{c['ece_before']:.3f} → {c['ece_after']:.3f} on validation")
+        table.add_row(
+            "calibration",
+            f"temperature {c['temperature']:.2f}; expected calibration error "
+            f"{c['ece_before']:.3f} → {c['ece_after']:.3f} on validation",
+        )
         mix = c.get("knn_mix")
-        table.add_row("neighbour vote", f"{mix['weight']:.0%} of the {mix['k']} nearest training examples' vote "
-                                        "mixed in (it helped on validation)" if mix else
-                                        "not used (it did not help on validation)")
+        table.add_row(
+            "neighbour vote",
+            f"{mix['weight']:.0%} of the {mix['k']} nearest training examples' vote mixed in (it helped on validation)"
+            if mix
+            else "not used (it did not help on validation)",
+        )
         weight = c.get("sparse_weight")
-        table.add_row("character n-grams", f"{weight:.0%} of a TF-IDF character n-gram model mixed in (it helped on "
-                                           "validation)" if weight else "not used (it did not help on validation)")
+        table.add_row(
+            "character n-grams",
+            f"{weight:.0%} of a TF-IDF character n-gram model mixed in (it helped on validation)"
+            if weight
+            else "not used (it did not help on validation)",
+        )
     fallback = outcome.bot.config.fallback
     if fallback.from_config or r.thresholds is None:
-        table.add_row("fallback thresholds", f"{fallback.threshold} / ambiguity {fallback.ambiguity_threshold} "
-                                             f"({'config.yml' if fallback.from_config else 'defaults: no validation slice'})")
+        table.add_row(
+            "fallback thresholds",
+            f"{fallback.threshold} / ambiguity {fallback.ambiguity_threshold} "
+            f"({'config.yml' if fallback.from_config else 'defaults: no validation slice'})",
+        )
     else:
         t = r.thresholds
         table.add_row("fallback thresholds", f"{t.fallback:.3f} / ambiguity {t.ambiguity} ({t.source})")
@@ -55,17 +73,28 @@ def run_train(args) -> int:
     if outcome.faq is not None:
         f = outcome.faq
         t = f.threshold
-        detail = (f"; on {t.positives} held-out questions and {t.negatives} intent examples: "
-                  f"{t.answered_correctly:.0%} answered right, {t.rejected:.0%} of the others left to the intents"
-                  if t.answered_correctly is not None else "")
-        margin = (f", and others scoring ≥ {t.value:.3f} and {t.margin:+.3f} over the nearest intent example"
-                  if t.margin is not None else "")
-        table.add_row("FAQ", f"{len(f.bank)} entries; answers unrecognised messages scoring ≥ {t.value:.3f}"
-                             f"{margin} ({t.chosen_by}{detail})")
+        detail = (
+            f"; on {t.positives} held-out questions and {t.negatives} intent examples: "
+            f"{t.answered_correctly:.0%} answered right, {t.rejected:.0%} of the others left to the intents"
+            if t.answered_correctly is not None
+            else ""
+        )
+        margin = (
+            f", and others scoring ≥ {t.value:.3f} and {t.margin:+.3f} over the nearest intent example"
+            if t.margin is not None
+            else ""
+        )
+        table.add_row(
+            "FAQ",
+            f"{len(f.bank)} entries; answers unrecognised messages scoring ≥ {t.value:.3f}"
+            f"{margin} ({t.chosen_by}{detail})",
+        )
         if f.onnx_problem:
             table.add_row("FAQ encoder", f"torch (the ONNX export failed: {f.onnx_problem})")
-    table.add_row("serving runtime", "ONNX Runtime" if outcome.onnx_problem is None else
-                  f"torch (the ONNX export failed: {outcome.onnx_problem})")
+    table.add_row(
+        "serving runtime",
+        "ONNX Runtime" if outcome.onnx_problem is None else f"torch (the ONNX export failed: {outcome.onnx_problem})",
+    )
     table.add_row("wall time", f"{outcome.seconds:.1f} s")
     console.print(table)
     return 0

@@ -1,4 +1,5 @@
 """`agent data validate`: every problem in every file, then a verdict."""
+
 from __future__ import annotations
 
 from agent.bot.project import load_bot
@@ -19,9 +20,11 @@ def run_validate(args) -> int:
     # what `rasa data validate` rejects fails here too, though `agent train` carries on after it
     failing = [p for p in problems.warnings if p.fails_validation]
     errors, warnings = len(problems.errors) + len(failing), len(problems.warnings) - len(failing)
-    summary = (f"{bot.name}: {len(bot.domain.intents)} intents, {len(bot.nlu.examples)} examples, "
-               f"{len(bot.stories)} stories, {len(bot.rules)} rules, {len(bot.domain.responses)} responses"
-               + (f", {len(bot.faq)} FAQ entries" if bot.faq else ""))
+    summary = (
+        f"{bot.name}: {len(bot.domain.intents)} intents, {len(bot.nlu.examples)} examples, "
+        f"{len(bot.stories)} stories, {len(bot.rules)} rules, {len(bot.domain.responses)} responses"
+        + (f", {len(bot.faq)} FAQ entries" if bot.faq else "")
+    )
     console.print(summary, markup=False)
     if errors or (warnings and args.fail_on_warnings):
         console.print(f"[red]{errors} errors, {warnings} warnings[/red]")

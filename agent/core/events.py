@@ -1,4 +1,5 @@
 """Conversation events with Rasa's names and JSON form; the tracker's state is derived from them."""
+
 from __future__ import annotations
 
 import functools
@@ -133,9 +134,24 @@ class EntitiesAdded(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
-    for cls in (UserUttered, BotUttered, ActionExecuted, SlotSet, ActiveLoop, Restarted, SessionStarted,
-                AllSlotsReset, UserUtteranceReverted, ActionReverted, FollowupAction, ConversationPaused,
-                ConversationResumed, ActionExecutionRejected, LoopInterrupted, EntitiesAdded)
+    for cls in (
+        UserUttered,
+        BotUttered,
+        ActionExecuted,
+        SlotSet,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        AllSlotsReset,
+        UserUtteranceReverted,
+        ActionReverted,
+        FollowupAction,
+        ConversationPaused,
+        ConversationResumed,
+        ActionExecutionRejected,
+        LoopInterrupted,
+        EntitiesAdded,
+    )
 }
 # Rasa's JSON uses different key names for a few fields than its Python classes do.
 _JSON_RENAMES = {"action": {"name": "name"}, "action_execution_rejected": {"name": "name"}}
@@ -168,13 +184,22 @@ def event_from_dict(data: dict) -> Event:
         if kwargs[name] is None and type(None) not in allowed:
             del kwargs[name]  # null: the default
         elif allowed and not _is_one_of(kwargs[name], allowed):
-            raise EventFormatError(f"'{kind}' event: '{name}' must be {' or '.join(_JSON_NAMES[t] for t in allowed)}, "
-                                   f"got {_JSON_NAMES.get(type(kwargs[name]), type(kwargs[name]).__name__)}")
+            raise EventFormatError(
+                f"'{kind}' event: '{name}' must be {' or '.join(_JSON_NAMES[t] for t in allowed)}, "
+                f"got {_JSON_NAMES.get(type(kwargs[name]), type(kwargs[name]).__name__)}"
+            )
     return cls(**kwargs)
 
 
-_JSON_NAMES = {str: "a string", type(None): "null", dict: "an object", list: "a list", float: "a number",
-               int: "a number", bool: "true or false"}
+_JSON_NAMES = {
+    str: "a string",
+    type(None): "null",
+    dict: "an object",
+    list: "a list",
+    float: "a number",
+    int: "a number",
+    bool: "true or false",
+}
 
 
 @functools.cache

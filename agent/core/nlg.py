@@ -1,4 +1,5 @@
 """Turn a response name into a message: pick a variation by channel and condition, fill {slot}s."""
+
 from __future__ import annotations
 
 import random
@@ -6,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.bot.language_codes import base
 from agent.bot.domain import Domain, ResponseVariation
+from agent.bot.language_codes import base
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w\-]*)\}")
 
@@ -30,19 +31,29 @@ def in_language(variations: list[ResponseVariation], language: str | None) -> li
     else those without one, else whatever exists (better an answer in another language than none)."""
     if language is None or not any(v.language for v in variations):
         return variations
-    return ([v for v in variations if v.language and base(v.language) == base(language)]
-            or [v for v in variations if not v.language] or variations)
+    return (
+        [v for v in variations if v.language and base(v.language) == base(language)]
+        or [v for v in variations if not v.language]
+        or variations
+    )
 
 
-def choose_variation(variations: list[ResponseVariation], slots: dict[str, Any], channel: str | None,
-                     rng: random.Random, language: str | None = None) -> ResponseVariation | None:
+def choose_variation(
+    variations: list[ResponseVariation],
+    slots: dict[str, Any],
+    channel: str | None,
+    rng: random.Random,
+    language: str | None = None,
+) -> ResponseVariation | None:
     """Rasa's order: conditional+channel, default+channel, conditional+no channel, default+no channel
     (among the variations in the message's language)."""
     variations = in_language(variations, language)
     for wanted_channel in ([channel] if channel else []) + [None]:
         pool = [v for v in variations if v.channel == wanted_channel]
-        for candidates in ([v for v in pool if v.condition and condition_holds(v, slots)],
-                           [v for v in pool if not v.condition]):
+        for candidates in (
+            [v for v in pool if v.condition and condition_holds(v, slots)],
+            [v for v in pool if not v.condition],
+        ):
             if candidates:
                 return rng.choice(candidates)
     return None
@@ -53,8 +64,15 @@ class ResponseGenerator:
     domain: Domain
     rng: random.Random = field(default_factory=random.Random)
 
-    def generate(self, name: str, slots: dict[str, Any], channel: str | None = None, /,
-                 language: str | None = None, **kwargs: Any) -> dict | None:
+    def generate(
+        self,
+        name: str,
+        slots: dict[str, Any],
+        channel: str | None = None,
+        /,
+        language: str | None = None,
+        **kwargs: Any,
+    ) -> dict | None:
         """kwargs fill templates too (an action server may send {"response": ..., "name": ...})."""
         variations = self.domain.responses.get(name)
         if not variations:

@@ -1,17 +1,25 @@
 """One user turn: start or renew the session, understand the message, then act until listening."""
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Protocol
+from typing import Protocol
 
 from agent.bot.domain import Domain
 from agent.core.actions.base import ActionContext
 from agent.core.actions.builtin import UnavailableAction
 from agent.core.actions.registry import ActionRegistry
-from agent.core.events import (ActionExecuted, ActionExecutionRejected, BotUttered, Event, UserUtteranceReverted,
-                               UserUttered)
+from agent.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    BotUttered,
+    Event,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.slot_filling import extract_slots
@@ -28,6 +36,8 @@ class ConversationStore(Protocol):
     async def get_or_create(self, sender_id: str, domain: Domain) -> Tracker: ...
 
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None: ...
+
+
 MAX_ACTIONS_PER_TURN = 10
 STOP_AFTER = {ACTION_LISTEN, "action_default_fallback", "action_restart", "action_session_start"}
 
@@ -71,16 +81,24 @@ class MessageProcessor:
             await self._run_action("action_session_start", tracker, message.input_channel, None, warnings)
         previous = tracker.latest_message.parse_data.get("language") if tracker.latest_message else None
         parse_data = await self.parse(message.text, previous)
-        tracker.append(UserUttered(text=message.text, parse_data=parse_data, input_channel=message.input_channel,
-                                   message_id=message.message_id, metadata=message.metadata))
+        tracker.append(
+            UserUttered(
+                text=message.text,
+                parse_data=parse_data,
+                input_channel=message.input_channel,
+                message_id=message.message_id,
+                metadata=message.metadata,
+            )
+        )
         tracker.extend(extract_slots(tracker, self.domain))
         rejected: set[str] = set()
         for _ in range(MAX_ACTIONS_PER_TURN):
             prediction = self.policies.predict(tracker, self.domain, frozenset(rejected))
             before = len(tracker.events)
             if prediction.action == ACTION_LISTEN:
-                tracker.append(ActionExecuted(name=ACTION_LISTEN, policy=prediction.policy,
-                                              confidence=prediction.confidence))
+                tracker.append(
+                    ActionExecuted(name=ACTION_LISTEN, policy=prediction.policy, confidence=prediction.confidence)
+                )
                 break
             if not await self._run_action(prediction.action, tracker, message.input_channel, prediction, warnings):
                 rejected.add(prediction.action)
@@ -105,8 +123,9 @@ class MessageProcessor:
         last_user = tracker.last_user_event
         return bool(minutes > 0 and last_user and time.time() - last_user.timestamp > minutes * 60)
 
-    async def _run_action(self, name: str, tracker: Tracker, channel: str | None, prediction,
-                          warnings: list[str]) -> bool:
+    async def _run_action(
+        self, name: str, tracker: Tracker, channel: str | None, prediction, warnings: list[str]
+    ) -> bool:
         """Run an action and record its events; False when it rejected execution."""
         action = self.actions.get(name)
         ctx = ActionContext(tracker, self.domain, self.nlg, channel, self.actions)
@@ -118,8 +137,11 @@ class MessageProcessor:
         if isinstance(action, UnavailableAction):
             warnings.append(f"'{name}' was predicted, but {action.reason}")
             log.warning("action %s not run: %s", name, action.reason)
-        executed = ActionExecuted(name=name, policy=prediction.policy if prediction else None,
-                                  confidence=prediction.confidence if prediction else None)
+        executed = ActionExecuted(
+            name=name,
+            policy=prediction.policy if prediction else None,
+            confidence=prediction.confidence if prediction else None,
+        )
         # Rasa's order: the action first, then its events (for a session start: SessionStarted,
         # carried-over slots, action_listen).
         tracker.append(executed)

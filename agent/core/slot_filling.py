@@ -6,6 +6,7 @@ custom mappings are left to actions. A mapping with `conditions` applies only wh
 the active form requires fills it only while the form asks for it, so a form's answers do not
 leak into its other slots.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,10 @@ def intent_allowed(mapping: SlotMapping, intent: str | None, form: Form | None, 
 
 def conditions_hold(mapping: SlotMapping, tracker: Tracker) -> bool:
     requested = tracker.slots.get("requested_slot")
-    return any(c.active_loop == tracker.active_loop and (c.requested_slot is None or c.requested_slot == requested)
-               for c in mapping.conditions)
+    return any(
+        c.active_loop == tracker.active_loop and (c.requested_slot is None or c.requested_slot == requested)
+        for c in mapping.conditions
+    )
 
 
 def mapping_value(mapping: SlotMapping, tracker: Tracker, domain: Domain, slot_type: str) -> Any:
@@ -39,11 +42,14 @@ def mapping_value(mapping: SlotMapping, tracker: Tracker, domain: Domain, slot_t
         return mapping.value
     if mapping.type == "from_entity":
         declared = domain.intents.get(latest.intent_name or "")
-        values = [e.get("value") for e in latest.entities
-                  if e.get("entity") == mapping.entity
-                  and (mapping.role is None or e.get("role") == mapping.role)
-                  and (mapping.group is None or e.get("group") == mapping.group)
-                  and (declared is None or declared.uses_entity(e.get("entity")))]
+        values = [
+            e.get("value")
+            for e in latest.entities
+            if e.get("entity") == mapping.entity
+            and (mapping.role is None or e.get("role") == mapping.role)
+            and (mapping.group is None or e.get("group") == mapping.group)
+            and (declared is None or declared.uses_entity(e.get("entity")))
+        ]
         if not values:
             return _NOTHING
         return values if slot_type == "list" else values[0]
@@ -67,8 +73,12 @@ def extract_slots(tracker: Tracker, domain: Domain) -> list[SlotSet]:
             if mapping.conditions:
                 if not conditions_hold(mapping, tracker):
                     continue
-            elif (form and slot.name in form.required_slots and mapping.type in ("from_text", "from_intent")
-                  and requested != slot.name):
+            elif (
+                form
+                and slot.name in form.required_slots
+                and mapping.type in ("from_text", "from_intent")
+                and requested != slot.name
+            ):
                 continue
             value = mapping_value(mapping, tracker, domain, slot.type)
             if value is _NOTHING:

@@ -1,6 +1,7 @@
 """Story structure conflicts, as `rasa data validate` reports them: two stories that reach the same
 dialogue state (the last `max_history` turns, as memoization sees them) and then do different
 things. A policy can follow only one of them, so one story is wrong or needs more context."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,17 +1,32 @@
 """The dialogue state tracker: an append-only event log and the state derived from it."""
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 
 from agent.bot.domain import Domain
-from agent.core.turns import StateView, Turns
 from agent.core.events import (
-    ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AllSlotsReset, BotUttered, ConversationPaused,
-    ConversationResumed, Event, FollowupAction, LoopInterrupted, Restarted, SessionStarted, SlotSet,
-    UserUtteranceReverted, UserUttered,
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
 )
+from agent.core.turns import StateView, Turns
 
 ACTION_LISTEN = "action_listen"
 # A long conversation keeps in memory (and in its snapshots) only its recent past: these many raw
@@ -38,7 +53,7 @@ class DialogueState:
     # from `origin`: the state before the first of them (None: the conversation's initial state).
     applied: list[Event] = field(default_factory=list)
     turns: Turns = field(default_factory=lambda: Turns([], [], []))
-    origin: "DialogueState | None" = None
+    origin: DialogueState | None = None
 
 
 def initial_slots(domain: Domain) -> dict[str, Any]:
@@ -118,8 +133,9 @@ def replay(events: Iterable[Event], domain: Domain, origin: DialogueState | None
     return state
 
 
-def compact_state(state: DialogueState, domain: Domain, keep_applied: int = KEEP_APPLIED,
-                  keep_turns: int = KEEP_TURNS) -> None:
+def compact_state(
+    state: DialogueState, domain: Domain, keep_applied: int = KEEP_APPLIED, keep_turns: int = KEEP_TURNS
+) -> None:
     """Fold all but the last `keep_applied` counting events into `origin`, so the state (and a
     snapshot of it) stays the same size however long the conversation grows. Done only past twice
     the limits, so the replay it costs is spread over many turns."""
@@ -205,8 +221,10 @@ class Tracker:
         if not self.offset:
             return list(self.events)
         if self.earlier is None:
-            raise RuntimeError(f"conversation '{self.sender_id}' holds events from {self.offset} on and no store "
-                               "to read the earlier ones from")
+            raise RuntimeError(
+                f"conversation '{self.sender_id}' holds events from {self.offset} on and no store "
+                "to read the earlier ones from"
+            )
         return [*(await self.earlier(self.offset)), *self.events]
 
     @property
@@ -221,7 +239,7 @@ class Tracker:
     def active_loop(self) -> str | None:
         return self.state.active_loop
 
-    def copy_with(self, events: Iterable[Event]) -> "Tracker":
+    def copy_with(self, events: Iterable[Event]) -> Tracker:
         """A copy with extra events applied, for asking an action about a state not yet committed."""
         view = Tracker(self.sender_id, self.domain)
         view.events = list(self.events)

@@ -13,16 +13,27 @@ here, so they agree on what a story means:
    applied after each user message, so training sees exactly the `Turns` (items, dialogue states,
    entities) that a live conversation builds.
 """
+
 from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from agent.bot.domain import Domain
-from agent.bot.stories import (ANY_VALUE, ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, Step,
-                               StoryBlock, UserStep)
+from agent.bot.stories import (
+    ANY_VALUE,
+    ActionStep,
+    ActiveLoopStep,
+    CheckpointStep,
+    OrStep,
+    SlotStep,
+    Step,
+    StoryBlock,
+    UserStep,
+)
 from agent.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
 from agent.core.slot_filling import extract_slots
 from agent.core.tracker import ACTION_LISTEN, Tracker
@@ -67,12 +78,16 @@ class TrainingData:
     rules: list[StoryPath] = field(default_factory=list)
 
     @classmethod
-    def compile(cls, stories: list[StoryBlock], rules: list[StoryBlock], domain: Domain) -> "TrainingData":
-        return cls(domain, [replay_steps(p, domain) for p in story_paths(stories)],
-                   [p for block in rules for p in expand_block(block)])
+    def compile(cls, stories: list[StoryBlock], rules: list[StoryBlock], domain: Domain) -> TrainingData:
+        return cls(
+            domain,
+            [replay_steps(p, domain) for p in story_paths(stories)],
+            [p for block in rules for p in expand_block(block)],
+        )
 
 
 # ---- 1. `or` alternatives ----
+
 
 def expand_steps(steps: list[Step], rng: random.Random | None = None) -> list[list[Step]]:
     """Every combination of `or` alternatives (a seeded sample past MAX_OR_VARIANTS)."""
@@ -89,9 +104,18 @@ def expand_steps(steps: list[Step], rng: random.Random | None = None) -> list[li
 
 def expand_block(block: StoryBlock) -> list[StoryPath]:
     """A block without checkpoints (a rule, or a test story read on its own) as flat paths."""
-    return [StoryPath(block.kind, block.name, tuple(s for s in steps if not isinstance(s, CheckpointStep)),
-                      block.file, block.line, not _starts_at_checkpoint(block), block)
-            for steps in expand_steps(block.steps)]
+    return [
+        StoryPath(
+            block.kind,
+            block.name,
+            tuple(s for s in steps if not isinstance(s, CheckpointStep)),
+            block.file,
+            block.line,
+            not _starts_at_checkpoint(block),
+            block,
+        )
+        for steps in expand_steps(block.steps)
+    ]
 
 
 def _starts_at_checkpoint(block: StoryBlock) -> bool:
@@ -99,6 +123,7 @@ def _starts_at_checkpoint(block: StoryBlock) -> bool:
 
 
 # ---- 2. checkpoints ----
+
 
 @dataclass
 class Segment:
@@ -153,22 +178,35 @@ def story_paths(blocks: list[StoryBlock]) -> list[StoryPath]:
         from_start = not seg.starts
         for steps, names in _walk(seg, [], {}, (), by_start, through, rng):
             head = seg.block
-            paths.append(StoryPath("story", " > ".join(dict.fromkeys(names)), tuple(steps), head.file,
-                                   head.line, from_start, head))
+            paths.append(
+                StoryPath(
+                    "story", " > ".join(dict.fromkeys(names)), tuple(steps), head.file, head.line, from_start, head
+                )
+            )
     return paths
 
 
-def _walk(seg: Segment, before: list[FlatStep], slots: dict[str, Any], used: tuple[int, ...],
-          by_start: dict[str, list[Segment]], through: dict[str, int],
-          rng: random.Random) -> Iterator[tuple[list[FlatStep], list[str]]]:
+def _walk(
+    seg: Segment,
+    before: list[FlatStep],
+    slots: dict[str, Any],
+    used: tuple[int, ...],
+    by_start: dict[str, list[Segment]],
+    through: dict[str, int],
+    rng: random.Random,
+) -> Iterator[tuple[list[FlatStep], list[str]]]:
     key = id(seg)
     used = (*used, key)
     for variant in expand_steps(seg.steps, rng):
         flat = [s for s in variant if not isinstance(s, CheckpointStep)]
         steps = before + flat
         now = _slots_after(flat, slots)
-        nexts = [(name, s) for name in seg.ends for s in by_start.get(name, [])
-                 if id(s) not in used and _conditions_hold(s, name, now)]
+        nexts = [
+            (name, s)
+            for name in seg.ends
+            for s in by_start.get(name, [])
+            if id(s) not in used and _conditions_hold(s, name, now)
+        ]
         if not nexts:
             yield steps, [seg.block.name]
             continue
@@ -203,6 +241,7 @@ def _matches(expected: Any, actual: Any) -> bool:
 
 
 # ---- 3. replay through the tracker ----
+
 
 def story_events(step: FlatStep) -> list[Event]:
     """The events a live conversation logs for one story step (without running any action)."""

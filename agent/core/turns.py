@@ -4,6 +4,7 @@ Items are ("intent", name), ("action", name) and ("loop", form or "null"). The t
 list as events arrive, so a policy reads the last few items in constant time however long the
 conversation has grown.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class Turns:
         else:
             self._push(item, view)
 
-    def copy(self) -> "Turns":
+    def copy(self) -> Turns:
         return Turns(list(self.items), list(self.states), list(self.entities), self.dropped)
 
     def trim(self, keep: int) -> None:

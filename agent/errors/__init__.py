@@ -2,6 +2,7 @@
 (agent/errors/catalogue.py, documented in docs/errors.md) and what to do about it.
 
 The bottom layer: imports nothing else from `agent`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ class AgentError(Exception):
         text = f"{where}: {self.message}" if where else self.message
         super().__init__(text + (f"\n    hint: {self.hint}" if self.hint else ""))
 
-    def at(self, where: str) -> "AgentError":
+    def at(self, where: str) -> AgentError:
         """The same error, said of `where` (a file, or file:line) in front of what it names already."""
         return AgentError(self.entry, where=f"{where}: {self.where}" if self.where else where, **self.fields)
 
@@ -100,5 +101,5 @@ class BotFileError(AgentError):
         self.message = "\n".join(str(p) for p in problems.errors)
         Exception.__init__(self, self.message)
 
-    def at(self, where: str) -> "BotFileError":
+    def at(self, where: str) -> BotFileError:
         return self  # every problem names its file already

@@ -1,5 +1,6 @@
 """docs/errors.md from the catalogue: `python -m agent.errors.docs > docs/errors.md`.
 tests/test_error_catalogue.py fails when the file is not what this writes now."""
+
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,8 @@ def render() -> str:
         "",
         "Every problem the agent reports names a code: `E` for an error (the bot is not loaded, the command "
         "stops), `W` for a warning (it carries on). The hundreds say the area: "
-        + ", ".join(f"{digit}xx {area}" for digit, area in AREAS.items()) + ". "
+        + ", ".join(f"{digit}xx {area}" for digit, area in AREAS.items())
+        + ". "
         "In the messages below `{name}` stands for what the message fills in.",
         "",
     ]
@@ -25,8 +27,14 @@ def render() -> str:
         if entry.code[1] != area:
             area = entry.code[1]
             out += [f"## {area}xx: {AREAS[area]}", ""]
-        out += [f"### {entry.code}", "", f"`{entry.name}` ({entry.severity})", "",
-                f"Message: `` {_template(entry.message)} ``", ""]
+        out += [
+            f"### {entry.code}",
+            "",
+            f"`{entry.name}` ({entry.severity})",
+            "",
+            f"Message: `` {_template(entry.message)} ``",
+            "",
+        ]
         if entry.hint:
             out += [f"Hint: `` {_template(entry.hint)} ``", ""]
         out += [entry.explanation, ""]
@@ -35,8 +43,9 @@ def render() -> str:
 
 def _template(text: str) -> str:
     """A template as a reader sees it: fields as {name}, literal braces single."""
-    return text.replace("{{", "\x00").replace("}}", "\x01").replace("\x00", "{").replace("\x01", "}") \
-        .replace("!r}", "}")
+    return (
+        text.replace("{{", "\x00").replace("}}", "\x01").replace("\x00", "{").replace("\x01", "}").replace("!r}", "}")
+    )
 
 
 if __name__ == "__main__":

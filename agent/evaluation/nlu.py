@@ -1,4 +1,5 @@
 """`agent test nlu`: how well a trained model reads held-out messages, in Rasa's report files."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,18 @@ def load_jsonl(path: Path) -> list[Example]:
             raise BotFileError(Errors.NLU_TEST_LINE_FIELDS.problem(path, n))
         from agent.bot.nlu_data import EntityAnnotation
 
-        entities = [EntityAnnotation(e["start"], e["end"], row["text"][e["start"]:e["end"]], e["entity"],
-                                     e.get("value"), e.get("role"), e.get("group")) for e in row.get("entities", [])]
+        entities = [
+            EntityAnnotation(
+                e["start"],
+                e["end"],
+                row["text"][e["start"] : e["end"]],
+                e["entity"],
+                e.get("value"),
+                e.get("role"),
+                e.get("group"),
+            )
+            for e in row.get("entities", [])
+        ]
         examples.append(Example(row["text"], row["intent"], entities, file=str(path), line=n))
     if not examples:
         raise Errors.NLU_TEST_DATA_EMPTY.error(where=str(path))
@@ -59,10 +70,20 @@ def predict_all(interpreter, examples: list[Example]) -> list[NLUPrediction]:
             predicted = OUT_OF_SCOPE
         top = ranked[0] if ranked else {"name": "", "confidence": 0.0}
         second = ranked[1]["confidence"] if len(ranked) > 1 else 0.0
-        out.append(NLUPrediction(ex.text, ex.parent_intent, predicted, float(parsed["intent"]["confidence"]),
-                                 [e.as_dict() for e in ex.entities], parsed.get("entities", []),
-                                 top["name"], float(top["confidence"]), float(top["confidence"]) - second,
-                                 float(parsed.get("in_scope_score", top["confidence"]))))
+        out.append(
+            NLUPrediction(
+                ex.text,
+                ex.parent_intent,
+                predicted,
+                float(parsed["intent"]["confidence"]),
+                [e.as_dict() for e in ex.entities],
+                parsed.get("entities", []),
+                top["name"],
+                float(top["confidence"]),
+                float(top["confidence"]) - second,
+                float(parsed.get("in_scope_score", top["confidence"])),
+            )
+        )
     return out
 
 
@@ -76,8 +97,9 @@ def calibration_error(predictions: list[NLUPrediction]) -> float | None:
     rows = [p for p in predictions if p.intent != OUT_OF_SCOPE and p.top_intent]
     if not rows:
         return None
-    return expected_calibration_error(torch.tensor([p.top_confidence for p in rows]),
-                                      torch.tensor([p.top_intent == p.intent for p in rows]))
+    return expected_calibration_error(
+        torch.tensor([p.top_confidence for p in rows]), torch.tensor([p.top_intent == p.intent for p in rows])
+    )
 
 
 def oos_curve_png(predictions: list[NLUPrediction], path: Path, threshold: float | None) -> bool:
@@ -118,8 +140,11 @@ def entity_report(predictions: list[NLUPrediction]) -> dict[str, dict]:
         gold, found = set(), set()
         for i, p in enumerate(predictions):
             gold |= {(i, e["start"], e["end"], e["entity"]) for e in p.entities}
-            found |= {(i, e["start"], e["end"], e["entity"]) for e in p.predicted_entities
-                      if e.get("extractor", "unknown") == extractor}
+            found |= {
+                (i, e["start"], e["end"], e["entity"])
+                for e in p.predicted_entities
+                if e.get("extractor", "unknown") == extractor
+            }
         names = sorted({g[3] for g in gold} | {f[3] for f in found})
         report = {}
         for name in [*names, None]:
@@ -140,12 +165,18 @@ def write_nlu_reports(predictions: list[NLUPrediction], out: Path, threshold: fl
     out.mkdir(parents=True, exist_ok=True)
     report = classification_report([p.intent for p in predictions], [p.predicted for p in predictions])
     (out / "intent_report.json").write_text(json.dumps(report, indent=2))
-    errors = [{"text": p.text, "intent": p.intent, "intent_prediction": {"name": p.predicted,
-                                                                           "confidence": p.confidence}}
-              for p in predictions if p.predicted != p.intent]
+    errors = [
+        {"text": p.text, "intent": p.intent, "intent_prediction": {"name": p.predicted, "confidence": p.confidence}}
+        for p in predictions
+        if p.predicted != p.intent
+    ]
     (out / "intent_errors.json").write_text(json.dumps(errors, indent=2, ensure_ascii=False))
-    confusion_matrix_png([p.intent for p in predictions], [p.predicted for p in predictions],
-                         out / "intent_confusion_matrix.png", "intent")
+    confusion_matrix_png(
+        [p.intent for p in predictions],
+        [p.predicted for p in predictions],
+        out / "intent_confusion_matrix.png",
+        "intent",
+    )
     histogram_png(predictions, out / "intent_histogram.png")
     oos_curve_png(predictions, out / "oos_threshold_curve.png", threshold)
     for extractor, ents in entity_report(predictions).items():
@@ -164,8 +195,9 @@ def histogram_png(predictions: list[NLUPrediction], path: Path) -> None:
     wrong = [p.confidence for p in predictions if p.predicted != p.intent]
     fig, ax = plt.subplots(figsize=(7, 4))
     bins = [i / 20 for i in range(21)]
-    ax.hist([right, wrong], bins=bins, label=[f"correct ({len(right)})", f"wrong ({len(wrong)})"],
-            color=["#3a7", "#c44"])
+    ax.hist(
+        [right, wrong], bins=bins, label=[f"correct ({len(right)})", f"wrong ({len(wrong)})"], color=["#3a7", "#c44"]
+    )
     ax.set_xlabel("confidence")
     ax.set_ylabel("messages")
     ax.set_title("intent prediction confidence")

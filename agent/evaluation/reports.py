@@ -1,4 +1,5 @@
 """Write Rasa's `rasa test` report files for conversation tests."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,15 @@ def story_report(results: list[StoryResult]) -> dict:
     actions = [s for r in results for s in r.steps if s.kind == "action"]
     report = classification_report([s.expected for s in actions], [s.predicted for s in actions])
     correct = sum(r.passed for r in results)
-    report["conversation_accuracy"] = {"accuracy": correct / len(results) if results else 0.0,
-                                       "correct": correct, "with_warnings": 0, "total": len(results)}
+    report["conversation_accuracy"] = {
+        "accuracy": correct / len(results) if results else 0.0,
+        "correct": correct,
+        "with_warnings": 0,
+        "total": len(results),
+    }
     intents = [s for r in results for s in r.steps if s.kind == "intent"]
     if intents:
-        report["intent_accuracy"] = {"accuracy": sum(s.correct for s in intents) / len(intents),
-                                     "total": len(intents)}
+        report["intent_accuracy"] = {"accuracy": sum(s.correct for s in intents) / len(intents), "total": len(intents)}
     return report
 
 
@@ -77,11 +81,14 @@ def _entity_lines(entities: list[dict]) -> list[str]:
     out = ["    entities:"]
     for e in entities:
         if set(e) <= {"entity", "value"} and "value" in e:
-            out.append(f"    - {json.dumps(e['entity'], ensure_ascii=False)}: {json.dumps(e['value'], ensure_ascii=False)}")
+            out.append(
+                f"    - {json.dumps(e['entity'], ensure_ascii=False)}: {json.dumps(e['value'], ensure_ascii=False)}"
+            )
         elif set(e) == {"entity"}:
             out.append(f"    - {json.dumps(e['entity'], ensure_ascii=False)}")
-        else:
-            out.append(f"    - {json.dumps(e, ensure_ascii=False)}")
+        else:  # Rasa's form: the name keyed to its value, role and group beside it
+            rest = {k: e[k] for k in ("role", "group") if k in e}
+            out.append(f"    - {json.dumps({e['entity']: e.get('value'), **rest}, ensure_ascii=False)}")
     return out
 
 
@@ -104,8 +111,15 @@ def confusion_matrix_png(expected: list[str], predicted: list[str], path: Path, 
     for i in range(len(labels)):
         for j in range(len(labels)):
             if matrix[i, j]:
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6,
-                        color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+                )
     ax.set_title(f"{what} confusion matrix")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -118,11 +132,13 @@ def write_reports(results: list[StoryResult], out: Path, successes: bool = False
     (out / "story_report.json").write_text(json.dumps(report, indent=2))
     failed = [r for r in results if not r.passed]
     (out / "failed_test_stories.yml").write_text(
-        annotated_stories(failed) if failed else "# None of the test stories failed - all good!\n")
+        annotated_stories(failed) if failed else "# None of the test stories failed - all good!\n"
+    )
     if successes:
         (out / "successful_test_stories.yml").write_text(annotated_stories([r for r in results if r.passed]))
     actions = [s for r in results for s in r.steps if s.kind == "action"]
     if actions:
-        confusion_matrix_png([s.expected for s in actions], [s.predicted for s in actions],
-                             out / "story_confusion_matrix.png")
+        confusion_matrix_png(
+            [s.expected for s in actions], [s.predicted for s in actions], out / "story_confusion_matrix.png"
+        )
     return report

@@ -6,6 +6,7 @@ actions are not executed). Story `active_loop` and `slot_was_set` steps are appl
 executed actions did not already produce them. In e2e mode the NLU parses the `user:` text and a
 wrong intent fails the story too.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,8 +46,10 @@ class StoryResult:
 
 def paths_to_test(blocks: list[StoryBlock]) -> list[StoryPath]:
     """Test stories as `rasa test` reads them: one conversation per `or` alternative, checkpoints joined."""
-    return [*story_paths([b for b in blocks if b.kind == "story"]),
-            *(p for b in blocks if b.kind != "story" for p in expand_block(b))]
+    return [
+        *story_paths([b for b in blocks if b.kind == "story"]),
+        *(p for b in blocks if b.kind != "story" for p in expand_block(b)),
+    ]
 
 
 async def evaluate_stories(agent, blocks: list[StoryBlock], e2e: bool) -> list[StoryResult]:
@@ -115,6 +118,11 @@ def _user_event(agent, step: UserStep, e2e: bool, result: StoryResult) -> UserUt
         extra = {k: v for k, v in parsed.items() if k == "response_selector"}
     else:
         intent, entities, extra = step.intent, gold_entities, {}
-    parse_data = {"text": text or f"/{intent}", "intent": {"name": intent, "confidence": 1.0},
-                  "intent_ranking": [{"name": intent, "confidence": 1.0}], "entities": entities, **extra}
+    parse_data = {
+        "text": text or f"/{intent}",
+        "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": [{"name": intent, "confidence": 1.0}],
+        "entities": entities,
+        **extra,
+    }
     return UserUttered(text=parse_data["text"], parse_data=parse_data, input_channel="test")

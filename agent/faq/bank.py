@@ -4,6 +4,7 @@ and editable while serving (an edit embeds only the entry it changes).
 An entry's score for a message mixes its best question's cosine with the cosine to the centroid of
 all its questions: the best question catches a near-verbatim match, the centroid resists one stray
 paraphrase. On the CLINC150 and HWU64 validation sets the mix beats either alone (docs/benchmarks.md)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.faq.embedder import SentenceEmbedder
 from agent.bot.faq_entries import FAQEntry
+from agent.faq.embedder import SentenceEmbedder
 from agent.faq.index import QuestionIndex
 
 ENTRIES_FILE = "entries.json"
@@ -51,8 +52,14 @@ class FAQBank:
     _next_row: int = 0
 
     @classmethod
-    def build(cls, entries: list[FAQEntry], embedder: SentenceEmbedder, vectors: np.ndarray | None = None,
-              max_weight: float = MAX_WEIGHT, index: QuestionIndex | None = None) -> "FAQBank":
+    def build(
+        cls,
+        entries: list[FAQEntry],
+        embedder: SentenceEmbedder,
+        vectors: np.ndarray | None = None,
+        max_weight: float = MAX_WEIGHT,
+        index: QuestionIndex | None = None,
+    ) -> FAQBank:
         """Embed every question once (or use `vectors`, one row per question in entry order; `index`:
         those rows already indexed, with row ids in the same order)."""
         bank = cls(embedder, max_weight)
@@ -63,7 +70,7 @@ class FAQBank:
         bank._index = index or QuestionIndex.for_size(dim, len(questions))
         start = 0
         for e in entries:
-            bank._put(e, vectors[start:start + len(e.questions)], indexed=index is not None)
+            bank._put(e, vectors[start : start + len(e.questions)], indexed=index is not None)
             start += len(e.questions)
         return bank
 
@@ -163,18 +170,25 @@ class FAQBank:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         entries = self.entries()
-        (folder / ENTRIES_FILE).write_text(json.dumps({"max_weight": self.max_weight,
-                                                       "entries": [e.to_dict() for e in entries]},
-                                                      ensure_ascii=False, indent=1), encoding="utf-8")
+        (folder / ENTRIES_FILE).write_text(
+            json.dumps(
+                {"max_weight": self.max_weight, "entries": [e.to_dict() for e in entries]}, ensure_ascii=False, indent=1
+            ),
+            encoding="utf-8",
+        )
         dim = self._index.dim if self._index else 0
         matrix = np.concatenate([self._stored[e.id].vectors for e in entries]) if entries else np.zeros((0, dim))
         np.save(folder / VECTORS_FILE, matrix.astype(np.float32))
-        if self._index is not None and self._index.approximate and not self._index.removed \
-                and self._next_row == len(matrix):  # rows 0..n-1 in entry order, as `load` rebuilds them
+        if (
+            self._index is not None
+            and self._index.approximate
+            and not self._index.removed
+            and self._next_row == len(matrix)
+        ):  # rows 0..n-1 in entry order, as `load` rebuilds them
             self._index.save(folder / INDEX_FILE)
 
     @classmethod
-    def load(cls, folder: Path, embedder: SentenceEmbedder | None) -> "FAQBank | None":
+    def load(cls, folder: Path, embedder: SentenceEmbedder | None) -> FAQBank | None:
         if not (folder / ENTRIES_FILE).is_file():
             return None
         data = json.loads((folder / ENTRIES_FILE).read_text(encoding="utf-8"))

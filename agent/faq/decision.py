@@ -5,6 +5,7 @@ then picks the answer among that intent's entries); when no intent is confident 
 the best FAQ match clears the threshold; or when the classifier named an intent but the message is
 clearly nearer an FAQ question than any intent example (by the swept margin). Otherwise the parse is
 left as the classifier made it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,14 +44,22 @@ class FAQRouter:
         chosen: list[FAQMatch] = []
         if intent in bank.groups():
             chosen = in_language(bank, bank.search_vectors(vector[None, :], CANDIDATES, group=intent)[0], language)
-        elif matches and matches[0].score >= t.value and (
-                intent in (NLU_FALLBACK, None) or near_intent is None or t.margin is None
-                or matches[0].score - near_intent >= t.margin):
+        elif (
+            matches
+            and matches[0].score >= t.value
+            and (
+                intent in (NLU_FALLBACK, None)
+                or near_intent is None
+                or t.margin is None
+                or matches[0].score - near_intent >= t.margin
+            )
+        ):
             group = bank.get(matches[0].id).group
             chosen = [m for m in matches if bank.get(m.id).group == group]
             parsed["intent"] = {"name": group, "confidence": round(chosen[0].score, 4)}
-            parsed["intent_ranking"] = [dict(parsed["intent"])] + [r for r in parsed.get("intent_ranking", [])
-                                                                   if r.get("name") != NLU_FALLBACK]
+            parsed["intent_ranking"] = [dict(parsed["intent"])] + [
+                r for r in parsed.get("intent_ranking", []) if r.get("name") != NLU_FALLBACK
+            ]
         if chosen:
             parsed["faq"]["answer"] = chosen[0].id
             entry = bank.get(chosen[0].id)
@@ -72,10 +81,17 @@ def in_language(bank: FAQBank, matches: list[FAQMatch], language: str | None) ->
 def selector_entry(bank: FAQBank, ranked: list[FAQMatch]) -> dict:
     """Rasa's response_selector shape, so `utter_faq` and action servers read it as they would Rasa's."""
     best = bank.get(ranked[0].id)
-    response = {"id": best.id, "intent_response_key": best.key, "utter_action": f"utter_{best.key}",
-                "confidence": round(ranked[0].score, 4)}
+    response = {
+        "id": best.id,
+        "intent_response_key": best.key,
+        "utter_action": f"utter_{best.key}",
+        "confidence": round(ranked[0].score, 4),
+    }
     if best.response is None:
         response["responses"] = [dict(best.answer)]
-    return {"response": response,
-            "ranking": [{"id": m.id, "intent_response_key": bank.get(m.id).key, "confidence": round(m.score, 4)}
-                        for m in ranked]}
+    return {
+        "response": response,
+        "ranking": [
+            {"id": m.id, "intent_response_key": bank.get(m.id).key, "confidence": round(m.score, 4)} for m in ranked
+        ],
+    }

@@ -4,6 +4,7 @@ so an edit is served within a poll interval, survives restarts and retraining, a
 
 The log is keyed by bot name (the model manifest's `bot`), so edits carry over to a retrained model
 of the same bot; an edit of an id that faq.yml also defines wins over faq.yml."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,10 @@ class FAQEditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS faq_edits (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                       "bot TEXT NOT NULL, op TEXT NOT NULL, entry_id TEXT NOT NULL, entry TEXT, at REAL NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS faq_edits (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "bot TEXT NOT NULL, op TEXT NOT NULL, entry_id TEXT NOT NULL, entry TEXT, at REAL NOT NULL)"
+            )
             db.execute("CREATE INDEX IF NOT EXISTS faq_edits_bot ON faq_edits (bot, seq)")
             self._db = db
         return self._db
@@ -50,7 +53,8 @@ class FAQEditLog:
         with self._lock:
             cur = self._connect(create=True).execute(
                 "INSERT INTO faq_edits (bot, op, entry_id, entry, at) VALUES (?, ?, ?, ?, ?)",
-                (bot, op, entry_id, None if entry is None else json.dumps(entry, ensure_ascii=False), at))
+                (bot, op, entry_id, None if entry is None else json.dumps(entry, ensure_ascii=False), at),
+            )
         return FAQEdit(cur.lastrowid, bot, op, entry_id, entry, at)
 
     def since(self, bot: str, seq: int = 0) -> list[FAQEdit]:
@@ -58,8 +62,10 @@ class FAQEditLog:
             db = self._connect(create=False)
             if db is None:
                 return []
-            rows = db.execute("SELECT seq, bot, op, entry_id, entry, at FROM faq_edits WHERE bot = ? AND seq > ? "
-                              "ORDER BY seq", (bot, seq)).fetchall()
+            rows = db.execute(
+                "SELECT seq, bot, op, entry_id, entry, at FROM faq_edits WHERE bot = ? AND seq > ? ORDER BY seq",
+                (bot, seq),
+            ).fetchall()
         return [FAQEdit(s, b, op, i, None if e is None else json.loads(e), at) for s, b, op, i, e, at in rows]
 
     def close(self) -> None:

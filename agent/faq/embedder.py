@@ -1,6 +1,7 @@
 """Sentence embeddings for FAQ retrieval: the bot's base encoder (not the intent-tuned one), mean
 pooled and L2-normalised. Torch computes them at training; the served model carries the same
 encoder as an ONNX graph so serving needs neither transformers nor a retrain to embed an edit."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,7 @@ def _batches(texts: list[str], size: int):
     """Length-sorted batches (little padding), yielded with their original positions."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     for start in range(0, len(order), size):
-        idx = order[start:start + size]
+        idx = order[start : start + size]
         yield idx, [texts[i] for i in idx]
 
 
@@ -49,12 +50,12 @@ class TorchSentenceEmbedder:
         self.torch = torch
         self.path = base_model
         from agent.nlu.multilingual import text_prefix
-
         from agent.nlu.vocab_prune import prune_for_languages
 
         # a multilingual vocabulary cut to the bot's scripts: the same vectors, a smaller served encoder
-        self.tokenizer, self.model = prune_for_languages(load_tokenizer(base_model), load_encoder(base_model),
-                                                         languages)
+        self.tokenizer, self.model = prune_for_languages(
+            load_tokenizer(base_model), load_encoder(base_model), languages
+        )
         self.model.eval()
         self.dim = int(self.model.config.hidden_size)
         self.prefix = text_prefix(base_model)
@@ -100,12 +101,20 @@ class TorchSentenceEmbedder:
             batch = self.tokenizer(probe, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
             with self.torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self.torch.onnx.export(self.module(), (batch["input_ids"], batch["attention_mask"]), str(path),
-                                       dynamo=False, opset_version=OPSET,
-                                       input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                                       dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                                                     "attention_mask": {0: "batch", 1: "tokens"},
-                                                     "embedding": {0: "batch"}})
+                self.torch.onnx.export(
+                    self.module(),
+                    (batch["input_ids"], batch["attention_mask"]),
+                    str(path),
+                    dynamo=False,
+                    opset_version=OPSET,
+                    input_names=["input_ids", "attention_mask"],
+                    output_names=["embedding"],
+                    dynamic_axes={
+                        "input_ids": {0: "batch", 1: "tokens"},
+                        "attention_mask": {0: "batch", 1: "tokens"},
+                        "embedding": {0: "batch"},
+                    },
+                )
             graph = onnx.load(str(path))
             _store_half(graph)
             onnx.save(graph, str(path))
@@ -142,8 +151,10 @@ class OnnxSentenceEmbedder:
         out = np.zeros((len(texts), self.dim), np.float32)
         for idx, chunk in _batches([self.prefix + t for t in texts], BATCH):
             enc = self.tokenizer.encode_batch(chunk)
-            feed = {"input_ids": np.array([e.ids for e in enc], np.int64),
-                    "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
+            feed = {
+                "input_ids": np.array([e.ids for e in enc], np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], np.int64),
+            }
             out[idx] = self.session.run(None, feed)[0]
         return _normalise(out)
 

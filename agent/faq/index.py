@@ -6,6 +6,7 @@ one core, so from ~30k rows its p99 passes 2 ms, a fifth of a message's 10 ms se
 `benchmarks/faq_scale_benchmark.py`). The built HNSW graph is saved with the model: rebuilding it for
 a million rows takes about ten minutes on two cores.
 HNSW cannot delete, so removed rows are tombstoned and filtered out of an over-fetched result."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class QuestionIndex:
         self._index = faiss.IndexIDMap2(base)
 
     @classmethod
-    def for_size(cls, dim: int, rows: int) -> "QuestionIndex":
+    def for_size(cls, dim: int, rows: int) -> QuestionIndex:
         return cls(dim, approximate=rows >= APPROXIMATE_FROM)
 
     def __len__(self) -> int:
@@ -47,8 +48,9 @@ class QuestionIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                     np.ascontiguousarray(ids, dtype=np.int64))
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
+            )
 
     def remove(self, ids) -> None:
         ids = np.asarray(list(ids), dtype=np.int64)
@@ -65,7 +67,7 @@ class QuestionIndex:
         faiss.write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path, dim: int, approximate: bool) -> "QuestionIndex":
+    def load(cls, path, dim: int, approximate: bool) -> QuestionIndex:
         import faiss
 
         index = cls(dim, approximate)
@@ -86,6 +88,6 @@ class QuestionIndex:
             out_i = np.full((len(queries), k), -1, np.int64)
             for q in range(len(queries)):
                 s, i = scores[q][keep[q]][:k], ids[q][keep[q]][:k]
-                out_s[q, :len(s)], out_i[q, :len(i)] = s, i
+                out_s[q, : len(s)], out_i[q, : len(i)] = s, i
             return out_s, out_i
         return scores, ids

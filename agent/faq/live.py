@@ -1,13 +1,14 @@
 """A served FAQ that follows the edit log: the trained bank plus every edit made since, applied in
 log order. Callers run `catch_up` and `apply` on the thread that parses (the model thread), so a
 search never sees a half-applied edit."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent.bot.faq_entries import FAQEntry, entry_from_plain
 from agent.faq.decision import FAQRouter
 from agent.faq.edits import REMOVE, UPSERT, FAQEdit, FAQEditLog
-from agent.bot.faq_entries import FAQEntry, entry_from_plain
 
 
 @dataclass

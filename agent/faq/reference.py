@@ -1,5 +1,6 @@
 """The bot's intent examples in the FAQ encoder's space: how close a message is to the nearest one is
 weighed against its FAQ score, so an FAQ match does not take a message that an intent covers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,6 +33,6 @@ class IntentReference:
         np.save(folder / FILE, self.vectors.astype(np.float16))
 
     @classmethod
-    def load(cls, folder: Path) -> "IntentReference | None":
+    def load(cls, folder: Path) -> IntentReference | None:
         path = folder / FILE
         return cls(np.load(path).astype(np.float32)) if path.is_file() else None

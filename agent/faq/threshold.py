@@ -6,6 +6,7 @@ comparable) when the classifier did name an intent. Positives are questions the 
 (each stored question searched against the rest of the bank); negatives are messages it must not
 answer (the bot's intent examples, each compared without itself). The pair maximises balanced
 accuracy: the mean of the share of positives answered correctly and the share of negatives left alone."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,18 +32,24 @@ class FAQThreshold:
         return dict(vars(self))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FAQThreshold":
+    def from_dict(cls, data: dict) -> FAQThreshold:
         return cls(**data)
 
 
 def sweep_threshold(pos_scores, pos_correct, neg_scores, pos_gaps=None, neg_gaps=None) -> FAQThreshold:
     """`*_gaps`: FAQ score minus the similarity to the nearest intent example; without them only the
     threshold is swept (a bank with no intents beside it, as in the CLINC150-as-FAQ benchmark)."""
-    pos_scores, pos_correct, neg_scores = (np.asarray(a, dtype=np.float64) for a in (pos_scores, pos_correct,
-                                                                                      neg_scores))
+    pos_scores, pos_correct, neg_scores = (
+        np.asarray(a, dtype=np.float64) for a in (pos_scores, pos_correct, neg_scores)
+    )
     if not len(pos_scores) or not len(neg_scores):
-        return FAQThreshold(DEFAULT_THRESHOLD, "default (nothing to sweep on)",
-                            DEFAULT_MARGIN if pos_gaps is not None else None, len(pos_scores), len(neg_scores))
+        return FAQThreshold(
+            DEFAULT_THRESHOLD,
+            "default (nothing to sweep on)",
+            DEFAULT_MARGIN if pos_gaps is not None else None,
+            len(pos_scores),
+            len(neg_scores),
+        )
     with_gaps = pos_gaps is not None and neg_gaps is not None
     margins = MARGINS if with_gaps else [None]
     pos_gaps = np.asarray(pos_gaps if with_gaps else np.zeros(len(pos_scores)), dtype=np.float64)
@@ -61,5 +68,12 @@ def sweep_threshold(pos_scores, pos_correct, neg_scores, pos_gaps=None, neg_gaps
             if best is None or key > best[0]:
                 best = (key, float(t), None if margin is None else float(margin), answered, rejected)
     _, t, margin, answered, rejected = best
-    return FAQThreshold(round(t, 4), "balanced accuracy on validation", margin, len(pos_scores), len(neg_scores),
-                        round(answered, 4), round(rejected, 4))
+    return FAQThreshold(
+        round(t, 4),
+        "balanced accuracy on validation",
+        margin,
+        len(pos_scores),
+        len(neg_scores),
+        round(answered, 4),
+        round(rejected, 4),
+    )

@@ -1,5 +1,6 @@
 """Build a bot's FAQ at `agent train`: embed the bank, sweep the answer threshold, export the
 encoder for serving and write it all into the model's faq/ folder."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from agent.bot.config import FAQConfig
+from agent.bot.faq_entries import FAQEntry
 from agent.faq.bank import FAQBank
 from agent.faq.embedder import OnnxSentenceEmbedder, TorchSentenceEmbedder
 from agent.faq.reference import IntentReference
-from agent.bot.faq_entries import FAQEntry
 from agent.faq.threshold import DEFAULT_MARGIN, FAQThreshold, sweep_threshold
 
 SETTINGS_FILE = "settings.json"
@@ -26,8 +27,9 @@ class FAQBuild:
     onnx_problem: str | None
 
 
-def leave_one_out(bank: FAQBank, limit: int = MAX_SWEEP_QUERIES,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def leave_one_out(
+    bank: FAQBank, limit: int = MAX_SWEEP_QUERIES, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each stored question (of an entry with at least two) searched against the bank without itself:
     its best score, whether the best entry is its own, and its vector. A stand-in for paraphrases
     nobody wrote; scored exactly as the bank scores (best question and centroid), in numpy batches."""
@@ -46,7 +48,7 @@ def leave_one_out(bank: FAQBank, limit: int = MAX_SWEEP_QUERIES,
     w = bank.max_weight
     scores, correct = np.zeros(len(rows)), np.zeros(len(rows), bool)
     for b in range(0, len(rows), 64):
-        batch = rows[b:b + 64]
+        batch = rows[b : b + 64]
         q = vectors[batch]
         sims = q @ vectors.T
         sims[np.arange(len(batch)), batch] = -np.inf  # not itself
@@ -57,13 +59,19 @@ def leave_one_out(bank: FAQBank, limit: int = MAX_SWEEP_QUERIES,
         rest /= np.maximum(np.linalg.norm(rest, axis=1, keepdims=True), 1e-12)
         centroid[np.arange(len(batch)), mine] = (rest * q).sum(axis=1)
         total = w * best_question + (1 - w) * centroid
-        scores[b:b + 64] = total.max(axis=1)
-        correct[b:b + 64] = total.argmax(axis=1) == mine
+        scores[b : b + 64] = total.max(axis=1)
+        correct[b : b + 64] = total.argmax(axis=1) == mine
     return scores, correct, vectors[rows]
 
 
-def build_faq(entries: list[FAQEntry], negatives: list[str], base_model: Path, config: FAQConfig,
-              folder: Path, languages: list[str] | None = None) -> FAQBuild:
+def build_faq(
+    entries: list[FAQEntry],
+    negatives: list[str],
+    base_model: Path,
+    config: FAQConfig,
+    folder: Path,
+    languages: list[str] | None = None,
+) -> FAQBuild:
     """`negatives`: the bot's intent examples. They are what the FAQ must leave alone, and at serving
     time the nearest of them says how much a message looks like an intent rather than an FAQ."""
     embedder = TorchSentenceEmbedder(base_model, languages)
@@ -79,15 +87,21 @@ def build_faq(entries: list[FAQEntry], negatives: list[str], base_model: Path, c
     bank.save(folder)
     if intents is not None:
         intents.save(folder)
-    (folder / SETTINGS_FILE).write_text(json.dumps({
-        "threshold": threshold.to_dict(),
-        "base_model": str(base_model),
-        "dim": embedder.dim,
-    }, indent=1), encoding="utf-8")
+    (folder / SETTINGS_FILE).write_text(
+        json.dumps(
+            {
+                "threshold": threshold.to_dict(),
+                "base_model": str(base_model),
+                "dim": embedder.dim,
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return FAQBuild(bank, threshold, onnx_problem)
 
 
-def sweep_on_bank(bank: FAQBank, intents: "IntentReference | None") -> FAQThreshold:
+def sweep_on_bank(bank: FAQBank, intents: IntentReference | None) -> FAQThreshold:
     pos_scores, pos_correct, pos_vectors = leave_one_out(bank)
     if intents is None:
         return sweep_threshold(pos_scores, pos_correct, [])

@@ -1,4 +1,5 @@
 """The model artifact: one .tar.gz holding everything needed to serve, without the bot's sources."""
+
 from __future__ import annotations
 
 import atexit
@@ -33,8 +34,12 @@ def library_versions() -> dict[str, str]:
 
     import agent
 
-    return {"agent": agent.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version()}
+    return {
+        "agent": agent.__version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def pack(staging: Path, out_dir: Path, name: str) -> Path:
@@ -86,8 +91,9 @@ def open_artifact(path: str | Path) -> Artifact:
         raise Errors.MODEL_WITHOUT_MANIFEST.error(path=path)
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise Errors.MODEL_FORMAT_VERSION.error(path=path, version=manifest.get("format_version"),
-                                                expected=FORMAT_VERSION)
+        raise Errors.MODEL_FORMAT_VERSION.error(
+            path=path, version=manifest.get("format_version"), expected=FORMAT_VERSION
+        )
     return Artifact(folder, manifest, source)
 
 

@@ -3,6 +3,7 @@ phone numbers, URLs and order-id-like codes, normalised to Duckling-like values 
 used Duckling keep their slot values. Each language finds them its own way (agent/nlu/lang/<code>/:
 spaCy's Matcher for English, regular expressions for Chinese); this module holds what they share:
 the extractor that dispatches by language, the entity shape, and how overlapping finds are settled."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,10 @@ EXTRACTOR = "BuiltinEntityExtractor"
 
 # Latin-script shapes every language meets (Chinese reuses them with ASCII-only \w, \d, \s).
 PHONE = re.compile(r"(?<![\w+#])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\w)")
-ORDER_ID = re.compile(r"(?<![\w-])(?:#\d{4,}|(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+"
-                      r"|(?=[A-Za-z]*\d)[A-Za-z]{1,5}\d{4,})(?![\w-])")
+ORDER_ID = re.compile(
+    r"(?<![\w-])(?:#\d{4,}|(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+"
+    r"|(?=[A-Za-z]*\d)[A-Za-z]{1,5}\d{4,})(?![\w-])"
+)
 
 # Longer, more specific dimensions win over the numbers inside them.
 PRIORITY = {"email": 0, "url": 1, "amount-of-money": 2, "time": 3, "order-id": 4, "phone-number": 5, "number": 6}
@@ -69,8 +72,15 @@ def resolve_overlaps(found: list[dict]) -> list[dict]:
 
 def builtin_entity(dim: str, start: int, end: int, text: str, value) -> dict:
     """The entity dict every language returns; money and time keep Duckling's details in additional_info."""
-    entity = {"entity": dim, "start": start, "end": end, "text": text[start:end], "value": value,
-              "confidence_entity": 1.0, "extractor": EXTRACTOR}
+    entity = {
+        "entity": dim,
+        "start": start,
+        "end": end,
+        "text": text[start:end],
+        "value": value,
+        "confidence_entity": 1.0,
+        "extractor": EXTRACTOR,
+    }
     if dim in ("amount-of-money", "time"):
         entity["value"] = value["value"]
         entity["additional_info"] = value

@@ -1,5 +1,6 @@
 """Make confidences mean what they say: temperature scaling fitted on held-out data, and the
 expected calibration error that shows whether it worked."""
+
 from __future__ import annotations
 
 import torch

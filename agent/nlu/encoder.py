@@ -1,4 +1,5 @@
 """Find and load a base encoder from local disk only (never a model hub)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -85,8 +86,9 @@ def isolate_cjk(tokenizer):
     split = Split(Regex(ISOLATED), behavior="isolated")
     if state.get("type") == "Metaspace":
         # "first": only the text's start gets the word marker, not every isolated character
-        current = Metaspace(replacement=state.get("replacement", "\u2581"), prepend_scheme="first",
-                            split=state.get("split", True))
+        current = Metaspace(
+            replacement=state.get("replacement", "\u2581"), prepend_scheme="first", split=state.get("split", True)
+        )
     elif state.get("type") == "Sequence" and (state.get("pretokenizers") or [{}])[0].get("type") == "Split":
         return tokenizer  # already done (a saved model's tokenizer)
     backend.pre_tokenizer = Sequence([split, current])

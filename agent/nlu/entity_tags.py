@@ -4,6 +4,7 @@ The trained extractor tags sub-word tokens; users annotate characters. Both dire
 the tokenizer's offset mapping, so a predicted span is always a slice of the original text, and an
 annotation that no token boundary can express is reported instead of being silently shifted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,8 +60,11 @@ def align(example: Example, offsets: list[tuple[int, int]], tag_index: dict[str,
             for i in inside:
                 tags[i] = IGNORE
             continue
-        if not inside or covered_start != _skip_space(example.text, a.start, a.end) \
-                or covered_end != _trim_space(example.text, a.start, a.end):
+        if (
+            not inside
+            or covered_start != _skip_space(example.text, a.start, a.end)
+            or covered_end != _trim_space(example.text, a.start, a.end)
+        ):
             problems.append(_unaligned(example, a))
             for i in range(len(offsets)):
                 s, e = offsets[i]
@@ -83,7 +87,7 @@ def _unaligned(example: Example, a) -> Problem:
     does not map cuts a Latin word or number and is an error; in space-separated text it stays a
     warning, as Rasa bots with such annotations train unchanged (the annotation is left out)."""
     chinese = SCRIPT["zh"].search(example.text) is not None
-    where = f"'{example.text[a.start:a.end]}' in '{example.text}'"
+    where = f"'{example.text[a.start : a.end]}' in '{example.text}'"
     if chinese:
         return Errors.ENTITY_INSIDE_WORD.problem(example.file, example.line, entity=a.entity, where=where)
     return Warnings.ENTITY_OFF_TOKEN_BOUNDARY.problem(example.file, example.line, entity=a.entity, where=where)
@@ -112,8 +116,9 @@ def decode(text: str, offsets: list[tuple[int, int]], tag_probs, names: list[str
     tokens = [i for i, (s, e) in enumerate(offsets) if s < e]
     if not tokens:
         return []
-    path = _viterbi(np.log(probs[tokens] + 1e-9), [_continues_word(text, offsets, tokens, k) for k in range(len(tokens))],
-                    names)
+    path = _viterbi(
+        np.log(probs[tokens] + 1e-9), [_continues_word(text, offsets, tokens, k) for k in range(len(tokens))], names
+    )
     spans: list[list] = []  # [label, first token, last token, confidences]
     for k, tag_id in enumerate(path):
         tag = names[tag_id]
@@ -129,8 +134,14 @@ def decode(text: str, offsets: list[tuple[int, int]], tag_probs, names: list[str
     for label, first, last, confs in spans:
         start, end = _whole_words(text, offsets[first][0], offsets[last][1])
         entity, role, group = split_label(label)
-        found = {"entity": entity, "start": start, "end": end, "value": text[start:end],
-                 "confidence_entity": round(min(confs), 4), "extractor": extractor}
+        found = {
+            "entity": entity,
+            "start": start,
+            "end": end,
+            "value": text[start:end],
+            "confidence_entity": round(min(confs), 4),
+            "extractor": extractor,
+        }
         if role:
             found["role"] = role
         if group:
@@ -144,8 +155,14 @@ def _continues_word(text: str, offsets: list[tuple[int, int]], tokens: list[int]
     if k == 0:
         return False
     start, prev_end = offsets[tokens[k]][0], offsets[tokens[k - 1]][1]
-    return start == prev_end and start > 0 and text[start - 1].isalnum() and text[start].isalnum() \
-        and ord(text[start]) < 0x2E80 and ord(text[start - 1]) < 0x2E80  # 号|ORD: two words, not one
+    return (
+        start == prev_end
+        and start > 0
+        and text[start - 1].isalnum()
+        and text[start].isalnum()
+        and ord(text[start]) < 0x2E80
+        and ord(text[start - 1]) < 0x2E80
+    )  # 号|ORD: two words, not one
 
 
 def _viterbi(logp, continues: list[bool], names: list[str]) -> list[int]:
@@ -159,8 +176,9 @@ def _viterbi(logp, continues: list[bool], names: list[str]) -> list[int]:
     for a in range(n_tags):
         for b in range(n_tags):
             allowed[a, b] = not inside[b] or (label[a] is not None and label[a] == label[b])
-            piece[a, b] = (label[a] is None and label[b] is None) or (label[a] is not None and inside[b]
-                                                                     and label[a] == label[b])
+            piece[a, b] = (label[a] is None and label[b] is None) or (
+                label[a] is not None and inside[b] and label[a] == label[b]
+            )
     start_ok = np.array([not i for i in inside])
     score = np.where(start_ok, logp[0], -np.inf)
     back = []
@@ -178,6 +196,7 @@ def _viterbi(logp, continues: list[bool], names: list[str]) -> list[int]:
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     """A span that stops inside a word of a space-separated language grows to the whole word."""
+
     def is_word(ch: str) -> bool:
         return ch.isalnum() and ord(ch) < 0x2E80  # CJK text has no word spaces: never grow there
 

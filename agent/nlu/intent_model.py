@@ -1,5 +1,6 @@
 """A transformer encoder with mean pooling, a linear intent head and an optional token-tagging
 entity head sharing the same encoder; saving and loading it."""
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,14 @@ class IntentClassifier:
     sparse: object | None = None  # sparse.SparseModel mixed in, chosen on validation data (or None)
 
     def encode(self, texts: list[str], offsets: bool = False) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="pt", return_offsets_mapping=offsets)
+        batch = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+            return_offsets_mapping=offsets,
+        )
         out = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
         if offsets:
             out["offset_mapping"] = batch["offset_mapping"]
@@ -85,7 +92,7 @@ class IntentClassifier:
         self.model.eval()
         results = []
         for i in range(0, len(texts), batch_size):
-            chunk = texts[i:i + batch_size]
+            chunk = texts[i : i + batch_size]
             batch = self.encode(chunk, offsets=bool(self.tags))
             offsets = batch.pop("offset_mapping", None)
             logits, tag_logits, pooled = self.model.joint(**batch)
@@ -102,8 +109,9 @@ class IntentClassifier:
                 results.append(Analysis(probs[k], emb[k], entities, sims[k] if sims is not None else None))
         return results
 
-    def probabilities_and_similarity(self, logits: torch.Tensor,
-                                     embeddings: torch.Tensor) -> tuple[torch.Tensor, list[float] | None]:
+    def probabilities_and_similarity(
+        self, logits: torch.Tensor, embeddings: torch.Tensor
+    ) -> tuple[torch.Tensor, list[float] | None]:
         """Calibrated probabilities (with the neighbours' vote mixed in when chosen) and the mean
         similarity to the nearest training sentences; one FAISS search serves both."""
         mix = self.knn_mix
@@ -112,7 +120,7 @@ class IntentClassifier:
             return probs, None
         k = max(self.neighbours.k, mix.k if mix is not None else 0)
         scores, ids = self.neighbours.search(embeddings.numpy(), k)
-        sims = scores[:, :self.neighbours.k].mean(axis=1).tolist()
+        sims = scores[:, : self.neighbours.k].mean(axis=1).tolist()
         if mix is not None and self.neighbours.labels is not None:
             vote = torch.from_numpy(self.neighbours.vote(scores, ids, len(self.labels), mix.k, mix.tau))
             probs = (1 - mix.weight) * probs + mix.weight * vote
@@ -125,7 +133,7 @@ class IntentClassifier:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: torch.Tensor | None = None
         for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+            chunk = order[start : start + batch_size]
             emb = self.model.embed(**self.encode([texts[i] for i in chunk]))
             out = torch.zeros(len(texts), emb.shape[-1]) if out is None else out
             out[chunk] = nn.functional.normalize(emb, dim=-1)
@@ -140,26 +148,39 @@ class IntentClassifier:
         self.model.encoder.config.save_pretrained(str(folder / "encoder"))
         self.tokenizer.save_pretrained(str(folder / "tokenizer"))
         # fp16 halves the artifact; weights are upcast to fp32 when loaded.
-        state = {k: v.detach().to(torch.float16).contiguous() if v.is_floating_point() else v.contiguous()
-                 for k, v in self.model.state_dict().items()}
+        state = {
+            k: v.detach().to(torch.float16).contiguous() if v.is_floating_point() else v.contiguous()
+            for k, v in self.model.state_dict().items()
+        }
         save_file(state, str(folder / "model.safetensors"))
         if self.neighbours is not None:
             self.neighbours.save(folder)
         if self.sparse is not None:
             self.sparse.save(folder)
-        (folder / "intent_model.json").write_text(json.dumps(
-            {"format": FORMAT, "labels": self.labels, "max_length": self.max_length, "tags": self.tags,
-             "temperature": self.temperature,
-             "knn_mix": self.knn_mix.to_dict() if self.knn_mix is not None else None,
-             "thresholds": self.thresholds.to_dict() if self.thresholds is not None else None}, indent=2))
+        (folder / "intent_model.json").write_text(
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "labels": self.labels,
+                    "max_length": self.max_length,
+                    "tags": self.tags,
+                    "temperature": self.temperature,
+                    "knn_mix": self.knn_mix.to_dict() if self.knn_mix is not None else None,
+                    "thresholds": self.thresholds.to_dict() if self.thresholds is not None else None,
+                },
+                indent=2,
+            )
+        )
         if onnx:
             from agent.nlu.onnx_runtime import export
 
-            return export(self, folder, ["hello", "where is my order", "I would like to speak to a person about my bill"])
+            return export(
+                self, folder, ["hello", "where is my order", "I would like to speak to a person about my bill"]
+            )
         return None
 
     @classmethod
-    def load(cls, folder: Path, runtime: str | None = None) -> "IntentClassifier":
+    def load(cls, folder: Path, runtime: str | None = None) -> IntentClassifier:
         """runtime "onnx" (the default when the model has one and onnxruntime is installed) or "torch";
         AGENT_NLU_RUNTIME=torch forces torch."""
         import os
@@ -181,15 +202,24 @@ class IntentClassifier:
         return cls._with_meta(model, tokenizer, meta, folder)
 
     @classmethod
-    def _with_meta(cls, model, tokenizer, meta: dict, folder: Path) -> "IntentClassifier":
+    def _with_meta(cls, model, tokenizer, meta: dict, folder: Path) -> IntentClassifier:
         from agent.nlu.neighbours import KnnMix, NeighbourIndex
         from agent.nlu.sparse import SparseModel
         from agent.nlu.thresholds import Thresholds
 
         thresholds = Thresholds.from_dict(meta["thresholds"]) if meta.get("thresholds") else None
-        return cls(model, tokenizer, meta["labels"], meta["max_length"], meta.get("tags", []),
-                   meta.get("temperature", 1.0), thresholds, NeighbourIndex.load(folder),
-                   KnnMix.from_dict(meta.get("knn_mix")), SparseModel.load(folder))
+        return cls(
+            model,
+            tokenizer,
+            meta["labels"],
+            meta["max_length"],
+            meta.get("tags", []),
+            meta.get("temperature", 1.0),
+            thresholds,
+            NeighbourIndex.load(folder),
+            KnnMix.from_dict(meta.get("knn_mix")),
+            SparseModel.load(folder),
+        )
 
     @staticmethod
     def _torch_parts(folder: Path, meta: dict):
@@ -201,8 +231,10 @@ class IntentClassifier:
         quiet_transformers()
         config = AutoConfig.from_pretrained(str(folder / "encoder"), local_files_only=True)
         model = IntentModel(AutoModel.from_config(config), len(meta["labels"]), len(meta.get("tags", [])))
-        state = {k: v.float() if v.is_floating_point() else v
-                 for k, v in load_file(str(folder / "model.safetensors")).items()}
+        state = {
+            k: v.float() if v.is_floating_point() else v
+            for k, v in load_file(str(folder / "model.safetensors")).items()
+        }
         model.load_state_dict(state)
         model.eval()
         return model, AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)

@@ -1,13 +1,14 @@
 """Text in, Rasa-format parse data out: payload shortcut, intent ranking, fallback, retrieval keys,
 and entities from the trained tagger, regexes/lookups and built-in extractors."""
+
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from agent.bot.config import AgentConfig, FallbackConfig
-from agent.nlu.language import detect
 from agent.nlu.intent_model import IntentClassifier, ranking
+from agent.nlu.language import detect
 from agent.nlu.payload import PayloadError, parse_payload
 from agent.nlu.regex_entities import RegexEntityExtractor, map_synonyms
 
@@ -28,7 +29,7 @@ class NLUInterpreter:
     _faq_executor: object | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def build(cls, classifier: IntentClassifier, config: AgentConfig, entities: dict) -> "NLUInterpreter":
+    def build(cls, classifier: IntentClassifier, config: AgentConfig, entities: dict) -> NLUInterpreter:
         """Wire a trained classifier with the entity settings saved beside it (nlu/entities.json)."""
         from agent.nlu.builtin_entities import BuiltinEntityExtractor
 
@@ -40,10 +41,21 @@ class NLUInterpreter:
         from agent.nlu.thresholds import CONFIDENCE_X_NEIGHBOURS
 
         swept = classifier.thresholds
-        use_neighbours = (not config.fallback.from_config and swept is not None
-                          and swept.signal == CONFIDENCE_X_NEIGHBOURS and classifier.neighbours is not None)
-        return cls(classifier, effective_fallback(config.fallback, swept), regex,
-                   entities.get("synonyms", {}), builtin, use_neighbours, languages=languages)
+        use_neighbours = (
+            not config.fallback.from_config
+            and swept is not None
+            and swept.signal == CONFIDENCE_X_NEIGHBOURS
+            and classifier.neighbours is not None
+        )
+        return cls(
+            classifier,
+            effective_fallback(config.fallback, swept),
+            regex,
+            entities.get("synonyms", {}),
+            builtin,
+            use_neighbours,
+            languages=languages,
+        )
 
     def parse(self, text: str, previous_language: str | None = None) -> dict:
         """`previous_language`: the conversation's, kept by messages too short to tell their own."""
@@ -135,8 +147,11 @@ class NLUInterpreter:
         if selectors:
             parsed["response_selector"] = {
                 parent: {
-                    "response": {"intent_response_key": ranks[0][0], "confidence": ranks[0][1] / parents[parent],
-                                 "utter_action": f"utter_{ranks[0][0]}"},
+                    "response": {
+                        "intent_response_key": ranks[0][0],
+                        "confidence": ranks[0][1] / parents[parent],
+                        "utter_action": f"utter_{ranks[0][0]}",
+                    },
                     "ranking": [{"intent_response_key": k, "confidence": c / parents[parent]} for k, c in ranks],
                 }
                 for parent, ranks in selectors.items()

@@ -4,6 +4,7 @@ Chinese customers mix English product names and order numbers into Chinese sente
 "ORD-123456到哪了"), and English speakers rarely type Chinese, so each Chinese character counts as
 much as a whole Latin word. Languages written in the same script (English and German) cannot be told
 apart this way: the bot's first such language is taken."""
+
 from __future__ import annotations
 
 import re

@@ -5,14 +5,18 @@ during fine-tuning; computing it once and training only the upper layers on the 
 the forward pass of every epoch. Encoders that do not expose embeddings + a layer list (or whose
 layers we cannot call on their own) simply train the ordinary way.
 """
+
 from __future__ import annotations
 
 import torch
 
 
 def supports_split(encoder) -> bool:
-    return (hasattr(encoder, "embeddings") and hasattr(getattr(encoder, "encoder", None), "layer")
-            and hasattr(encoder, "_create_attention_masks"))
+    return (
+        hasattr(encoder, "embeddings")
+        and hasattr(getattr(encoder, "encoder", None), "layer")
+        and hasattr(encoder, "_create_attention_masks")
+    )
 
 
 def _mask(encoder, attention_mask: torch.Tensor, hidden: torch.Tensor):

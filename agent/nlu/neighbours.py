@@ -2,6 +2,7 @@
 FAISS. Their similarity says how in-scope a message is (a message far from every training example is
 likely out of scope even when the softmax is sure of some intent); their intents are a second opinion
 on the classifier (a k-nearest-neighbour vote, mixed in when validation shows it helps)."""
+
 from __future__ import annotations
 
 import math
@@ -25,6 +26,7 @@ KNN_MIN_GAIN_SHARE = 0.002  # ... and at least this share of the validation slic
 @dataclass(frozen=True)
 class KnnMix:
     """probabilities = (1 - weight) x classifier + weight x vote of the k nearest, weighted exp(sim / tau)."""
+
     weight: float
     k: int
     tau: float
@@ -33,7 +35,7 @@ class KnnMix:
         return {"weight": self.weight, "k": self.k, "tau": self.tau}
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "KnnMix | None":
+    def from_dict(cls, data: dict | None) -> KnnMix | None:
         return cls(float(data["weight"]), int(data["k"]), float(data["tau"])) if data else None
 
 
@@ -76,7 +78,7 @@ class NeighbourIndex:
             np.save(folder / LABELS_FILE, self.labels.astype(np.int32))
 
     @classmethod
-    def load(cls, folder: Path, k: int = 5) -> "NeighbourIndex | None":
+    def load(cls, folder: Path, k: int = 5) -> NeighbourIndex | None:
         path = folder / FILE
         if not path.is_file():
             return None
@@ -84,13 +86,15 @@ class NeighbourIndex:
         return cls(np.load(path).astype(np.float32), k, labels)
 
 
-def choose_knn_mix(probs: "torch.Tensor", embeddings: "torch.Tensor", y: "torch.Tensor",
-                   neighbours: NeighbourIndex) -> KnnMix | None:
+def choose_knn_mix(
+    probs: torch.Tensor, embeddings: torch.Tensor, y: torch.Tensor, neighbours: NeighbourIndex
+) -> KnnMix | None:
     """The mix of the classifier with its neighbours' vote that is most accurate on validation, kept
     only when it gets at least 2 (and 0.2 %) more validation examples right than the classifier alone."""
     import torch
 
     scores, ids = neighbours.search(embeddings.numpy(), max(KNN_GRID["k"]))
+
     def correct(p: torch.Tensor) -> int:
         return int((p.argmax(-1) == y).sum())
 

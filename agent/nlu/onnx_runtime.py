@@ -4,6 +4,7 @@ On this kind of machine ORT runs MiniLM about 2.5x faster than torch eager for o
 leaving transformers out of the serving process saves about 150 MB and 4 s of start-up. The graph is
 exported at training time with float16 initializers (the same rounding as the safetensors weights)
 that ORT casts back to float32 once, at session start."""
+
 from __future__ import annotations
 
 import copy
@@ -42,14 +43,25 @@ def export(classifier, folder: Path, probe: list[str]) -> str | None:
         wrapper = _Joint(served).eval()
         batch = classifier.encode(probe[:4] or ["hello"])
         outputs = ["logits", "pooled"] + (["tag_logits"] if classifier.tags else [])
-        dynamic = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                   "logits": {0: "batch"}, "pooled": {0: "batch"}, "tag_logits": {0: "batch", 1: "tokens"}}
+        dynamic = {
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "logits": {0: "batch"},
+            "pooled": {0: "batch"},
+            "tag_logits": {0: "batch", 1: "tokens"},
+        }
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes about shapes; the parity check below decides
-            torch.onnx.export(wrapper, (batch["input_ids"], batch["attention_mask"]), str(path), dynamo=False,
-                              opset_version=OPSET, input_names=["input_ids", "attention_mask"],
-                              output_names=outputs, dynamic_axes={k: v for k, v in dynamic.items()
-                                                                  if k in outputs or k.startswith(("input", "att"))})
+            torch.onnx.export(
+                wrapper,
+                (batch["input_ids"], batch["attention_mask"]),
+                str(path),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=["input_ids", "attention_mask"],
+                output_names=outputs,
+                dynamic_axes={k: v for k, v in dynamic.items() if k in outputs or k.startswith(("input", "att"))},
+            )
         graph = onnx.load(str(path))
         _store_half(graph)
         onnx.save(graph, str(path))
@@ -115,12 +127,14 @@ class OnnxEncoder:
         self.outputs = [o.name for o in self.session.get_outputs()]
         self.hidden_size = self.session.get_outputs()[1].shape[-1]
 
-    def eval(self) -> "OnnxEncoder":
+    def eval(self) -> OnnxEncoder:
         return self
 
     def joint(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-        feed = {"input_ids": input_ids.numpy().astype(np.int64),
-                "attention_mask": attention_mask.numpy().astype(np.int64)}
+        feed = {
+            "input_ids": input_ids.numpy().astype(np.int64),
+            "attention_mask": attention_mask.numpy().astype(np.int64),
+        }
         out = dict(zip(self.outputs, self.session.run(None, feed)))
         tags = torch.from_numpy(out["tag_logits"]) if "tag_logits" in out else None
         return torch.from_numpy(out["logits"]), tags, torch.from_numpy(out["pooled"])
@@ -145,8 +159,10 @@ class FastTokenizer:
 
     def __call__(self, texts: list[str], return_offsets_mapping: bool = False, **_) -> dict:
         encodings = self.tokenizer.encode_batch(list(texts))
-        out = {"input_ids": torch.tensor([e.ids for e in encodings], dtype=torch.long),
-               "attention_mask": torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)}
+        out = {
+            "input_ids": torch.tensor([e.ids for e in encodings], dtype=torch.long),
+            "attention_mask": torch.tensor([e.attention_mask for e in encodings], dtype=torch.long),
+        }
         if return_offsets_mapping:
             out["offset_mapping"] = torch.tensor([e.offsets for e in encodings], dtype=torch.long)
         return out

@@ -1,4 +1,5 @@
 """Button payloads like `/inform{"size": "M"}` set the intent directly and bypass NLU, as in Rasa."""
+
 from __future__ import annotations
 
 import json

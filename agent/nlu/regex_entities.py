@@ -1,12 +1,12 @@
 """Rasa's RegexEntityExtractor and EntitySynonymMapper: regexes and lookup tables named after an
 entity extract it; synonyms map extracted values to their canonical form."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
 from agent.bot.nlu_data import NLUData
-
 
 # A letter or digit of a space-separated script: lookup values must not start or end inside such a
 # word. Chinese and Japanese characters are no such boundary (Python's \w counts them as letters, so
@@ -19,8 +19,14 @@ class RegexEntityExtractor:
     patterns: dict[str, list[str]] = field(default_factory=dict)  # entity -> regexes
 
     @classmethod
-    def from_data(cls, data: NLUData, entities: set[str], use_regexes: bool = True,
-                  use_lookup_tables: bool = True, case_sensitive: bool = False) -> "RegexEntityExtractor":
+    def from_data(
+        cls,
+        data: NLUData,
+        entities: set[str],
+        use_regexes: bool = True,
+        use_lookup_tables: bool = True,
+        case_sensitive: bool = False,
+    ) -> RegexEntityExtractor:
         patterns: dict[str, list[str]] = {}
         if use_regexes:
             for feature in data.regexes:
@@ -40,8 +46,15 @@ class RegexEntityExtractor:
             for pattern in patterns:
                 for m in re.finditer(pattern, text):
                     if m.end() > m.start():
-                        found.append({"entity": entity, "start": m.start(), "end": m.end(), "value": m.group(0),
-                                      "extractor": "RegexEntityExtractor"})
+                        found.append(
+                            {
+                                "entity": entity,
+                                "start": m.start(),
+                                "end": m.end(),
+                                "value": m.group(0),
+                                "extractor": "RegexEntityExtractor",
+                            }
+                        )
         found.sort(key=lambda e: (e["start"], -(e["end"] - e["start"])))
         kept, last_end = [], -1
         for e in found:  # overlapping matches: keep the earliest, longest
@@ -54,7 +67,7 @@ class RegexEntityExtractor:
         return {"patterns": self.patterns}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RegexEntityExtractor":
+    def from_dict(cls, data: dict) -> RegexEntityExtractor:
         return cls(data.get("patterns", {}))
 
 

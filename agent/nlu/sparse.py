@@ -4,6 +4,7 @@ probabilities are mixed into the encoder's when that gets more validation messag
 Short Chinese messages are often decided by one or two characters (退 vs 换, 到 vs 寄), which a
 character n-gram model sees directly; on xSID zh such a model alone reaches 90 %. The mix weight is
 chosen on the validation slice, and the sparse model is kept only when it helps there."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ class SparseModel:
     def _vectorizer(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True, lowercase=True,
-                                     vocabulary=self.vocabulary)
+        vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True, lowercase=True, vocabulary=self.vocabulary
+        )
         vectorizer.idf_ = self.idf
         return vectorizer
 
@@ -47,12 +49,16 @@ class SparseModel:
         return (1 - self.weight) * probs + self.weight * self.probabilities(texts)
 
     def save(self, folder: Path) -> None:
-        np.savez_compressed(folder / FILE, idf=self.idf.astype(np.float32), coef=self.coef.astype(np.float32),
-                            intercept=self.intercept.astype(np.float32),
-                            meta=np.array(json.dumps({"vocabulary": self.vocabulary, "weight": self.weight})))
+        np.savez_compressed(
+            folder / FILE,
+            idf=self.idf.astype(np.float32),
+            coef=self.coef.astype(np.float32),
+            intercept=self.intercept.astype(np.float32),
+            meta=np.array(json.dumps({"vocabulary": self.vocabulary, "weight": self.weight})),
+        )
 
     @classmethod
-    def load(cls, folder: Path) -> "SparseModel | None":
+    def load(cls, folder: Path) -> SparseModel | None:
         path = folder / FILE
         if not path.is_file():
             return None

@@ -4,6 +4,7 @@ The rule: give up at most `max_in_scope_loss` of in-scope accuracy (a correct an
 fallback counts as lost) and, within that budget, catch as many out-of-scope messages as possible;
 when the validation data has none, catch as many of the model's own mistakes as possible instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -59,7 +60,7 @@ class Thresholds:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Thresholds":
+    def from_dict(cls, data: dict) -> Thresholds:
         curve = [CurvePoint(**p) for p in data.get("curve", [])]
         return cls(**{**data, "curve": curve})
 
@@ -76,8 +77,12 @@ def outcome(items: list[Scored], threshold: float, ambiguity: float) -> tuple[fl
     caught = sum(1 for s in in_scope if s.predicted != s.gold and falls_back(s))
     rejected = sum(1 for s in oos if falls_back(s) or s.predicted == OUT_OF_SCOPE)
     fallbacks = sum(1 for s in items if falls_back(s))
-    return (right / len(in_scope) if in_scope else 0.0, rejected / len(oos) if oos else None,
-            fallbacks / len(items) if items else 0.0, caught)
+    return (
+        right / len(in_scope) if in_scope else 0.0,
+        rejected / len(oos) if oos else None,
+        fallbacks / len(items) if items else 0.0,
+        caught,
+    )
 
 
 def sweep(items: list[Scored], max_in_scope_loss: float = 0.01, max_candidates: int = 2000) -> Thresholds:
@@ -113,6 +118,12 @@ def sweep(items: list[Scored], max_in_scope_loss: float = 0.01, max_candidates: 
     for threshold in np.linspace(0, 1, 51):
         acc, rec, rate, _ = outcome(items, float(threshold), best[1])
         curve.append(CurvePoint(round(float(threshold), 3), acc, rec, rate))
-    return Thresholds(round(best[0], 6), best[1], f"swept on {len(items)} validation messages "
-                      f"(at most {max_in_scope_loss:.0%} in-scope accuracy given up)",
-                      accuracy, base_accuracy, recall if base_recall is not None else None, curve)
+    return Thresholds(
+        round(best[0], 6),
+        best[1],
+        f"swept on {len(items)} validation messages (at most {max_in_scope_loss:.0%} in-scope accuracy given up)",
+        accuracy,
+        base_accuracy,
+        recall if base_recall is not None else None,
+        curve,
+    )

@@ -18,6 +18,7 @@ The guarantee is about the text as the tokenizer's normaliser (NFKC) leaves it. 
 are whole Unicode blocks, and a few compatibility characters in them normalise into another script
 (the ohm sign Ω and ㎍ into Greek, ℵ into Hebrew): those become <unk> too. `normalised_outside` lists them.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from agent.errors import Errors
 from agent.bot.language_codes import base
+from agent.errors import Errors
 
 logger = logging.getLogger(__name__)
 
@@ -40,31 +41,47 @@ Ranges = tuple[tuple[int, int], ...]
 # Inclusive code point ranges. Full-width ASCII variants are "common": NFKC turns them into ASCII.
 SCRIPT_RANGES: dict[str, Ranges] = {
     "latin": (
-        (0x0041, 0x005A), (0x0061, 0x007A),  # ASCII letters
-        (0x00AA, 0x00AA), (0x00BA, 0x00BA),  # ª º
-        (0x00C0, 0x00D6), (0x00D8, 0x00F6), (0x00F8, 0x024F),  # Latin-1 letters, Extended-A and -B
+        (0x0041, 0x005A),
+        (0x0061, 0x007A),  # ASCII letters
+        (0x00AA, 0x00AA),
+        (0x00BA, 0x00BA),  # ª º
+        (0x00C0, 0x00D6),
+        (0x00D8, 0x00F6),
+        (0x00F8, 0x024F),  # Latin-1 letters, Extended-A and -B
         (0x0250, 0x02B8),  # IPA extensions, modifier letters ʰ..ʸ
         (0x1D00, 0x1DBF),  # phonetic extensions: small capitals ᴀ ᴄ ᴅ of stylised text
         (0x1E00, 0x1EFF),  # Latin Extended Additional (Vietnamese)
-        (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F),  # Latin Extended-C, -D, -E
+        (0x2C60, 0x2C7F),
+        (0xA720, 0xA7FF),
+        (0xAB30, 0xAB6F),  # Latin Extended-C, -D, -E
         (0xFB00, 0xFB06),  # ligatures ﬀ..ﬆ
     ),
     "common": (
-        (0x0000, 0x0040), (0x005B, 0x0060), (0x007B, 0x00A9),  # controls, space, digits, ASCII punctuation
+        (0x0000, 0x0040),
+        (0x005B, 0x0060),
+        (0x007B, 0x00A9),  # controls, space, digits, ASCII punctuation
         # Latin-1 punctuation and symbols; µ is left out, NFKC makes it Greek μ
-        (0x00AB, 0x00B4), (0x00B6, 0x00B9), (0x00BB, 0x00BF), (0x00D7, 0x00D7), (0x00F7, 0x00F7),
+        (0x00AB, 0x00B4),
+        (0x00B6, 0x00B9),
+        (0x00BB, 0x00BF),
+        (0x00D7, 0x00D7),
+        (0x00F7, 0x00F7),
         (0x02B9, 0x02FF),  # modifier symbols ˆ ˇ ˊ ˋ (bopomofo tone marks too)
-        (0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF),  # combining diacritics (script "Inherited")
+        (0x0300, 0x036F),
+        (0x1AB0, 0x1AFF),
+        (0x1DC0, 0x1DFF),  # combining diacritics (script "Inherited")
         (0x2000, 0x206F),  # general punctuation: dashes, quotes, …, ‰, zero-width characters
         (0x2070, 0x209F),  # superscripts and subscripts
         (0x20A0, 0x20FF),  # currency signs, combining marks for symbols (keycap ⃣)
         (0x2100, 0x27BF),  # letterlike (℃ №), number forms, arrows, math, technical, enclosed ①, shapes, dingbats
-        (0x27C0, 0x27FF), (0x2900, 0x2BFF),  # math, supplemental arrows, misc symbols and arrows
+        (0x27C0, 0x27FF),
+        (0x2900, 0x2BFF),  # math, supplemental arrows, misc symbols and arrows
         (0x2E00, 0x2E7F),  # supplemental punctuation
         (0xE000, 0xF8FF),  # private use: Symbol-font bullets pasted from Word, icon fonts
         (0xFE00, 0xFE0F),  # variation selectors (emoji presentation)
         (0xFE50, 0xFE6F),  # small form variants
-        (0xFF01, 0xFF60), (0xFFE0, 0xFFEE),  # full-width ASCII, full-width ¢ £ ¥ and half-width symbols
+        (0xFF01, 0xFF60),
+        (0xFFE0, 0xFFEE),  # full-width ASCII, full-width ¢ £ ¥ and half-width symbols
         (0xFFF9, 0xFFFD),  # specials
         (0x1F000, 0x1F1FF),  # mahjong, dominoes, cards, enclosed alphanumerics, regional indicators (flags)
         (0x1F300, 0x1FBFF),  # emoji and pictographs, transport, alchemical, chess, legacy computing
@@ -74,35 +91,89 @@ SCRIPT_RANGES: dict[str, Ranges] = {
     "cjk": (
         (0x2E80, 0x2FDF),  # radicals supplement, Kangxi radicals
         (0x2FF0, 0x303F),  # ideographic description, CJK symbols and punctuation 、。「」〇
-        (0x3100, 0x312F), (0x31A0, 0x31EF),  # bopomofo (Taiwan), bopomofo extended, CJK strokes
-        (0x3220, 0x325F), (0x3280, 0x32CF), (0x32FF, 0x32FF),  # ㈠ ㊀ ㊣, ideographic months, ㋿
+        (0x3100, 0x312F),
+        (0x31A0, 0x31EF),  # bopomofo (Taiwan), bopomofo extended, CJK strokes
+        (0x3220, 0x325F),
+        (0x3280, 0x32CF),
+        (0x32FF, 0x32FF),  # ㈠ ㊀ ㊣, ideographic months, ㋿
         (0x30FB, 0x30FB),  # ・ middle dot, in Chinese transliterated names too
         (0x3358, 0x33FF),  # CJK compatibility: ㍘ ㍻ ㎏ ㏠ (squared katakana words are "kana")
-        (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),  # ideographs, Extension A, compatibility
-        (0xFE10, 0xFE1F), (0xFE30, 0xFE4F),  # vertical and compatibility forms of CJK punctuation
+        (0x3400, 0x4DBF),
+        (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF),  # ideographs, Extension A, compatibility
+        (0xFE10, 0xFE1F),
+        (0xFE30, 0xFE4F),  # vertical and compatibility forms of CJK punctuation
         (0xFF61, 0xFF64),  # half-width 。「」、
-        (0x1F210, 0x1F212), (0x1F214, 0x1F2FF),  # enclosed ideographs 🈚 🈶 (the rest say kana)
-        (0x20000, 0x2FA1F), (0x30000, 0x323AF),  # Extensions B-H, compatibility supplement
+        (0x1F210, 0x1F212),
+        (0x1F214, 0x1F2FF),  # enclosed ideographs 🈚 🈶 (the rest say kana)
+        (0x20000, 0x2FA1F),
+        (0x30000, 0x323AF),  # Extensions B-H, compatibility supplement
     ),
     # Japanese kana: not needed for Chinese, whose text has no kana, so "zh" leaves it out.
     "kana": (
-        (0x3040, 0x30FF), (0x31F0, 0x31FF),  # hiragana, katakana, phonetic extensions
-        (0x32D0, 0x32FE), (0x3300, 0x3357),  # circled katakana, squared katakana words
+        (0x3040, 0x30FF),
+        (0x31F0, 0x31FF),  # hiragana, katakana, phonetic extensions
+        (0x32D0, 0x32FE),
+        (0x3300, 0x3357),  # circled katakana, squared katakana words
         (0xFF65, 0xFF9F),  # half-width katakana
         (0x1AFF0, 0x1B16F),  # kana supplement and extensions
-        (0x1F200, 0x1F202), (0x1F213, 0x1F213),  # enclosed 🈀 🈁 🈂 🈓
+        (0x1F200, 0x1F202),
+        (0x1F213, 0x1F213),  # enclosed 🈀 🈁 🈂 🈓
     ),
     "hangul": (
-        (0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF),  # jamo, syllables
-        (0x3200, 0x321F), (0x3260, 0x327F),  # parenthesised and circled hangul
+        (0x1100, 0x11FF),
+        (0x3130, 0x318F),
+        (0xA960, 0xA97F),
+        (0xAC00, 0xD7FF),  # jamo, syllables
+        (0x3200, 0x321F),
+        (0x3260, 0x327F),  # parenthesised and circled hangul
         (0xFFA0, 0xFFDC),  # half-width jamo
     ),
 }
 
 _LATIN_LANGUAGES = [
-    "en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "nn", "fi", "is", "pl", "cs", "sk",
-    "sl", "hr", "bs", "hu", "ro", "tr", "lt", "lv", "et", "ga", "cy", "ca", "eu", "gl", "id", "ms", "vi",
-    "tl", "fil", "sw", "af", "sq", "mt", "eo", "la",
+    "en",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "sv",
+    "da",
+    "no",
+    "nb",
+    "nn",
+    "fi",
+    "is",
+    "pl",
+    "cs",
+    "sk",
+    "sl",
+    "hr",
+    "bs",
+    "hu",
+    "ro",
+    "tr",
+    "lt",
+    "lv",
+    "et",
+    "ga",
+    "cy",
+    "ca",
+    "eu",
+    "gl",
+    "id",
+    "ms",
+    "vi",
+    "tl",
+    "fil",
+    "sw",
+    "af",
+    "sq",
+    "mt",
+    "eo",
+    "la",
 ]
 LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     **{lang: frozenset({"latin", "common"}) for lang in _LATIN_LANGUAGES},
@@ -249,7 +320,7 @@ def prune(tokenizer: Any, model: Any, scripts: set[str]) -> tuple[Any, Any]:
     """Keep only the pieces of `scripts`: returns a new tokenizer, and `model` with its word
     embeddings sliced in place (config.vocab_size, pad/bos/eos ids and `vocab_pruned` updated)."""
     if not scripts:
-        raise RuntimeError("no scripts to keep (scripts_for_languages gives None for \"do not prune\")")
+        raise RuntimeError('no scripts to keep (scripts_for_languages gives None for "do not prune")')
     started = time.perf_counter()
     state = json.loads(tokenizer.backend_tokenizer.to_str())
     if state["model"].get("type") != "Unigram":
@@ -263,8 +334,13 @@ def prune(tokenizer: Any, model: Any, scripts: set[str]) -> tuple[Any, Any]:
     new_tokenizer = _wrap(_pruned_backend(state, rows), tokenizer)
     _slice_embeddings(model, rows)
     model.config.vocab_pruned["scripts"] = sorted(scripts)
-    logger.info("vocabulary pruned to %s: kept %d of %d pieces in %.1f s",
-                "+".join(sorted(scripts)), len(rows), len(vocab), time.perf_counter() - started)
+    logger.info(
+        "vocabulary pruned to %s: kept %d of %d pieces in %.1f s",
+        "+".join(sorted(scripts)),
+        len(rows),
+        len(vocab),
+        time.perf_counter() - started,
+    )
     return new_tokenizer, model
 
 

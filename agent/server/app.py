@@ -1,9 +1,9 @@
 """The aiohttp application: channels, the optional HTTP API, metrics, and the guards every route
 shares (body size caps, no tracebacks to callers)."""
+
 from __future__ import annotations
 
 import asyncio
-
 import logging
 
 from aiohttp import web
@@ -16,8 +16,14 @@ from agent.metrics import CHANNEL_ERRORS, REGISTRY
 log = logging.getLogger(__name__)
 
 # Largest body each route accepts; platform payloads are small, so anything bigger is refused unread.
-BODY_LIMITS = (("/webhooks/wechat", 64 * 1024), ("/webhooks/wecom", 64 * 1024), ("/webhooks/slack", 256 * 1024),
-               ("/webhooks/", 64 * 1024), ("/conversations/", 256 * 1024), ("/model/", 64 * 1024))
+BODY_LIMITS = (
+    ("/webhooks/wechat", 64 * 1024),
+    ("/webhooks/wecom", 64 * 1024),
+    ("/webhooks/slack", 256 * 1024),
+    ("/webhooks/", 64 * 1024),
+    ("/conversations/", 256 * 1024),
+    ("/model/", 64 * 1024),
+)
 DEFAULT_LIMIT = 64 * 1024
 RUNNER_KEY = web.AppKey("runner", object)
 
@@ -64,10 +70,16 @@ def _channel(path: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == "webhooks" else "api"
 
 
-def build_app(runner, channels: list[Channel], *, enable_api: bool = False, token: str | None = None,
-              model_file: str = "", model_id: str = "") -> web.Application:
+def build_app(
+    runner,
+    channels: list[Channel],
+    *,
+    enable_api: bool = False,
+    token: str | None = None,
+    model_file: str = "",
+    model_id: str = "",
+) -> web.Application:
     import agent
-
     from agent.server.faq_api import faq_routes, follow_edit_log
     from agent.server.http_api import api_routes, token_middleware
 
@@ -87,8 +99,9 @@ def build_app(runner, channels: list[Channel], *, enable_api: bool = False, toke
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app.add_routes([web.get("/", hello), web.get("/health", health), web.get("/version", version),
-                    web.get("/metrics", metrics)])
+    app.add_routes(
+        [web.get("/", hello), web.get("/health", health), web.get("/version", version), web.get("/metrics", metrics)]
+    )
     for channel in channels:
         app.add_routes(channel.routes(runner))
     if enable_api:
@@ -96,6 +109,7 @@ def build_app(runner, channels: list[Channel], *, enable_api: bool = False, toke
         if runner.live_faq is not None:
             app.add_routes(faq_routes(runner))
     if runner.live_faq is not None:
+
         async def follow_faq(app: web.Application):
             task = asyncio.ensure_future(follow_edit_log(runner))
             yield

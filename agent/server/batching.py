@@ -3,19 +3,24 @@
 A parse never waits for company: the first message starts a batch at once. Messages that arrive
 while the encoder is busy queue up and go through together in the next pass, so under load one
 forward pass serves many conversations, and a lone message pays no extra latency."""
+
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from agent.metrics import BATCH_SIZE, LATENCY
 
 
 class MicroBatcher:
-    def __init__(self, parse_batch: Callable[[list[str], list[str | None]], list[dict]], max_batch: int = 32,
-                 shortcut: Callable[[str], dict | None] = lambda text: None):
+    def __init__(
+        self,
+        parse_batch: Callable[[list[str], list[str | None]], list[dict]],
+        max_batch: int = 32,
+        shortcut: Callable[[str], dict | None] = lambda text: None,
+    ):
         self.parse_batch = parse_batch
         self.shortcut = shortcut  # messages that need no model (button payloads) never queue
         self.max_batch = max_batch
@@ -37,11 +42,12 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         try:
             while self._queue:
-                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
                 started = time.perf_counter()
                 try:
-                    results = await loop.run_in_executor(self._thread, self.parse_batch, [t for t, _, _ in batch],
-                                                         [p for _, p, _ in batch])
+                    results = await loop.run_in_executor(
+                        self._thread, self.parse_batch, [t for t, _, _ in batch], [p for _, p, _ in batch]
+                    )
                 except Exception as exc:  # every waiting turn learns of it; the worker keeps going
                     for _, _, future in batch:
                         if not future.done():

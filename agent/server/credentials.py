@@ -2,6 +2,7 @@
 
 Channels we do not have (facebook, telegram, socketio, custom classes) are skipped with one warning,
 so a Rasa project's file loads unchanged; a channel we have with bad settings is an error."""
+
 from __future__ import annotations
 
 import importlib
@@ -38,8 +39,9 @@ def load_channels(path: str | Path | None) -> tuple[list[Channel], list[str]]:
             line = key_line(data, name)
             ours = RASA_ALIASES.get(name, name)
             if ours not in CHANNELS:
-                warnings.append(str(Warnings.CHANNEL_NOT_SUPPORTED.problem(path, line, channel=name,
-                                                                           supported=", ".join(CHANNELS))))
+                warnings.append(
+                    str(Warnings.CHANNEL_NOT_SUPPORTED.problem(path, line, channel=name, supported=", ".join(CHANNELS)))
+                )
                 continue
             if value is not None and not isinstance(value, dict):
                 r.error(line, Errors.CHANNEL_SETTINGS_NOT_A_MAPPING, channel=name)

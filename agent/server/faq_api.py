@@ -1,15 +1,16 @@
 """Edit the served FAQ over HTTP (`--enable-api`, behind the same token as the rest of the API).
 An edit is written to the edit log first (so it survives restarts and reaches the other servers
 following the log), then applied here on the model thread before the request returns."""
+
 from __future__ import annotations
 
 import asyncio
 
 from aiohttp import web
 
+from agent.bot.faq_entries import entry_problems
 from agent.channels.rest import bad_request, json_body
 from agent.faq.edits import REMOVE, UPSERT
-from agent.bot.faq_entries import entry_problems
 
 POLL_SECONDS = 0.5
 
@@ -38,8 +39,7 @@ def faq_routes(runner) -> list[web.RouteDef]:
             problems.append(f"the body's id '{body['id']}' differs from the URL's '{entry_id}'")
         if problems:
             return bad_request("; ".join(problems), "faq")
-        edit = await asyncio.get_running_loop().run_in_executor(None, live.log.append, live.bot, UPSERT, entry_id,
-                                                                body)
+        edit = await asyncio.get_running_loop().run_in_executor(None, live.log.append, live.bot, UPSERT, entry_id, body)
         await runner.batcher.run(live.catch_up)
         return web.json_response({"entry": live.router.bank.get(entry_id).to_dict(), "edit_seq": edit.seq})
 
@@ -52,8 +52,12 @@ def faq_routes(runner) -> list[web.RouteDef]:
         return web.json_response({"removed": entry_id, "edit_seq": edit.seq})
 
     one = "/faq/{entry_id:.+}"  # Rasa retrieval ids have a slash: faq/ask_hours
-    return [web.get("/faq", list_entries), web.get(one, get_entry), web.put(one, put_entry),
-            web.delete(one, delete_entry)]
+    return [
+        web.get("/faq", list_entries),
+        web.get(one, get_entry),
+        web.put(one, put_entry),
+        web.delete(one, delete_entry),
+    ]
 
 
 async def follow_edit_log(runner, interval: float = POLL_SECONDS) -> None:

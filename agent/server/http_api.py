@@ -1,5 +1,6 @@
 """Rasa's HTTP API (`--enable-api`): parse, read and extend conversations, status; token auth like
 Rasa's `--auth-token` (query `?token=` or an `Authorization: Bearer` header)."""
+
 from __future__ import annotations
 
 import hmac
@@ -16,15 +17,18 @@ PUBLIC = ("/", "/health", "/version", "/metrics", "/openapi.json")
 
 def token_middleware(token: str):
     """Every API route needs the token; channel webhooks have their own checks (signatures)."""
+
     @web.middleware
     async def check(request: web.Request, handler):
         if request.path.startswith("/webhooks/") or request.path in PUBLIC:
             return await handler(request)
         given = request.query.get("token") or _bearer(request.headers.get("Authorization", ""))
         if not given or not hmac.compare_digest(given.encode(), token.encode()):
-            return web.json_response({"error": "missing or wrong token; pass ?token= or Authorization: Bearer"},
-                                     status=401)
+            return web.json_response(
+                {"error": "missing or wrong token; pass ?token= or Authorization: Bearer"}, status=401
+            )
         return await handler(request)
+
     return check
 
 
@@ -73,8 +77,12 @@ def api_routes(runner, model_file: str, model_id: str) -> list[web.RouteDef]:
         sender = request.match_info["conversation_id"]
         async with runner.locks.hold(sender):
             found = await store.get_or_create(sender, agent_obj.domain)
-            event = UserUttered(text=body["text"], parse_data=await runner.parse(body["text"]),
-                                input_channel="http_api", metadata=metadata or {})
+            event = UserUttered(
+                text=body["text"],
+                parse_data=await runner.parse(body["text"]),
+                input_channel="http_api",
+                metadata=metadata or {},
+            )
             found.append(event)
             await store.save(found, [event])
         return web.json_response(found.as_dict(await found.history()))

@@ -1,6 +1,7 @@
 """The OpenAPI description of exactly the routes this server serves. Request schemas state what the
 handlers enforce, no more and no less: a request the schema allows is accepted, one it forbids gets a
 400 (tests/test_openapi_contract.py fuzzes a running server with schemathesis to keep it so)."""
+
 from __future__ import annotations
 
 from agent.bot.faq_entries import ANSWER_KEYS, ID_PATTERN
@@ -10,51 +11,125 @@ KIB = 1024
 # A reply passes on what the domain response or the FAQ answer holds: faq.yml and PUT /faq/{id} take any JSON
 # for an answer's image and links and a button's payload, and a domain response's custom is any JSON too.
 _AS_WRITTEN = "usually a string; passed on as the domain response or FAQ answer has it"
-_MESSAGE = {"type": "object", "required": ["recipient_id"], "properties": {
-    "recipient_id": {"type": "string"}, "text": {"type": "string"},
-    "buttons": {"type": "array", "items": {"type": "object", "properties": {
-        "title": {"type": "string"}, "payload": {"description": _AS_WRITTEN}}}},
-    "image": {"description": _AS_WRITTEN}, "custom": {"description": "any JSON, as the domain response has it"}}}
-_TRACKER = {"type": "object", "description": "Rasa's tracker JSON",
-            "required": ["sender_id", "conversation_id", "slots", "latest_message", "events"], "properties": {
-                "sender_id": {"type": "string"}, "conversation_id": {"type": "string"}, "slots": {"type": "object"},
-                "latest_message": {"type": "object"}, "latest_event_time": {"type": "number", "nullable": True},
-                "followup_action": {"type": "string", "nullable": True}, "paused": {"type": "boolean"},
-                "events": {"type": "array", "items": {"type": "object"}},
-                "latest_input_channel": {"type": "string", "nullable": True}, "active_loop": {"type": "object"},
-                "latest_action": {"type": "object"}, "latest_action_name": {"type": "string", "nullable": True}}}
-_PARSE = {"type": "object", "description": "Rasa's parse result", "required": ["text", "intent", "entities"],
-          "properties": {"text": {"type": "string"}, "intent": {"type": "object"},
-                         "intent_ranking": {"type": "array", "items": {"type": "object"}},
-                         "entities": {"type": "array", "items": {"type": "object"}},
-                         "response_selector": {"type": "object"}}}
-_ERROR = {"description": "what was wrong", "content": {"application/json": {"schema": {
-    "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
+_MESSAGE = {
+    "type": "object",
+    "required": ["recipient_id"],
+    "properties": {
+        "recipient_id": {"type": "string"},
+        "text": {"type": "string"},
+        "buttons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"title": {"type": "string"}, "payload": {"description": _AS_WRITTEN}},
+            },
+        },
+        "image": {"description": _AS_WRITTEN},
+        "custom": {"description": "any JSON, as the domain response has it"},
+    },
+}
+_TRACKER = {
+    "type": "object",
+    "description": "Rasa's tracker JSON",
+    "required": ["sender_id", "conversation_id", "slots", "latest_message", "events"],
+    "properties": {
+        "sender_id": {"type": "string"},
+        "conversation_id": {"type": "string"},
+        "slots": {"type": "object"},
+        "latest_message": {"type": "object"},
+        "latest_event_time": {"type": "number", "nullable": True},
+        "followup_action": {"type": "string", "nullable": True},
+        "paused": {"type": "boolean"},
+        "events": {"type": "array", "items": {"type": "object"}},
+        "latest_input_channel": {"type": "string", "nullable": True},
+        "active_loop": {"type": "object"},
+        "latest_action": {"type": "object"},
+        "latest_action_name": {"type": "string", "nullable": True},
+    },
+}
+_PARSE = {
+    "type": "object",
+    "description": "Rasa's parse result",
+    "required": ["text", "intent", "entities"],
+    "properties": {
+        "text": {"type": "string"},
+        "intent": {"type": "object"},
+        "intent_ranking": {"type": "array", "items": {"type": "object"}},
+        "entities": {"type": "array", "items": {"type": "object"}},
+        "response_selector": {"type": "object"},
+    },
+}
+_ERROR = {
+    "description": "what was wrong",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+        }
+    },
+}
 
 # -- FAQ entries: the request schema is what agent.bot.faq_entries.entry_problems accepts ----------------
 _NON_BLANK = {"type": "string", "pattern": r"\S", "description": "a text with at least one non-space character"}
-_FAQ_ID = {"type": "string", "pattern": ID_PATTERN.pattern, "maxLength": 128,
-           "description": "letters, digits, _ . / - (a Rasa retrieval id such as chitchat/ask_name has a slash)"}
-_ANSWER_EDIT = {"oneOf": [
-    _NON_BLANK,
-    {"type": "object", "required": ["text"], "additionalProperties": False, "properties": {
-        "text": _NON_BLANK,
-        "buttons": {"type": "array", "items": {"type": "object", "required": ["title"], "properties": {
-            "title": {"type": "string"}, "payload": {"description": "sent back when clicked, e.g. /talk_to_human"}}}},
-        **{key: {} for key in ANSWER_KEYS if key not in ("text", "buttons")}}}]}
-_FAQ_EDIT = {"type": "object", "required": ["questions", "answer"], "additionalProperties": False, "properties": {
-    "id": {**_FAQ_ID, "description": "optional; when given it must equal the entry_id in the URL"},
-    "questions": {"type": "array", "minItems": 1, "items": _NON_BLANK},
-    "answer": _ANSWER_EDIT,
-    "tags": {"type": "array", "items": {"type": "string"}},
-    "language": {"type": "string", "nullable": True, "description": "a language code such as en or zh"}}}
-_FAQ_ENTRY = {"type": "object", "required": ["id", "questions", "answer"], "properties": {
-    "id": {"type": "string"}, "questions": {"type": "array", "items": {"type": "string"}},
-    "answer": {"type": "object", "properties": {"text": {"type": "string"}, "buttons": {"type": "array"}}},
-    "tags": {"type": "array", "items": {"type": "string"}}, "language": {"type": "string"},
-    "response": {"type": "string", "description": "the domain response of a Rasa retrieval intent"}}}
-_FAQ_LIST = {"type": "object", "required": ["entries", "edit_seq"], "properties": {
-    "entries": {"type": "array", "items": _FAQ_ENTRY}, "edit_seq": {"type": "integer"}}}
+_FAQ_ID = {
+    "type": "string",
+    "pattern": ID_PATTERN.pattern,
+    "maxLength": 128,
+    "description": "letters, digits, _ . / - (a Rasa retrieval id such as chitchat/ask_name has a slash)",
+}
+_ANSWER_EDIT = {
+    "oneOf": [
+        _NON_BLANK,
+        {
+            "type": "object",
+            "required": ["text"],
+            "additionalProperties": False,
+            "properties": {
+                "text": _NON_BLANK,
+                "buttons": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["title"],
+                        "properties": {
+                            "title": {"type": "string"},
+                            "payload": {"description": "sent back when clicked, e.g. /talk_to_human"},
+                        },
+                    },
+                },
+                **{key: {} for key in ANSWER_KEYS if key not in ("text", "buttons")},
+            },
+        },
+    ]
+}
+_FAQ_EDIT = {
+    "type": "object",
+    "required": ["questions", "answer"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {**_FAQ_ID, "description": "optional; when given it must equal the entry_id in the URL"},
+        "questions": {"type": "array", "minItems": 1, "items": _NON_BLANK},
+        "answer": _ANSWER_EDIT,
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "language": {"type": "string", "nullable": True, "description": "a language code such as en or zh"},
+    },
+}
+_FAQ_ENTRY = {
+    "type": "object",
+    "required": ["id", "questions", "answer"],
+    "properties": {
+        "id": {"type": "string"},
+        "questions": {"type": "array", "items": {"type": "string"}},
+        "answer": {"type": "object", "properties": {"text": {"type": "string"}, "buttons": {"type": "array"}}},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "language": {"type": "string"},
+        "response": {"type": "string", "description": "the domain response of a Rasa retrieval intent"},
+    },
+}
+_FAQ_LIST = {
+    "type": "object",
+    "required": ["entries", "edit_seq"],
+    "properties": {"entries": {"type": "array", "items": _FAQ_ENTRY}, "edit_seq": {"type": "integer"}},
+}
 
 
 # aiohttp's router answers a path no route matches (a conversation id with { or }, an FAQ id with a line break)
@@ -66,8 +141,11 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 
 def _body(schema: dict, limit: int) -> dict:
-    return {"required": True, "description": f"a JSON object of at most {limit // KIB} KiB (larger: 413)",
-            "content": {"application/json": {"schema": schema}}}
+    return {
+        "required": True,
+        "description": f"a JSON object of at most {limit // KIB} KiB (larger: 413)",
+        "content": {"application/json": {"schema": schema}},
+    }
 
 
 def _too_large(limit: int) -> dict:
@@ -78,87 +156,249 @@ def openapi_document(version: str, served: set[str] | None = None) -> dict:
     """Only the paths in `served` (the routes actually registered) are described."""
     from agent.server.app import body_limit
 
-    rest, parse_limit, conversations, faq = (body_limit(p) for p in ("/webhooks/rest/webhook", "/model/parse",
-                                                                     "/conversations/", "/faq/"))
-    conversation = [{"name": "conversation_id", "in": "path", "required": True, "schema": {
-        "type": "string", "pattern": "^[^{}]+$", "description": "any non-empty text without { or }"}}]
+    rest, parse_limit, conversations, faq = (
+        body_limit(p) for p in ("/webhooks/rest/webhook", "/model/parse", "/conversations/", "/faq/")
+    )
+    conversation = [
+        {
+            "name": "conversation_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[^{}]+$", "description": "any non-empty text without { or }"},
+        }
+    ]
     entry = [{"name": "entry_id", "in": "path", "required": True, "schema": _FAQ_ID}]
     no_route = {"description": "no route matches the path", "content": _NO_ROUTE}
-    no_entry = {"description": "no FAQ entry has this id (or no route matches the path)",
-                "content": {**_ERROR["content"], **_NO_ROUTE}}
+    no_entry = {
+        "description": "no FAQ entry has this id (or no route matches the path)",
+        "content": {**_ERROR["content"], **_NO_ROUTE},
+    }
     text = {"type": "string"}
     auth = [{"token": []}, {"bearer": []}]
     doc = {
         "openapi": "3.0.3",
         "info": {"title": "agent server", "version": version},
-        "components": {"securitySchemes": {
-            "token": {"type": "apiKey", "in": "query", "name": "token"},
-            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {
+                "token": {"type": "apiKey", "in": "query", "name": "token"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            }
+        },
         "paths": {
-            "/webhooks/rest/webhook": {"post": {
-                "summary": "Send a user message; the bot's replies come back in order (Rasa's REST channel)",
-                "requestBody": _body({"type": "object", "required": ["message"], "properties": {
-                    "sender": {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer"}],
-                               "description": "the conversation (a number names the same one as its digits); "
-                                              "\"default\" when left out"},
-                    "message": text,
-                    "metadata": {"type": "object", "nullable": True},
-                    "input_channel": {"type": "string", "nullable": True,
-                                      "description": "recorded on the user event; \"rest\" when left out"}}}, rest),
-                "responses": {"200": _json({"type": "array", "items": _MESSAGE}), "400": _ERROR,
-                              "413": _too_large(rest), "429": _ERROR}}},
-            "/webhooks/rest/": {"get": {"summary": "REST channel health", "responses": {"200": _json({
-                "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}})}}},
-            "/model/parse": {"post": {
-                "summary": "Parse a text with the model's NLU", "security": auth,
-                "requestBody": _body({"type": "object", "required": ["text"], "properties": {"text": text}},
-                                     parse_limit),
-                "responses": {"200": _json(_PARSE), "400": _ERROR, "401": _ERROR, "413": _too_large(parse_limit)}}},
-            "/conversations/{conversation_id}/tracker": {"get": {
-                "summary": "A conversation's tracker", "security": auth, "parameters": conversation,
-                "responses": {"200": _json(_TRACKER), "401": _ERROR, "404": no_route}}},
-            "/conversations/{conversation_id}/messages": {"post": {
-                "summary": "Add a user message to a conversation without running actions", "security": auth,
-                "parameters": conversation,
-                "requestBody": _body({"type": "object", "required": ["text"], "properties": {
-                    "text": text, "sender": {"type": "string", "enum": ["user"]},
-                    "metadata": {"type": "object", "nullable": True}}}, conversations),
-                "responses": {"200": _json(_TRACKER), "400": _ERROR, "401": _ERROR, "404": no_route,
-                              "413": _too_large(conversations)}}},
-            "/status": {"get": {"summary": "The loaded model", "security": auth, "responses": {
-                "200": _json({"type": "object", "required": ["model_file", "model_id"], "properties": {
-                    "model_file": {"type": "string"}, "model_id": {"type": "string"},
-                    "num_active_training_jobs": {"type": "integer"}}}), "401": _ERROR}}},
-            "/faq": {"get": {"summary": "The FAQ entries served now (trained ones plus live edits)",
-                             "security": auth, "responses": {"200": _json(_FAQ_LIST), "401": _ERROR}}},
+            "/webhooks/rest/webhook": {
+                "post": {
+                    "summary": "Send a user message; the bot's replies come back in order (Rasa's REST channel)",
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["message"],
+                            "properties": {
+                                "sender": {
+                                    "oneOf": [{"type": "string", "minLength": 1}, {"type": "integer"}],
+                                    "description": "the conversation (a number names the same one as its digits); "
+                                    '"default" when left out',
+                                },
+                                "message": text,
+                                "metadata": {"type": "object", "nullable": True},
+                                "input_channel": {
+                                    "type": "string",
+                                    "nullable": True,
+                                    "description": 'recorded on the user event; "rest" when left out',
+                                },
+                            },
+                        },
+                        rest,
+                    ),
+                    "responses": {
+                        "200": _json({"type": "array", "items": _MESSAGE}),
+                        "400": _ERROR,
+                        "413": _too_large(rest),
+                        "429": _ERROR,
+                    },
+                }
+            },
+            "/webhooks/rest/": {
+                "get": {
+                    "summary": "REST channel health",
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+                        )
+                    },
+                }
+            },
+            "/model/parse": {
+                "post": {
+                    "summary": "Parse a text with the model's NLU",
+                    "security": auth,
+                    "requestBody": _body(
+                        {"type": "object", "required": ["text"], "properties": {"text": text}}, parse_limit
+                    ),
+                    "responses": {"200": _json(_PARSE), "400": _ERROR, "401": _ERROR, "413": _too_large(parse_limit)},
+                }
+            },
+            "/conversations/{conversation_id}/tracker": {
+                "get": {
+                    "summary": "A conversation's tracker",
+                    "security": auth,
+                    "parameters": conversation,
+                    "responses": {"200": _json(_TRACKER), "401": _ERROR, "404": no_route},
+                }
+            },
+            "/conversations/{conversation_id}/messages": {
+                "post": {
+                    "summary": "Add a user message to a conversation without running actions",
+                    "security": auth,
+                    "parameters": conversation,
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["text"],
+                            "properties": {
+                                "text": text,
+                                "sender": {"type": "string", "enum": ["user"]},
+                                "metadata": {"type": "object", "nullable": True},
+                            },
+                        },
+                        conversations,
+                    ),
+                    "responses": {
+                        "200": _json(_TRACKER),
+                        "400": _ERROR,
+                        "401": _ERROR,
+                        "404": no_route,
+                        "413": _too_large(conversations),
+                    },
+                }
+            },
+            "/status": {
+                "get": {
+                    "summary": "The loaded model",
+                    "security": auth,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["model_file", "model_id"],
+                                "properties": {
+                                    "model_file": {"type": "string"},
+                                    "model_id": {"type": "string"},
+                                    "num_active_training_jobs": {"type": "integer"},
+                                },
+                            }
+                        ),
+                        "401": _ERROR,
+                    },
+                }
+            },
+            "/faq": {
+                "get": {
+                    "summary": "The FAQ entries served now (trained ones plus live edits)",
+                    "security": auth,
+                    "responses": {"200": _json(_FAQ_LIST), "401": _ERROR},
+                }
+            },
             "/faq/{entry_id}": {
-                "get": {"summary": "One FAQ entry", "security": auth, "parameters": entry,
-                        "responses": {"200": _json(_FAQ_ENTRY), "401": _ERROR, "404": no_entry}},
-                "put": {"summary": "Add or replace an FAQ entry; served when this returns, no retraining",
-                        "security": auth, "parameters": entry, "requestBody": _body(_FAQ_EDIT, faq),
-                        "responses": {"200": _json({"type": "object", "required": ["entry", "edit_seq"], "properties": {
-                            "entry": _FAQ_ENTRY, "edit_seq": {"type": "integer"}}}),
-                            "400": _ERROR, "401": _ERROR, "404": no_route, "413": _too_large(faq)}},
-                "delete": {"summary": "Remove an FAQ entry", "security": auth, "parameters": entry,
-                           "responses": {"200": _json({"type": "object", "required": ["removed", "edit_seq"],
-                                                       "properties": {"removed": {"type": "string"},
-                                                                      "edit_seq": {"type": "integer"}}}),
-                                         "401": _ERROR, "404": no_entry}}},
-            "/version": {"get": {"summary": "Server version", "responses": {"200": _json({
-                "type": "object", "required": ["version"], "properties": {
-                    "version": {"type": "string"}, "minimum_compatible_version": {"type": "string"}}})}}},
-            "/health": {"get": {"summary": "Liveness", "responses": {"200": _json({
-                "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}})}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
-                "description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": text}}}}}},
-            "/webhooks/slack/webhook": {"post": {"summary": "Slack Events API and interactivity (signed)",
-                                                 "responses": {"200": {"description": "acknowledged"}}}},
-            "/webhooks/wechat": {"get": {"summary": "WeChat URL verification", "responses": {"200": {
-                "description": "echostr"}}}, "post": {"summary": "WeChat messages (XML, plain or AES)",
-                                                      "responses": {"200": {"description": "passive reply"}}}},
-            "/webhooks/wecom": {"get": {"summary": "WeCom URL verification", "responses": {"200": {
-                "description": "decrypted echostr"}}}, "post": {"summary": "WeCom messages (encrypted XML)",
-                                                                "responses": {"200": {"description": "reply"}}}},
+                "get": {
+                    "summary": "One FAQ entry",
+                    "security": auth,
+                    "parameters": entry,
+                    "responses": {"200": _json(_FAQ_ENTRY), "401": _ERROR, "404": no_entry},
+                },
+                "put": {
+                    "summary": "Add or replace an FAQ entry; served when this returns, no retraining",
+                    "security": auth,
+                    "parameters": entry,
+                    "requestBody": _body(_FAQ_EDIT, faq),
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["entry", "edit_seq"],
+                                "properties": {"entry": _FAQ_ENTRY, "edit_seq": {"type": "integer"}},
+                            }
+                        ),
+                        "400": _ERROR,
+                        "401": _ERROR,
+                        "404": no_route,
+                        "413": _too_large(faq),
+                    },
+                },
+                "delete": {
+                    "summary": "Remove an FAQ entry",
+                    "security": auth,
+                    "parameters": entry,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["removed", "edit_seq"],
+                                "properties": {"removed": {"type": "string"}, "edit_seq": {"type": "integer"}},
+                            }
+                        ),
+                        "401": _ERROR,
+                        "404": no_entry,
+                    },
+                },
+            },
+            "/version": {
+                "get": {
+                    "summary": "Server version",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["version"],
+                                "properties": {
+                                    "version": {"type": "string"},
+                                    "minimum_compatible_version": {"type": "string"},
+                                },
+                            }
+                        )
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+                        )
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format 0.0.4",
+                            "content": {"text/plain": {"schema": text}},
+                        }
+                    },
+                }
+            },
+            "/webhooks/slack/webhook": {
+                "post": {
+                    "summary": "Slack Events API and interactivity (signed)",
+                    "responses": {"200": {"description": "acknowledged"}},
+                }
+            },
+            "/webhooks/wechat": {
+                "get": {"summary": "WeChat URL verification", "responses": {"200": {"description": "echostr"}}},
+                "post": {
+                    "summary": "WeChat messages (XML, plain or AES)",
+                    "responses": {"200": {"description": "passive reply"}},
+                },
+            },
+            "/webhooks/wecom": {
+                "get": {
+                    "summary": "WeCom URL verification",
+                    "responses": {"200": {"description": "decrypted echostr"}},
+                },
+                "post": {"summary": "WeCom messages (encrypted XML)", "responses": {"200": {"description": "reply"}}},
+            },
         },
     }
     if served is not None:

@@ -1,6 +1,7 @@
 """Turns for the server: strictly ordered per conversation (within this process, or across workers
 with a Redis lock store), concurrent across conversations, NLU micro-batched on the model thread,
 rate limited per sender, and measured."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,15 +11,16 @@ from dataclasses import dataclass, replace
 from agent.channels.base import BotMessage, RateLimited
 from agent.core.events import ActionExecuted, UserUttered
 from agent.core.processor import TurnResult, UserMessage
+from agent.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
 from agent.nlu.interpreter import NLU_FALLBACK
 from agent.server.batching import MicroBatcher
 from agent.stores.locks import ConversationLocks, LockStore
-from agent.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
 
 
 @dataclass
 class RateLimit:
     """A token bucket per sender: `burst` messages at once, refilled at `per_second`."""
+
     per_second: float = 5.0
     burst: int = 20
 
@@ -40,8 +42,14 @@ class RateLimit:
 
 
 class AgentRunner:
-    def __init__(self, agent, rate_limit: RateLimit | None = None, max_batch: int = 32, live_faq=None,
-                 locks: LockStore | None = None):
+    def __init__(
+        self,
+        agent,
+        rate_limit: RateLimit | None = None,
+        max_batch: int = 32,
+        live_faq=None,
+        locks: LockStore | None = None,
+    ):
         self.agent = agent
         self.live_faq = live_faq  # LiveFAQ: the served FAQ follows the edit log
         self.rate_limit = rate_limit

@@ -1,12 +1,13 @@
 """Where conversations live. In memory for the shell; durable stores implement the same interface."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
 from agent.bot.domain import Domain
-from agent.stores import snapshot
 from agent.core.events import Event
 from agent.core.tracker import Tracker
+from agent.stores import snapshot
 
 
 class TrackerConflict(Exception):
@@ -16,8 +17,10 @@ class TrackerConflict(Exception):
         self.sender_id = sender_id
         self.first_seq = first_seq
         found = f" (the store now holds {stored})" if stored is not None else ""
-        super().__init__(f"conversation '{sender_id}': another writer saved to it after this turn read its "
-                         f"{first_seq} events{found}; this turn was not saved, reload the conversation and retry")
+        super().__init__(
+            f"conversation '{sender_id}': another writer saved to it after this turn read its "
+            f"{first_seq} events{found}; this turn was not saved, reload the conversation and retry"
+        )
 
 
 class StoreUnavailable(Exception):
@@ -56,6 +59,7 @@ class TrackerStore(ABC):
 
         async def earlier(stop: int) -> list[Event]:
             return await self.events(sender_id, stop)
+
         tracker.earlier = earlier
         return tracker
 
@@ -66,7 +70,7 @@ class TrackerStore(ABC):
         Durable stores raise TrackerConflict when the stored conversation no longer ends where this
         tracker was read, rather than interleave two writers' turns."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (a store without connections has nothing to release)
         """Release connections (server shutdown)."""
 
     async def get_or_create(self, sender_id: str, domain: Domain) -> Tracker:

@@ -4,6 +4,7 @@ A durable store takes the tracker out for the turn and puts it back when the tur
 that fails before saving never returns it, so the next turn reloads what was really stored. Stores
 shared by several workers keep `last` (the stored form of the tracker's last event) to prove that
 what they read back later still extends this same conversation."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

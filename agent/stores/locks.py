@@ -3,16 +3,17 @@
 Every lock store offers `async with locks.hold(sender_id): ...` and `await locks.close()`. The
 default (`lock_store: {type: in_memory}`) orders turns inside one process; `type: redis`
 (agent/server/redis_lock.py) orders them across every worker that shares the Redis."""
+
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from contextlib import asynccontextmanager
-from typing import AsyncContextManager, Protocol
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 
 class LockStore(Protocol):
-    def hold(self, sender_id: str) -> AsyncContextManager:
+    def hold(self, sender_id: str) -> AbstractAsyncContextManager:
         """Wait for this conversation's earlier turns, then hold it until the block exits."""
 
     async def close(self) -> None:

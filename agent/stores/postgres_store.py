@@ -4,6 +4,7 @@ server worker.
 Each worker keeps the conversations it served recently and, on the next turn, reads only the events
 other workers appended since; a conversation it does not hold loads from its snapshot plus the
 events after it. The connection pool binds to the event loop that first uses the store (the server's)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,10 +14,10 @@ import re
 import asyncpg
 
 from agent.bot.domain import Domain
-from agent.stores import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
+from agent.stores import snapshot
+from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.stores.cache import TrackerCache
 
 # `data` is TEXT, not JSONB: JSONB refuses the \u0000 escape a user's message may carry, and the
@@ -47,14 +48,24 @@ class PostgresTrackerStore(TrackerStore):
     and `save` raises TrackerConflict: that is what makes concurrent writers safe, as the second
     turn is refused instead of interleaved or lost."""
 
-    def __init__(self, host: str = "localhost", port: int = 5432, database: str | None = None,
-                 user: str | None = None, password: str | None = None, table: str = "events",
-                 max_connections: int = 10, connect_timeout: float = 5.0, cached_conversations: int = 10_000):
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 5432,
+        database: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        table: str = "events",
+        max_connections: int = 10,
+        connect_timeout: float = 5.0,
+        cached_conversations: int = 10_000,
+    ):
         if not IDENTIFIER.fullmatch(table):
             raise ValueError(f"table name {table!r} is not a plain SQL identifier")
         self.host, self.port, self.database, self.table = host, port, database, table
-        self._options = dict(host=host, port=port, database=database, user=user, password=password,
-                             timeout=connect_timeout)
+        self._options = dict(
+            host=host, port=port, database=database, user=user, password=password, timeout=connect_timeout
+        )
         self.max_connections = max_connections
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
@@ -101,8 +112,11 @@ class PostgresTrackerStore(TrackerStore):
         if cached is not None:
             pool = await self._connected()
             known = cached.tracker.event_count
-            rows = await pool.fetch(f"SELECT seq, data FROM {self.table} WHERE sender_id = $1 AND seq >= $2 "
-                                    "ORDER BY seq", sender_id, known - 1)
+            rows = await pool.fetch(
+                f"SELECT seq, data FROM {self.table} WHERE sender_id = $1 AND seq >= $2 ORDER BY seq",
+                sender_id,
+                known - 1,
+            )
             if rows and rows[0]["seq"] == known - 1 and rows[0]["data"] == cached.last:
                 cached.tracker.extend(events_from_dicts([json.loads(r["data"]) for r in rows[1:]]))
                 return cached.tracker  # with what other workers appended since this one saved
@@ -111,10 +125,12 @@ class PostgresTrackerStore(TrackerStore):
     async def peek(self, sender_id: str, domain: Domain) -> Tracker | None:
         pool = await self._connected()
         async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            saved = await conn.fetchrow(f"SELECT seq, data FROM {self.table}_snapshots WHERE sender_id = $1",
-                                        sender_id)
-            rows = await conn.fetch(f"SELECT data FROM {self.table} WHERE sender_id = $1 AND seq >= $2 ORDER BY seq",
-                                    sender_id, saved["seq"] if saved else 0)
+            saved = await conn.fetchrow(f"SELECT seq, data FROM {self.table}_snapshots WHERE sender_id = $1", sender_id)
+            rows = await conn.fetch(
+                f"SELECT data FROM {self.table} WHERE sender_id = $1 AND seq >= $2 ORDER BY seq",
+                sender_id,
+                saved["seq"] if saved else 0,
+            )
         if saved is None and not rows:
             return None
         tail = events_from_dicts([json.loads(r["data"]) for r in rows])
@@ -126,20 +142,28 @@ class PostgresTrackerStore(TrackerStore):
         if not new_events:
             return
         first = first_seq(tracker, new_events)
-        rows = [(tracker.sender_id, first + k, e.type_name, e.timestamp, json.dumps(e.as_dict()))
-                for k, e in enumerate(new_events)]
+        rows = [
+            (tracker.sender_id, first + k, e.type_name, e.timestamp, json.dumps(e.as_dict()))
+            for k, e in enumerate(new_events)
+        ]
         saved = snapshot_for(tracker)
         pool = await self._connected()
         async with pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    await conn.executemany(f"INSERT INTO {self.table} (sender_id, seq, type, timestamp, data) "
-                                           "VALUES ($1, $2, $3, $4, $5)", rows)
+                    await conn.executemany(
+                        f"INSERT INTO {self.table} (sender_id, seq, type, timestamp, data) VALUES ($1, $2, $3, $4, $5)",
+                        rows,
+                    )
                     if saved:
-                        await conn.execute(f"INSERT INTO {self.table}_snapshots (sender_id, seq, data) "
-                                           "VALUES ($1, $2, $3) ON CONFLICT (sender_id) DO UPDATE "
-                                           "SET seq = EXCLUDED.seq, data = EXCLUDED.data",
-                                           tracker.sender_id, tracker.event_count, saved)
+                        await conn.execute(
+                            f"INSERT INTO {self.table}_snapshots (sender_id, seq, data) "
+                            "VALUES ($1, $2, $3) ON CONFLICT (sender_id) DO UPDATE "
+                            "SET seq = EXCLUDED.seq, data = EXCLUDED.data",
+                            tracker.sender_id,
+                            tracker.event_count,
+                            saved,
+                        )
             except asyncpg.UniqueViolationError as exc:
                 raise TrackerConflict(tracker.sender_id, first) from exc
         if saved:
@@ -149,8 +173,11 @@ class PostgresTrackerStore(TrackerStore):
 
     async def events(self, sender_id: str, stop: int | None = None) -> list[Event]:
         pool = await self._connected()
-        rows = await pool.fetch(f"SELECT data FROM {self.table} WHERE sender_id = $1 AND seq < $2 ORDER BY seq",
-                                sender_id, stop if stop is not None else 2 ** 31 - 1)
+        rows = await pool.fetch(
+            f"SELECT data FROM {self.table} WHERE sender_id = $1 AND seq < $2 ORDER BY seq",
+            sender_id,
+            stop if stop is not None else 2**31 - 1,
+        )
         return events_from_dicts([json.loads(r["data"]) for r in rows])
 
     async def sender_ids(self) -> list[str]:

@@ -22,6 +22,7 @@ running past its lifetime is overtaken the same way (logged at release), as with
 When the last ticket is released the hash is deleted, and every script call sets the hash to
 expire `2 * lock_lifetime + 1 s` later, so a conversation whose workers all died leaves nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent.stores.redis_store import ping
 from agent.stores.locks import ConversationLocks
+from agent.stores.redis_store import ping
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ end
 
 # KEYS[1] the conversation; ARGV: a new generation id, lifetime ms, idle expiry ms.
 # Returns {generation, ticket, 1 if its turn has come else 0}.
-TAKE = _COMMON + """
+TAKE = (
+    _COMMON
+    + """
 local h, life, ttl = KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
 local gen = redis.call('HGET', h, 'gen')
@@ -82,11 +85,14 @@ end
 redis.call('PEXPIRE', h, ttl)
 return {gen, t, go}
 """
+)
 
 # KEYS[1] the conversation; ARGV: generation, ticket, lifetime ms, idle expiry ms.
 # Returns {1, serving} when the ticket's turn has come (its lease starts now), {0, serving} to keep
 # waiting, {-1, serving} when the ticket was passed over or its generation is gone (take a new one).
-POLL_SCRIPT = _COMMON + """
+POLL_SCRIPT = (
+    _COMMON
+    + """
 local h, t, life, ttl = KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('HGET', h, 'gen') ~= ARGV[1] then return {-1, 0} end
 local now = now_ms()
@@ -102,11 +108,14 @@ end
 if s > t then return {-1, s} end
 return {0, s}
 """
+)
 
 # KEYS[1] the conversation; ARGV: generation, ticket, lifetime ms, idle expiry ms.
 # The holder releases (1), a waiter gives up its place (0); -1: the ticket had already been
 # passed over (its lease ran out and another turn was let in) or its generation is gone.
-LEAVE = _COMMON + """
+LEAVE = (
+    _COMMON
+    + """
 local h, t, life, ttl = KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('HGET', h, 'gen') ~= ARGV[1] then return -1 end
 local s = tonumber(redis.call('HGET', h, 'serving'))
@@ -122,6 +131,7 @@ if s < t then
 end
 return -1
 """
+)
 
 
 @dataclass(frozen=True)
@@ -139,9 +149,19 @@ class RedisLockStore:
     the ticket step), so two messages that reach the same worker keep their order too. The client
     binds its connections to the event loop that first uses it (the server's)."""
 
-    def __init__(self, host: str = "localhost", port: int = 6379, db: int = 0, username: str | None = None,
-                 password: str | None = None, use_ssl: bool = False, key_prefix: str = DEFAULT_PREFIX,
-                 lock_lifetime: float = DEFAULT_LIFETIME, poll: float = POLL, connect_timeout: float = 5.0):
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 6379,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        use_ssl: bool = False,
+        key_prefix: str = DEFAULT_PREFIX,
+        lock_lifetime: float = DEFAULT_LIFETIME,
+        poll: float = POLL,
+        connect_timeout: float = 5.0,
+    ):
         if lock_lifetime <= 0:
             raise ValueError("lock_lifetime must be above 0 seconds")
         self.host, self.port, self.db = host, port, db
@@ -150,8 +170,15 @@ class RedisLockStore:
         self.poll = poll
         self._life_ms = max(1, int(lock_lifetime * 1000))
         self._ttl_ms = 2 * self._life_ms + 1000
-        self._options = dict(host=host, port=port, db=db, username=username, password=password, ssl=use_ssl,
-                             socket_connect_timeout=connect_timeout)
+        self._options = dict(
+            host=host,
+            port=port,
+            db=db,
+            username=username,
+            password=password,
+            ssl=use_ssl,
+            socket_connect_timeout=connect_timeout,
+        )
         self._redis = aioredis.Redis(**self._options)
         self._take_script = self._redis.register_script(TAKE)
         self._poll_script = self._redis.register_script(POLL_SCRIPT)
@@ -194,16 +221,21 @@ class RedisLockStore:
                 if go:
                     return ticket
                 while True:
-                    step = self._command(self._poll_script, key, ticket.generation, ticket.number,
-                                         self._life_ms, self._ttl_ms)
+                    step = self._command(
+                        self._poll_script, key, ticket.generation, ticket.number, self._life_ms, self._ttl_ms
+                    )
                     status, serving = await asyncio.shield(step)
                     step = None
                     if status == 1:
                         return ticket
                     if status == -1:
-                        log.warning("conversation %r: ticket %d was passed over while waiting (no check for "
-                                    "lock_lifetime %gs); taking a new one", sender_id, ticket.number,
-                                    self.lock_lifetime)
+                        log.warning(
+                            "conversation %r: ticket %d was passed over while waiting (no check for "
+                            "lock_lifetime %gs); taking a new one",
+                            sender_id,
+                            ticket.number,
+                            self.lock_lifetime,
+                        )
                         break
                     await asyncio.sleep(min(self.poll * max(1, ticket.number - int(serving)), MAX_POLL))
             except BaseException:
@@ -216,8 +248,12 @@ class RedisLockStore:
 
     def _released(self, ticket: Ticket, outcome: int | None) -> bool:
         if outcome == -1:
-            log.warning("conversation %r: the turn held its lock longer than lock_lifetime (%gs); a later turn "
-                        "was let in before it finished", ticket.sender_id, self.lock_lifetime)
+            log.warning(
+                "conversation %r: the turn held its lock longer than lock_lifetime (%gs); a later turn "
+                "was let in before it finished",
+                ticket.sender_id,
+                self.lock_lifetime,
+            )
         return outcome != -1
 
     def _command(self, script, key: str, *args) -> asyncio.Task:
@@ -241,8 +277,11 @@ class RedisLockStore:
             await self._leave_logged(ticket, held=False)
 
     async def _leave(self, ticket: Ticket) -> int:
-        return int(await self._leave_script(keys=[self.key(ticket.sender_id)],
-                                            args=[ticket.generation, ticket.number, self._life_ms, self._ttl_ms]))
+        return int(
+            await self._leave_script(
+                keys=[self.key(ticket.sender_id)], args=[ticket.generation, ticket.number, self._life_ms, self._ttl_ms]
+            )
+        )
 
     async def _leave_logged(self, ticket: Ticket, held: bool = True) -> None:
         try:
@@ -250,9 +289,15 @@ class RedisLockStore:
             if held:
                 self._released(ticket, outcome)
         except (RedisError, OSError) as exc:
-            log.error("conversation %r: could not release lock ticket %d in Redis at %s (%s); the next turn "
-                      "waits up to lock_lifetime (%gs)", ticket.sender_id, ticket.number, self.address, exc,
-                      self.lock_lifetime)
+            log.error(
+                "conversation %r: could not release lock ticket %d in Redis at %s (%s); the next turn "
+                "waits up to lock_lifetime (%gs)",
+                ticket.sender_id,
+                ticket.number,
+                self.address,
+                exc,
+                self.lock_lifetime,
+            )
 
     def _spawn(self, coro) -> asyncio.Task:
         """A task kept referenced until it finishes, so a shielded step outlives a cancelled caller."""

@@ -5,6 +5,7 @@ Several server workers may share one Redis. Each keeps the conversations it serv
 on the next turn, reads only the events other workers appended since; a conversation it does not
 hold loads from its snapshot plus the events after it. The client binds its connections to the
 event loop that first uses it (the server's)."""
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from agent.bot.domain import Domain
-from agent.stores import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
+from agent.stores import snapshot
+from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.stores.cache import TrackerCache
 
 DEFAULT_PREFIX = "agent:tracker:"
@@ -93,15 +94,31 @@ class RedisTrackerStore(TrackerStore):
     turn is refused instead of interleaved or lost. `record_exp` (seconds) expires a conversation
     that long after its last save; a turn that outlives its conversation's expiry conflicts too."""
 
-    def __init__(self, host: str = "localhost", port: int = 6379, db: int = 0, username: str | None = None,
-                 password: str | None = None, use_ssl: bool = False, key_prefix: str = DEFAULT_PREFIX,
-                 record_exp: float | None = None, connect_timeout: float = 5.0,
-                 cached_conversations: int = 10_000):
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 6379,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        use_ssl: bool = False,
+        key_prefix: str = DEFAULT_PREFIX,
+        record_exp: float | None = None,
+        connect_timeout: float = 5.0,
+        cached_conversations: int = 10_000,
+    ):
         self.host, self.port, self.db = host, port, db
         self.key_prefix = key_prefix
         self.record_exp = record_exp
-        self._options = dict(host=host, port=port, db=db, username=username, password=password, ssl=use_ssl,
-                             socket_connect_timeout=connect_timeout)
+        self._options = dict(
+            host=host,
+            port=port,
+            db=db,
+            username=username,
+            password=password,
+            ssl=use_ssl,
+            socket_connect_timeout=connect_timeout,
+        )
         self._redis = aioredis.Redis(**self._options)
         self._append = self._redis.register_script(APPEND)
         self._load = self._redis.register_script(LOAD)
@@ -128,8 +145,9 @@ class RedisTrackerStore(TrackerStore):
 
     async def _read(self, sender_id: str, domain: Domain, cached) -> Tracker | None:
         known = cached.tracker.event_count if cached else 0
-        head, items = await self._load(keys=[self.key(sender_id), self.snapshot_key(sender_id)],
-                                       args=[known, cached.last if cached else ""])
+        head, items = await self._load(
+            keys=[self.key(sender_id), self.snapshot_key(sender_id)], args=[known, cached.last if cached else ""]
+        )
         tail = events_from_dicts([json.loads(item) for item in items])
         if head == b"tail":
             cached.tracker.extend(tail)  # what other workers appended since this one saved
@@ -146,8 +164,10 @@ class RedisTrackerStore(TrackerStore):
         ttl_ms = int(self.record_exp * 1000) if self.record_exp else 0
         saved = snapshot_for(tracker)
         items = [json.dumps(e.as_dict()) for e in new_events]
-        found = await self._append(keys=[self.key(tracker.sender_id), self.snapshot_key(tracker.sender_id)],
-                                   args=[first, ttl_ms, f"{tracker.event_count}\n{saved}" if saved else "", *items])
+        found = await self._append(
+            keys=[self.key(tracker.sender_id), self.snapshot_key(tracker.sender_id)],
+            args=[first, ttl_ms, f"{tracker.event_count}\n{saved}" if saved else "", *items],
+        )
         if found != -1:
             raise TrackerConflict(tracker.sender_id, first, found)
         if saved:

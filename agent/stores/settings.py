@@ -1,5 +1,6 @@
 """Typed reading of endpoints.yml's `tracker_store` and `lock_store` keys: a wrong value names its
 file, line and key."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -52,8 +53,9 @@ class StoreSettings:
             raise self.error(key, Errors.STORE_SETTING_TOO_SMALL, minimum=minimum, number=number)
         return number
 
-    def seconds(self, key: str, default: float | None = None,
-                hint: str = "leave it out to keep conversations forever") -> float | None:
+    def seconds(
+        self, key: str, default: float | None = None, hint: str = "leave it out to keep conversations forever"
+    ) -> float | None:
         value = self._scalar(key)
         if value is None:
             return default

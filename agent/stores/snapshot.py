@@ -3,6 +3,7 @@ instead of replaying the whole history (Rasa re-reads and re-saves the full trac
 
 A snapshot holds the compacted dialogue state (its origin and the events that still count), the
 recent raw events and the session bookkeeping; its size does not grow with the conversation."""
+
 from __future__ import annotations
 
 import json
@@ -26,15 +27,17 @@ def encode(tracker: Tracker) -> str:
     """The tracker's snapshot at its current position (compact it first to keep it small)."""
     state = tracker.state
     last_user = tracker.last_user_event
-    return json.dumps({
-        "version": VERSION,
-        "seq": tracker.event_count,
-        "origin": _state_dict(state.origin) if state.origin is not None else None,
-        "applied": [e.as_dict() for e in state.applied],
-        "recent": [e.as_dict() for e in tracker.events[-KEEP_EVENTS:]],
-        "session_started": tracker.has_session(),
-        "last_user": last_user.as_dict() if last_user is not None else None,
-    })
+    return json.dumps(
+        {
+            "version": VERSION,
+            "seq": tracker.event_count,
+            "origin": _state_dict(state.origin) if state.origin is not None else None,
+            "applied": [e.as_dict() for e in state.applied],
+            "recent": [e.as_dict() for e in tracker.events[-KEEP_EVENTS:]],
+            "session_started": tracker.has_session(),
+            "last_user": last_user.as_dict() if last_user is not None else None,
+        }
+    )
 
 
 def decode(sender_id: str, domain: Domain, text: str, tail: list[Event]) -> Tracker:
@@ -102,7 +105,10 @@ def _state_from(data: dict, domain: Domain) -> DialogueState:
         paused=data["paused"],
         loop_interrupted=data["loop_interrupted"],
         loop_rejected=data["loop_rejected"],
-        turns=Turns([tuple(item) for item in t["items"]],
-                    [StateView(tables[i], loop) for i, loop in t["states"]],
-                    [frozenset(e) for e in t["entities"]], t["dropped"]),
+        turns=Turns(
+            [tuple(item) for item in t["items"]],
+            [StateView(tables[i], loop) for i, loop in t["states"]],
+            [frozenset(e) for e in t["entities"]],
+            t["dropped"],
+        ),
     )

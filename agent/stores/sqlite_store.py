@@ -5,6 +5,7 @@ connection is only ever used from the thread that opened it. Recently active con
 memory: a turn reads only the events appended since (by another process sharing the file), not a
 long history. A conversation that is not in memory loads from its latest snapshot plus the events
 after it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.bot.domain import Domain
-from agent.stores import snapshot
 from agent.core.events import Event, events_from_dicts
-from agent.stores.base import TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.core.tracker import Tracker
+from agent.stores import snapshot
+from agent.stores.base import TrackerConflict, TrackerStore, first_seq, snapshot_for
 from agent.stores.cache import TrackerCache
 
 SCHEMA = """
@@ -84,8 +85,10 @@ class SQLiteTrackerStore(TrackerStore):
         """Append the turn (and a snapshot when one is due) in one transaction; the (sender_id, seq)
         key turns a second writer's overlapping append into TrackerConflict."""
         first = first_seq(tracker, new_events)
-        rows = [(tracker.sender_id, first + k, e.type_name, e.timestamp, json.dumps(e.as_dict()))
-                for k, e in enumerate(new_events)]
+        rows = [
+            (tracker.sender_id, first + k, e.type_name, e.timestamp, json.dumps(e.as_dict()))
+            for k, e in enumerate(new_events)
+        ]
         saved = snapshot_for(tracker)
         try:
             await self._call(self._append, rows, (tracker.sender_id, tracker.event_count, saved) if saved else None)
@@ -107,25 +110,35 @@ class SQLiteTrackerStore(TrackerStore):
     def _read(self, sender_id: str) -> tuple[str | None, list[str]]:
         found = self._db.execute("SELECT seq, data FROM snapshots WHERE sender_id = ?", (sender_id,)).fetchone()
         seq, saved = found if found else (0, None)
-        cur = self._db.execute("SELECT data FROM events WHERE sender_id = ? AND seq >= ? ORDER BY seq", (sender_id, seq))
+        cur = self._db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND seq >= ? ORDER BY seq", (sender_id, seq)
+        )
         return saved, [r[0] for r in cur.fetchall()]
 
     def _since(self, sender_id: str, seq: int) -> list[tuple[int, str]]:
-        cur = self._db.execute("SELECT seq, data FROM events WHERE sender_id = ? AND seq >= ? ORDER BY seq", (sender_id, seq))
+        cur = self._db.execute(
+            "SELECT seq, data FROM events WHERE sender_id = ? AND seq >= ? ORDER BY seq", (sender_id, seq)
+        )
         return cur.fetchall()
 
     def _events(self, sender_id: str, stop: int | None) -> list[str]:
-        cur = self._db.execute("SELECT data FROM events WHERE sender_id = ? AND seq < ? ORDER BY seq",
-                               (sender_id, stop if stop is not None else 2 ** 62))
+        cur = self._db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND seq < ? ORDER BY seq",
+            (sender_id, stop if stop is not None else 2**62),
+        )
         return [r[0] for r in cur.fetchall()]
 
     def _append(self, rows: list[tuple], saved: tuple | None) -> None:
         with self._db:
-            self._db.executemany("INSERT INTO events (sender_id, seq, type, timestamp, data) VALUES (?, ?, ?, ?, ?)",
-                                 rows)
+            self._db.executemany(
+                "INSERT INTO events (sender_id, seq, type, timestamp, data) VALUES (?, ?, ?, ?, ?)", rows
+            )
             if saved:
-                self._db.execute("INSERT INTO snapshots (sender_id, seq, data) VALUES (?, ?, ?) ON CONFLICT(sender_id) "
-                                 "DO UPDATE SET seq = excluded.seq, data = excluded.data", saved)
+                self._db.execute(
+                    "INSERT INTO snapshots (sender_id, seq, data) VALUES (?, ?, ?) ON CONFLICT(sender_id) "
+                    "DO UPDATE SET seq = excluded.seq, data = excluded.data",
+                    saved,
+                )
 
     def _senders(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT sender_id FROM events ORDER BY sender_id")]

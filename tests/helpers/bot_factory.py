@@ -1,4 +1,5 @@
 """Write small bot directories from YAML strings, for parser and validation tests."""
+
 from __future__ import annotations
 
 import textwrap
@@ -79,16 +80,28 @@ def same_file(reported: str, expected: Path) -> bool:
     return Path(reported).resolve() == Path(expected).resolve()
 
 
-def only_problem(problems: Problems | list[Problem], contains: str = "", severity: str | None = None, *,
-                 code: str | None = None, line: int | None = None) -> Problem:
+def only_problem(
+    problems: Problems | list[Problem],
+    contains: str = "",
+    severity: str | None = None,
+    *,
+    code: str | None = None,
+    line: int | None = None,
+) -> Problem:
     """The single problem with catalogue `code` (e.g. "E104"; its letter gives the severity), or of
     `severity` whose message contains `contains`; `line` narrows to the problems on that line.
     Fails if none or several match."""
     items = problems.items if isinstance(problems, Problems) else problems
     if severity is None:
         severity = "warning" if code and code.startswith("W") else "error"
-    found = [p for p in items if p.severity == severity and (code is None or p.code == code)
-             and contains in p.message and (line is None or p.line == line)]
+    found = [
+        p
+        for p in items
+        if p.severity == severity
+        and (code is None or p.code == code)
+        and contains in p.message
+        and (line is None or p.line == line)
+    ]
     wanted = " ".join(f"{k}={v!r}" for k, v in (("code", code), ("containing", contains or None), ("line", line)) if v)
     assert len(found) == 1, f"expected one {severity} with {wanted}, got:\n" + "\n".join(str(p) for p in items)
     return found[0]
@@ -109,5 +122,10 @@ def assert_test_conversations_fit(bot, stories, text_ok=lambda text: True, fold=
         assert any(isinstance(s, ActionStep) for s in story.steps)
     assert problems.errors == []
     training = {fold(e.text) for e in bot.nlu.examples}
-    assert not [u.text for s in stories for u in s.steps if isinstance(u, UserStep)
-                if fold(parse_annotated(u.text)[0]) in training]
+    assert not [
+        u.text
+        for s in stories
+        for u in s.steps
+        if isinstance(u, UserStep)
+        if fold(parse_annotated(u.text)[0]) in training
+    ]

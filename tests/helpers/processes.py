@@ -1,4 +1,5 @@
 """Test servers run as real processes: a free loopback port, and waiting until one answers."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """The public data beside the checkout (../shared): tests that read it skip, saying so, where it is absent."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """A tiny randomly initialised BERT in Hugging Face format, so training tests take seconds."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,13 @@ def make_tiny_bert(folder: Path, words: list[str]) -> Path:
     tokenizer = BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True)  # offsets for entity tags
     tokenizer.save_pretrained(str(folder))
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(str(folder))
     return folder

@@ -1,4 +1,5 @@
 """Actions: what the bot does after the policies choose; each returns the events it caused."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -10,7 +11,6 @@ from agent.core.events import BotUttered, Event
 from agent.core.nlg import ResponseGenerator
 from agent.core.tracker import Tracker
 
-
 if TYPE_CHECKING:
     from agent.core.actions.registry import ActionRegistry
 
@@ -21,7 +21,7 @@ class ActionContext:
     domain: Domain
     nlg: ResponseGenerator
     channel: str | None = None
-    registry: "ActionRegistry | None" = None  # lets a form call its validate_<form> action
+    registry: ActionRegistry | None = None  # lets a form call its validate_<form> action
     warnings: list[str] = field(default_factory=list)  # shown in the shell's debug view and logs
 
     @property
@@ -35,8 +35,7 @@ class Action(ABC):
     name: str = ""
 
     @abstractmethod
-    async def run(self, ctx: ActionContext) -> list[Event]:
-        ...
+    async def run(self, ctx: ActionContext) -> list[Event]: ...
 
 
 def bot_message(message: dict) -> BotUttered:

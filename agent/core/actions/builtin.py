@@ -1,9 +1,16 @@
 """Rasa's default actions and response actions, with Rasa's names and events."""
+
 from __future__ import annotations
 
 from agent.core.actions.base import Action, ActionContext, bot_message, utter
 from agent.core.events import (
-    ActionExecuted, ActiveLoop, Event, Restarted, SessionStarted, SlotSet, UserUtteranceReverted,
+    ActionExecuted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
 )
 
 DEFAULT_FALLBACK_TEXT = "Sorry, I didn't get that. Could you rephrase?"
@@ -27,7 +34,7 @@ class UtterAction(Action):
         if response not in ctx.domain.responses:
             latest = ctx.tracker.latest_message
             selector = (latest.parse_data.get("response_selector") or {}) if latest else {}
-            parent = self.name[len("utter_"):]
+            parent = self.name[len("utter_") :]
             chosen = (selector.get(parent) or {}).get("response") or {}
             key = chosen.get("intent_response_key")
             if key:
@@ -43,8 +50,9 @@ class ActionDefaultFallback(Action):
     name = "action_default_fallback"
 
     async def run(self, ctx: ActionContext) -> list[Event]:
-        events = utter(ctx, "utter_default") or [bot_message({"text": DEFAULT_FALLBACK_TEXT,
-                                                               "response": "utter_default"})]
+        events = utter(ctx, "utter_default") or [
+            bot_message({"text": DEFAULT_FALLBACK_TEXT, "response": "utter_default"})
+        ]
         return events + [UserUtteranceReverted()]
 
 
@@ -89,5 +97,7 @@ class UnavailableAction(Action):
         return []
 
 
-BUILTIN_ACTIONS = {cls.name: cls for cls in (ActionListen, ActionDefaultFallback, ActionRestart,
-                                             ActionSessionStart, ActionDeactivateLoop)}
+BUILTIN_ACTIONS = {
+    cls.name: cls
+    for cls in (ActionListen, ActionDefaultFallback, ActionRestart, ActionSessionStart, ActionDeactivateLoop)
+}

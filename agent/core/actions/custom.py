@@ -3,6 +3,7 @@
 Both speak the same JSON (`next_action`, `sender_id`, `tracker`, `domain`, `version` in; `events`
 and `responses` out), so an existing rasa-sdk action server or actions package works unchanged.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,7 +77,8 @@ class InProcessActionServer:
         except ImportError:
             raise ActionServerUnavailable(
                 "this bot has custom actions; install rasa-sdk to run them in process "
-                "(pip install 'agent[actions]') or set action_endpoint in endpoints.yml") from None
+                "(pip install 'agent[actions]') or set action_endpoint in endpoints.yml"
+            ) from None
         self.folder = folder
         self.executor = ActionExecutor()
         self.executor.register_package(_import_actions(folder))
@@ -139,8 +141,9 @@ def _load_actions(path: Path):
         return _exec_module(importlib.util.spec_from_file_location(ACTIONS_MODULE, path))
     init = path / "__init__.py"
     if init.exists():
-        module = _exec_module(importlib.util.spec_from_file_location(ACTIONS_MODULE, init,
-                                                                    submodule_search_locations=[str(path)]))
+        module = _exec_module(
+            importlib.util.spec_from_file_location(ACTIONS_MODULE, init, submodule_search_locations=[str(path)])
+        )
     else:  # a namespace package: rasa-sdk still finds the actions in its modules
         module = types.ModuleType(ACTIONS_MODULE)
         module.__path__ = [str(path)]
@@ -179,9 +182,14 @@ class CustomAction(Action):
 
     async def run(self, ctx: ActionContext) -> list[Event]:
         tracker = ctx.tracker
-        sent = await tracker.history() if self.events_window is None else tracker.events[-self.events_window:]
-        payload = {"next_action": self.name, "sender_id": tracker.sender_id, "tracker": tracker.as_dict(sent),
-                   "domain": domain_for_action_server(ctx), "version": RASA_VERSION}
+        sent = await tracker.history() if self.events_window is None else tracker.events[-self.events_window :]
+        payload = {
+            "next_action": self.name,
+            "sender_id": tracker.sender_id,
+            "tracker": tracker.as_dict(sent),
+            "domain": domain_for_action_server(ctx),
+            "version": RASA_VERSION,
+        }
         try:
             reply = await self.server.call(payload)
         except ActionServerUnavailable as exc:
@@ -223,13 +231,17 @@ class CustomAction(Action):
         if name and not isinstance(name, str):
             ctx.warnings.append(f"{self.name} asked for a response named {name!r}, which is not a name; ignored")
             return []
-        extra = {k: v for k, v in item.items()
-                 if not _empty(v) and k not in ("response", "template") and isinstance(k, str)}
+        extra = {
+            k: v for k, v in item.items() if not _empty(v) and k not in ("response", "template") and isinstance(k, str)
+        }
         if "text" in extra and not isinstance(extra["text"], str):
             extra["text"] = json.dumps(extra["text"], ensure_ascii=False)  # shown as sent, not a crash later
         if name:
-            kwargs = {k: v for k, v in extra.items() if k not in ("text", "buttons", "image", "elements",
-                                                                  "custom", "attachment", "language")}
+            kwargs = {
+                k: v
+                for k, v in extra.items()
+                if k not in ("text", "buttons", "image", "elements", "custom", "attachment", "language")
+            }
             message = ctx.nlg.generate(name, ctx.tracker.slots, ctx.channel, language=ctx.language, **kwargs)
             if message is None:
                 ctx.warnings.append(f"{self.name} asked for response '{name}', which the domain does not have")
@@ -241,6 +253,7 @@ class CustomAction(Action):
     def _failed(self, ctx: ActionContext, reason: str) -> list[Event]:
         log.error("custom action %s failed: %s", self.name, reason)
         ctx.warnings.append(f"custom action '{self.name}' failed: {reason}")
-        message = (ctx.nlg.generate("utter_action_failed", ctx.tracker.slots, ctx.channel, language=ctx.language)
-                   or {"text": FAILED_TEXT})
+        message = ctx.nlg.generate("utter_action_failed", ctx.tracker.slots, ctx.channel, language=ctx.language) or {
+            "text": FAILED_TEXT
+        }
         return [bot_message(message)]

@@ -3,6 +3,7 @@
 The form is rejected (ActionExecutionRejected) when the user's answer filled nothing it asked
 for; the policies then handle the digression and the form resumes by asking again.
 """
+
 from __future__ import annotations
 
 from agent.core.actions.base import Action, ActionContext, bot_message
@@ -47,8 +48,12 @@ class FormAction(Action):
     async def _ask(self, ctx: ActionContext, events: list[Event], slots: dict, slot: str) -> list[Event]:
         """Rasa's order: action_ask_<form>_<slot>, utter_ask_<form>_<slot>, action_ask_<slot>,
         utter_ask_<slot>; the first the bot has asks."""
-        for name in (f"action_ask_{self.name}_{slot}", f"utter_ask_{self.name}_{slot}", f"action_ask_{slot}",
-                     f"utter_ask_{slot}"):
+        for name in (
+            f"action_ask_{self.name}_{slot}",
+            f"utter_ask_{self.name}_{slot}",
+            f"action_ask_{slot}",
+            f"utter_ask_{slot}",
+        ):
             if name.startswith("action_"):
                 if ctx.registry is not None and ctx.registry.has_custom(name):
                     return await ctx.registry.get(name).run(self._view(ctx, events))
@@ -61,16 +66,20 @@ class FormAction(Action):
     @staticmethod
     def _view(ctx: ActionContext, events: list[Event]) -> ActionContext:
         """The context an action called by the form sees: the tracker with the form's events so far."""
-        return ActionContext(ctx.tracker.copy_with(events), ctx.domain, ctx.nlg, ctx.channel, ctx.registry,
-                             ctx.warnings)
+        return ActionContext(
+            ctx.tracker.copy_with(events), ctx.domain, ctx.nlg, ctx.channel, ctx.registry, ctx.warnings
+        )
 
     async def _validate(self, ctx: ActionContext, events: list[Event]) -> list[Event]:
         """Run `validate_<form>` (e.g. a rasa-sdk FormValidationAction) on what the user just gave."""
         name = f"validate_{self.name}"
         if ctx.registry is None or not ctx.registry.has_custom(name):
             return []
-        return [e for e in await ctx.registry.get(name).run(self._view(ctx, events))
-                if not isinstance(e, ActionExecutionRejected)]
+        return [
+            e
+            for e in await ctx.registry.get(name).run(self._view(ctx, events))
+            if not isinstance(e, ActionExecutionRejected)
+        ]
 
     def _trigger_intent_slots(self, ctx: ActionContext) -> list[SlotSet]:
         latest = ctx.tracker.latest_message
@@ -78,8 +87,11 @@ class FormAction(Action):
         out = []
         for slot in ctx.domain.slots.values():
             for m in slot.mappings:
-                if (m.type == "from_trigger_intent" and intent_allowed(m, intent, None, slot.name)
-                        and (not m.conditions or any(c.active_loop == self.name for c in m.conditions))):
+                if (
+                    m.type == "from_trigger_intent"
+                    and intent_allowed(m, intent, None, slot.name)
+                    and (not m.conditions or any(c.active_loop == self.name for c in m.conditions))
+                ):
                     out.append(SlotSet(name=slot.name, value=m.value))
                     break
         return out
@@ -92,4 +104,3 @@ def _filled_since_last_user(tracker: Tracker, slot: str) -> bool:
         if isinstance(e, SlotSet) and e.name == slot and e.value is not None:
             return True
     return False
-

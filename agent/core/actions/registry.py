@@ -1,25 +1,33 @@
 """Find the action object for an action name."""
+
 from __future__ import annotations
 
 from agent.bot.domain import Domain
+from agent.bot.endpoints import DEFAULT_EVENTS_WINDOW
 from agent.core.actions.base import Action
 from agent.core.actions.builtin import BUILTIN_ACTIONS, UnavailableAction, UtterAction
-from agent.bot.endpoints import DEFAULT_EVENTS_WINDOW
 from agent.core.actions.custom import ActionServer, CustomAction
 from agent.core.actions.form import FormAction
 from agent.core.actions.two_stage import ActionDefaultAskAffirmation, ActionDefaultAskRephrase, TwoStageFallback
 
-LOOP_AND_ASK_ACTIONS = {cls.name: cls for cls in (TwoStageFallback, ActionDefaultAskAffirmation,
-                                                  ActionDefaultAskRephrase)}
+LOOP_AND_ASK_ACTIONS = {
+    cls.name: cls for cls in (TwoStageFallback, ActionDefaultAskAffirmation, ActionDefaultAskRephrase)
+}
 # Rasa's default actions a bot may replace by listing its own under `actions:` (not action_listen,
 # which is how a turn ends, nor the loop of the two-stage fallback, which is a loop, not an action)
 OVERRIDABLE = (set(BUILTIN_ACTIONS) | {ActionDefaultAskAffirmation.name, ActionDefaultAskRephrase.name}) - {
-    "action_listen"}
+    "action_listen"
+}
 
 
 class ActionRegistry:
-    def __init__(self, domain: Domain, server: ActionServer | None = None, server_error: str | None = None,
-                 events_window: int | None = DEFAULT_EVENTS_WINDOW):
+    def __init__(
+        self,
+        domain: Domain,
+        server: ActionServer | None = None,
+        server_error: str | None = None,
+        events_window: int | None = DEFAULT_EVENTS_WINDOW,
+    ):
         self.domain = domain
         self.server = server
         self.server_error = server_error
@@ -38,8 +46,11 @@ class ActionRegistry:
             return FormAction(name)
         if self.server is not None:
             return CustomAction(name, self.server, self.events_window)
-        return UnavailableAction(name, self.server_error or "no action server is configured (set action_endpoint "
-                                 "in endpoints.yml) and the bot has no actions/ code")
+        return UnavailableAction(
+            name,
+            self.server_error
+            or "no action server is configured (set action_endpoint in endpoints.yml) and the bot has no actions/ code",
+        )
 
     def has_custom(self, name: str) -> bool:
         return self.server is not None and name in self.domain.actions

@@ -5,6 +5,7 @@ clearly, the loop ends and the clarified message is replayed as if the user had 
 usual rules answer it. Two unclear messages in a row, or a second "no", end in
 action_default_fallback.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,17 +39,27 @@ class ActionDefaultAskAffirmation(Action):
         asked = utter(ctx, "utter_ask_affirmation", intent=intent)
         if asked:
             return asked
-        return [bot_message({"text": f"Did you mean '{intent}'?", "response": "utter_ask_affirmation",
-                             "buttons": [{"title": "Yes", "payload": f"/{intent}"},
-                                         {"title": "No", "payload": f"/{OUT_OF_SCOPE}"}]})]
+        return [
+            bot_message(
+                {
+                    "text": f"Did you mean '{intent}'?",
+                    "response": "utter_ask_affirmation",
+                    "buttons": [
+                        {"title": "Yes", "payload": f"/{intent}"},
+                        {"title": "No", "payload": f"/{OUT_OF_SCOPE}"},
+                    ],
+                }
+            )
+        ]
 
 
 class ActionDefaultAskRephrase(Action):
     name = "action_default_ask_rephrase"
 
     async def run(self, ctx: ActionContext) -> list[Event]:
-        return utter(ctx, "utter_ask_rephrase") or [bot_message({"text": REPHRASE_TEXT,
-                                                                  "response": "utter_ask_rephrase"})]
+        return utter(ctx, "utter_ask_rephrase") or [
+            bot_message({"text": REPHRASE_TEXT, "response": "utter_ask_rephrase"})
+        ]
 
 
 class TwoStageFallback(Action):
@@ -61,14 +72,20 @@ class TwoStageFallback(Action):
         last = _last_intents(tracker, 3)
         gave_up = last[-2:] == [NLU_FALLBACK, NLU_FALLBACK] or last == [OUT_OF_SCOPE, NLU_FALLBACK, OUT_OF_SCOPE]
         if gave_up:
-            return await ActionDefaultFallback().run(ctx) + [ActiveLoop(name=None),
-                                                              SlotSet(name="requested_slot", value=None)]
+            return await ActionDefaultFallback().run(ctx) + [
+                ActiveLoop(name=None),
+                SlotSet(name="requested_slot", value=None),
+            ]
         if last[-1] not in (NLU_FALLBACK, OUT_OF_SCOPE):  # clarified: replay it as the user's message
             clarified = copy.deepcopy(tracker.latest_message)
             clarified.parse_data["intent"]["confidence"] = 1.0
             clarified.timestamp = time.time()
-            return [ActiveLoop(name=None), SlotSet(name="requested_slot", value=None),
-                    ActionExecuted(name=ACTION_LISTEN), clarified]
+            return [
+                ActiveLoop(name=None),
+                SlotSet(name="requested_slot", value=None),
+                ActionExecuted(name=ACTION_LISTEN),
+                clarified,
+            ]
         if last[-1] == NLU_FALLBACK:
             return await ActionDefaultAskAffirmation().run(ctx)
         return await ActionDefaultAskRephrase().run(ctx)

@@ -1,4 +1,5 @@
 """The policy interface: given the tracker, propose the next action with a confidence."""
+
 from __future__ import annotations
 
 import json
@@ -27,20 +28,19 @@ class Policy(ABC):
     priority: int = 0  # breaks confidence ties: rule 6 > memoization 3 > learned 1 (Rasa's order)
 
     @abstractmethod
-    def train(self, data: TrainingData) -> None:
-        ...
+    def train(self, data: TrainingData) -> None: ...
 
     @abstractmethod
-    def predict(self, tracker: Tracker, domain: Domain,
-                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
+    def predict(
+        self, tracker: Tracker, domain: Domain, excluded: frozenset[str] = frozenset()
+    ) -> PolicyPrediction | None:
         """`excluded`: actions that rejected this turn and must not be proposed again."""
 
     @abstractmethod
-    def to_dict(self) -> dict[str, Any]:
-        ...
+    def to_dict(self) -> dict[str, Any]: ...
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Policy":
+    def from_dict(cls, data: dict[str, Any]) -> Policy:
         raise NotImplementedError(f"{cls.__name__} loads with load()")
 
     def save(self, folder: Path) -> None:
@@ -49,6 +49,6 @@ class Policy(ABC):
         (folder / POLICY_FILE).write_text(json.dumps(self.to_dict()), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "Policy | None":
+    def load(cls, folder: Path) -> Policy | None:
         """The policy saved in `folder`; None when it learned nothing worth predicting with."""
         return cls.from_dict(json.loads((folder / POLICY_FILE).read_text(encoding="utf-8")))

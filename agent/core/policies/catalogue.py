@@ -3,6 +3,7 @@
 Each policy writes its own folder of the model (`core/<name>/`); `core/policies.json` lists them in
 order, so loading iterates what was trained instead of naming files.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,11 @@ from agent.core.policies.learned import LearnedPolicy
 from agent.core.policies.memoization import MemoizationPolicy
 from agent.core.policies.rule import RulePolicy
 
-POLICY_TYPES: dict[str, type[Policy]] = {RulePolicy.name: RulePolicy, MemoizationPolicy.name: MemoizationPolicy,
-                                         LearnedPolicy.name: LearnedPolicy}
+POLICY_TYPES: dict[str, type[Policy]] = {
+    RulePolicy.name: RulePolicy,
+    MemoizationPolicy.name: MemoizationPolicy,
+    LearnedPolicy.name: LearnedPolicy,
+}
 INDEX_FILE = "policies.json"
 
 
@@ -23,8 +27,10 @@ def configured_policies(config: AgentConfig, has_stories: bool) -> list[Policy]:
     """Rules and memoization always (both are exact and cheap; a config without them would only
     lose stories it wrote), the learned policy where config.yml names TEDPolicy and stories exist."""
     pc = config.policy
-    policies: list[Policy] = [RulePolicy(), MemoizationPolicy(pc.max_history,
-                                                              augmented="AugmentedMemoizationPolicy" in pc.policies)]
+    policies: list[Policy] = [
+        RulePolicy(),
+        MemoizationPolicy(pc.max_history, augmented="AugmentedMemoizationPolicy" in pc.policies),
+    ]
     if "TEDPolicy" in pc.policies and has_stories:
         policies.append(LearnedPolicy(pc.max_history, pc.ted_epochs, seed=config.intent.random_seed))
     return policies

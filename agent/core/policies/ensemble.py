@@ -1,4 +1,5 @@
 """Ask every policy, keep the most confident answer (priority breaks ties), else core fallback."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class PolicyEnsemble:
             if best is None or (pred.confidence, policy.priority) > (best.confidence, best_priority):
                 best, best_priority = pred, policy.priority
         if best is None or best.confidence < self.config.core_fallback_threshold:
-            return PolicyPrediction(self.config.core_fallback_action_name, self.config.core_fallback_threshold,
-                                    "RulePolicy (core fallback)")
+            return PolicyPrediction(
+                self.config.core_fallback_action_name, self.config.core_fallback_threshold, "RulePolicy (core fallback)"
+            )
         return best

@@ -6,6 +6,7 @@ the conversation, and the active loop (Rasa's state features). A small MLP maps 
 to the next action. Stories are glued together at random (Rasa's augmentation) so the policy
 learns that a new topic can start after any finished one.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,11 +49,20 @@ class Featurizer:
     max_history: int
 
     @classmethod
-    def for_domain(cls, domain: Domain, max_history: int) -> "Featurizer":
-        slots = [{"name": s.name, "type": s.type, "values": s.values} for s in domain.slots.values()
-                 if s.influence_conversation and s.type != "any"]
-        return cls(domain.action_names, sorted(domain.intents), sorted(domain.entities), slots,
-                   sorted(domain.forms), max_history)
+    def for_domain(cls, domain: Domain, max_history: int) -> Featurizer:
+        slots = [
+            {"name": s.name, "type": s.type, "values": s.values}
+            for s in domain.slots.values()
+            if s.influence_conversation and s.type != "any"
+        ]
+        return cls(
+            domain.action_names,
+            sorted(domain.intents),
+            sorted(domain.entities),
+            slots,
+            sorted(domain.forms),
+            max_history,
+        )
 
     def __post_init__(self) -> None:
         """Index maps and offsets, so a state vector is a few dictionary lookups (it runs on every
@@ -89,17 +99,23 @@ class Featurizer:
         o, index = self._offsets["loop"]
         v[o + index.get(state.loop, 0)] = 1
         for o, spec in self._slot_offsets:
-            _slot_features(spec, state.slots.get(spec["name"]), v[o:o + _slot_width(spec)])
+            _slot_features(spec, state.slots.get(spec["name"]), v[o : o + _slot_width(spec)])
         return v
 
     def window(self, states: list[State]) -> torch.Tensor:
-        recent: list[State | None] = list(states[-self.max_history:])
+        recent: list[State | None] = list(states[-self.max_history :])
         recent = [None] * (self.max_history - len(recent)) + recent
         return torch.from_numpy(np.concatenate([self.state_vector(s) for s in recent]))
 
     def to_dict(self) -> dict:
-        return {"actions": self.actions, "intents": self.intents, "entities": self.entities, "slots": self.slots,
-                "forms": self.forms, "max_history": self.max_history}
+        return {
+            "actions": self.actions,
+            "intents": self.intents,
+            "entities": self.entities,
+            "slots": self.slots,
+            "forms": self.forms,
+            "max_history": self.max_history,
+        }
 
 
 def _slot_width(spec: dict) -> int:
@@ -174,12 +190,18 @@ class MLP(nn.Module):
     def __init__(self, inputs: int, outputs: int, hidden: int = 128, state_size: int | None = None):
         super().__init__()
         self.state_size = state_size or inputs
-        self.net = nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Dropout(0.1),
-                                 nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
+        self.net = nn.Sequential(
+            nn.Linear(inputs, hidden),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, outputs),
+        )
         self.latest = nn.Linear(self.state_size, outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x) + self.latest(x[:, -self.state_size:])
+        return self.net(x) + self.latest(x[:, -self.state_size :])
 
 
 @dataclass
@@ -202,11 +224,21 @@ class LearnedPolicy(Policy):
         # a continuation may start at any user turn of a story that starts a conversation and whose
         # earlier steps set no slot or loop (those would be missing context), so topics follow each
         # other freely
-        tails = [p.steps[i:] for p in paths if p.from_start for i, step in enumerate(p.steps)
-                 if isinstance(step, UserStep) and not any(isinstance(s, (SlotStep, ActiveLoopStep))
-                                                           for s in p.steps[:i])]
-        glued = [replay_steps(StoryPath("story", "augmented", rng.choice(paths).steps + rng.choice(tails)), domain)
-                 for _ in range(min(self.augmentation_factor * len(paths), MAX_AUGMENTED))] if tails else []
+        tails = [
+            p.steps[i:]
+            for p in paths
+            if p.from_start
+            for i, step in enumerate(p.steps)
+            if isinstance(step, UserStep) and not any(isinstance(s, (SlotStep, ActiveLoopStep)) for s in p.steps[:i])
+        ]
+        glued = (
+            [
+                replay_steps(StoryPath("story", "augmented", rng.choice(paths).steps + rng.choice(tails)), domain)
+                for _ in range(min(self.augmentation_factor * len(paths), MAX_AUGMENTED))
+            ]
+            if tails
+            else []
+        )
         window = self._turn_window
         examples = [ex for story in [*data.stories, *glued] for ex in story_examples(story, window)]
         examples = [(s, a) for s, a in examples if a in self.featurizer.actions]
@@ -226,7 +258,7 @@ class LearnedPolicy(Policy):
         for _ in range(self.epochs):
             order = torch.randperm(len(x))
             for i in range(0, len(x), 32):
-                idx = order[i:i + 32]
+                idx = order[i : i + 32]
                 loss = nn.functional.cross_entropy(self.model(_forget_early_turns(x[idx], h, size)), y[idx])
                 opt.zero_grad()
                 loss.backward()
@@ -243,8 +275,9 @@ class LearnedPolicy(Policy):
         return turn_states(turns, len(turns.items), StateView(tracker.slots, tracker.active_loop), self._turn_window)
 
     @torch.no_grad()
-    def predict(self, tracker: Tracker, domain: Domain,
-                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
+    def predict(
+        self, tracker: Tracker, domain: Domain, excluded: frozenset[str] = frozenset()
+    ) -> PolicyPrediction | None:
         if self.model is None or self.featurizer is None:
             return None
         x = self.featurizer.window(self.tracker_states(tracker)).unsqueeze(0)
@@ -266,7 +299,7 @@ class LearnedPolicy(Policy):
             save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(folder / WEIGHTS_FILE))
 
     @classmethod
-    def load(cls, folder: Path) -> "LearnedPolicy | None":
+    def load(cls, folder: Path) -> LearnedPolicy | None:
         """None when the policy learned nothing (no stories): it would only add noise."""
         from safetensors.torch import load_file
 
@@ -276,8 +309,12 @@ class LearnedPolicy(Policy):
         policy = cls(max_history=meta["max_history"])
         policy.featurizer = Featurizer(**meta["featurizer"])
         state = load_file(str(folder / WEIGHTS_FILE))
-        policy.model = MLP(state["net.0.weight"].shape[1], state["net.5.weight"].shape[0],
-                           state["net.0.weight"].shape[0], state["latest.weight"].shape[1])
+        policy.model = MLP(
+            state["net.0.weight"].shape[1],
+            state["net.5.weight"].shape[0],
+            state["net.0.weight"].shape[0],
+            state["latest.weight"].shape[1],
+        )
         policy.model.load_state_dict(state)
         policy.model.eval()
         return policy

@@ -5,6 +5,7 @@ that moment, and the key ends with the slots that influence the conversation as 
 next action is chosen, as Rasa's MemoizationPolicy featurises its states: stories that differ only
 by a slot value are remembered apart.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,8 +30,11 @@ def history_items(turns: Turns, window: int, end: int | None = None) -> tuple[li
     end = len(turns.items) if end is None else end
     start = max(0, end - 2 * window - 2)
     rows = zip(turns.items[start:end], turns.states[start:end], turns.entities[start:end])
-    tagged = [(kind, _tag(name + _entities(entities), state.active_loop)) for (kind, name), state, entities in rows
-              if kind != "loop"]
+    tagged = [
+        (kind, _tag(name + _entities(entities), state.active_loop))
+        for (kind, name), state, entities in rows
+        if kind != "loop"
+    ]
     complete = turns.dropped == 0 and start == 0
     return tagged[-window:], complete and len(tagged) <= window
 
@@ -41,8 +45,11 @@ def _entities(names: frozenset[str]) -> str:
 
 def influential_slots(domain: Domain) -> dict[str, dict]:
     """The slots Rasa featurises for dialogue: influence_conversation, any type but `any`."""
-    return {name: {"type": slot.type, "values": [str(v).lower() for v in slot.values]}
-            for name, slot in sorted(domain.slots.items()) if slot.influence_conversation and slot.type != "any"}
+    return {
+        name: {"type": slot.type, "values": [str(v).lower() for v in slot.values]}
+        for name, slot in sorted(domain.slots.items())
+        if slot.influence_conversation and slot.type != "any"
+    }
 
 
 def slot_features(specs: dict[str, dict], slots: dict[str, Any]) -> str:
@@ -69,8 +76,13 @@ class MemoizationPolicy(Policy):
     name = "MemoizationPolicy"
     priority = 3
 
-    def __init__(self, max_history: int = 5, memory: dict | None = None, augmented: bool = False,
-                 slots: dict[str, dict] | None = None):
+    def __init__(
+        self,
+        max_history: int = 5,
+        memory: dict | None = None,
+        augmented: bool = False,
+        slots: dict[str, dict] | None = None,
+    ):
         self.max_history = max_history
         self.memory: dict[str, str] = memory or {}
         self.slots: dict[str, dict] = slots or {}  # the influential slots, as trained
@@ -83,8 +95,12 @@ class MemoizationPolicy(Policy):
         return 2 * self.max_history  # each turn is an action_listen + intent, or an action
 
     def key(self, items: list[Item], at_start: bool, now: StateView) -> str:
-        return (("^" if at_start else "") + "|".join(f"{kind}:{name}" for kind, name in items)
-                + "|slots:" + slot_features(self.slots, now.slots))
+        return (
+            ("^" if at_start else "")
+            + "|".join(f"{kind}:{name}" for kind, name in items)
+            + "|slots:"
+            + slot_features(self.slots, now.slots)
+        )
 
     def train(self, data: TrainingData) -> None:
         self.memory = {}
@@ -104,16 +120,16 @@ class MemoizationPolicy(Policy):
                     target = AMBIGUOUS
                 self.memory[key] = target
 
-    def predict(self, tracker: Tracker, domain: Domain,
-                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
+    def predict(
+        self, tracker: Tracker, domain: Domain, excluded: frozenset[str] = frozenset()
+    ) -> PolicyPrediction | None:
         history, from_start = history_items(tracker.state.turns, self.window)
         now = StateView(tracker.slots, tracker.active_loop)
         candidates = [self.key(history, from_start, now)]
         if from_start:
             candidates.append(self.key(history, False, now))
         if self.augmented:
-            candidates += [self.key(history[-n:], True, now)
-                           for n in range(min(len(history), self.window) - 1, 0, -1)]
+            candidates += [self.key(history[-n:], True, now) for n in range(min(len(history), self.window) - 1, 0, -1)]
         for key in candidates:
             action = self.memory.get(key)
             if action and action != AMBIGUOUS and action not in excluded:
@@ -121,10 +137,15 @@ class MemoizationPolicy(Policy):
         return None
 
     def to_dict(self) -> dict:
-        return {"max_history": self.max_history, "memory": self.memory, "augmented": self.augmented,
-                "slots": self.slots}
+        return {
+            "max_history": self.max_history,
+            "memory": self.memory,
+            "augmented": self.augmented,
+            "slots": self.slots,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "MemoizationPolicy":
-        return cls(data.get("max_history", 5), data.get("memory", {}), data.get("augmented", False),
-                   data.get("slots", {}))
+    def from_dict(cls, data: dict) -> MemoizationPolicy:
+        return cls(
+            data.get("max_history", 5), data.get("memory", {}), data.get("augmented", False), data.get("slots", {})
+        )

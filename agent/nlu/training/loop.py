@@ -1,6 +1,7 @@
 """The training run itself: fit the heads on frozen features, fine-tune epoch by epoch with
 validation-based early stopping, keep the best epoch, then build the neighbour index and calibrate.
 Data handling, optimiser settings, the frozen-bottom cache and calibration are in sibling modules."""
+
 from __future__ import annotations
 
 import math
@@ -21,11 +22,25 @@ from agent.nlu.intent_model import IntentClassifier, IntentModel
 from agent.nlu.neighbours import NeighbourIndex
 from agent.nlu.thresholds import OUT_OF_SCOPE
 from agent.nlu.training.calibration import calibrate
-from agent.nlu.training.data import (_batches, _collate, _collate_tags, _in_order, _length_bucketed_batches,
-                                     _tokenize_tagged, _with_typos, batch_size, stratified_split)
+from agent.nlu.training.data import (
+    _batches,
+    _collate,
+    _collate_tags,
+    _in_order,
+    _length_bucketed_batches,
+    _tokenize_tagged,
+    _with_typos,
+    batch_size,
+    stratified_split,
+)
 from agent.nlu.training.frozen_cache import FrozenBottomCache
-from agent.nlu.training.optimiser import (HEAD_FIT_STEPS, MAX_GRAD_NORM, _freeze_lower_layers, build_optimiser,
-                                          head_fit_optimiser)
+from agent.nlu.training.optimiser import (
+    HEAD_FIT_STEPS,
+    MAX_GRAD_NORM,
+    _freeze_lower_layers,
+    build_optimiser,
+    head_fit_optimiser,
+)
 from agent.nlu.training.result import EpochMetrics, Reporter, SilentReporter, TrainingResult
 
 LABEL_SMOOTHING = 0.05  # intent loss: a little smoothing keeps the softmax from saturating on few examples
@@ -39,9 +54,14 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
-def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Reporter | None = None,
-              base_model: str | Path | None = None, val_examples: list[Example] | None = None,
-              languages: list[str] | None = None) -> TrainingResult:
+def train_nlu(
+    examples: list[Example],
+    cfg: IntentTrainingConfig,
+    reporter: Reporter | None = None,
+    base_model: str | Path | None = None,
+    val_examples: list[Example] | None = None,
+    languages: list[str] | None = None,
+) -> TrainingResult:
     """Two phases: fit the heads on frozen features (seconds), then fine-tune the upper encoder with the
     intent and entity losses together; finally calibrate confidences on the validation slice."""
     reporter = reporter or SilentReporter()
@@ -59,8 +79,13 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     label_index = {name: i for i, name in enumerate(label_names)}
 
     if val_examples is None:
-        train_idx, val_idx = stratified_split([e.text for e in examples], labels, cfg.validation_fraction,
-                                              cfg.random_seed, cfg.min_examples_for_validation)
+        train_idx, val_idx = stratified_split(
+            [e.text for e in examples],
+            labels,
+            cfg.validation_fraction,
+            cfg.random_seed,
+            cfg.min_examples_for_validation,
+        )
         val_examples = [examples[i] for i in val_idx]
         examples = [examples[i] for i in train_idx]
     texts = [e.text for e in examples]
@@ -71,8 +96,7 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     tag_names_ = tag_names(examples) if wants_entities and getattr(tokenizer, "is_fast", False) else []
     model = IntentModel(encoder, len(label_names), len(tag_names_))
     classifier = IntentClassifier(model, tokenizer, label_names, cfg.max_length, tag_names_)
-    result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples),
-                            base_model=str(base_path))
+    result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples), base_model=str(base_path))
     if wants_entities and not tag_names_:
         result.entity_problems.append(Warnings.NO_CHARACTER_OFFSETS.problem(base_path, None))
     train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
@@ -157,8 +181,10 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
     result.val_examples = val_examples
     in_scope = [e for e in examples if e.parent_intent != OUT_OF_SCOPE]
     if in_scope:
-        classifier.neighbours = NeighbourIndex(classifier.sentence_embeddings([e.text for e in in_scope]).numpy(),
-                                               labels=np.array([label_index[e.intent] for e in in_scope]))
+        classifier.neighbours = NeighbourIndex(
+            classifier.sentence_embeddings([e.text for e in in_scope]).numpy(),
+            labels=np.array([label_index[e.intent] for e in in_scope]),
+        )
     if val_examples:
         calibrate(result, cfg, examples)
     reporter.finish()
@@ -167,8 +193,9 @@ def train_nlu(examples: list[Example], cfg: IntentTrainingConfig, reporter: Repo
 
 
 @torch.no_grad()
-def _evaluate(model: IntentModel, ids: list[list[int]], y: torch.Tensor, tags: list[list[int]],
-              loss_fn) -> tuple[float, float]:
+def _evaluate(
+    model: IntentModel, ids: list[list[int]], y: torch.Tensor, tags: list[list[int]], loss_fn
+) -> tuple[float, float]:
     """Validation accuracy and loss; with an entity head both average in token-tag accuracy and loss."""
     model.eval()
     logits, order, tag_right, tag_total, tag_loss = [], [], 0, 0, 0.0
@@ -194,8 +221,9 @@ def _evaluate(model: IntentModel, ids: list[list[int]], y: torch.Tensor, tags: l
 
 
 @torch.no_grad()
-def _fit_heads_on_frozen_features(model: IntentModel, ids: list[list[int]], y: torch.Tensor,
-                                  tags: list[list[int]], cfg: IntentTrainingConfig) -> None:
+def _fit_heads_on_frozen_features(
+    model: IntentModel, ids: list[list[int]], y: torch.Tensor, tags: list[list[int]], cfg: IntentTrainingConfig
+) -> None:
     """Start fine-tuning from heads that already separate the intents (and tags), so few epochs suffice."""
     model.eval()
     feats, order, token_feats, token_tags = [], [], [], []

@@ -1,6 +1,7 @@
 """What fine-tuning may change and how fast: the frozen lower layers, the encoder and head parameter
 groups with their learning rates, and the warm-up-then-linear-decay schedule. One place to look when
 a run learns too slowly, too fast or touches weights it should not."""
+
 from __future__ import annotations
 
 import torch
@@ -23,20 +24,25 @@ def build_optimiser(model: IntentModel, cfg: IntentTrainingConfig, total_steps: 
     the first tenth of the steps and a linear decay to zero after it. Returns (optimiser, scheduler)."""
     encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
     head_params = list(model.head.parameters()) + (list(model.entity_head.parameters()) if model.entity_head else [])
-    optimizer = torch.optim.AdamW([
-        {"params": encoder_params, "lr": cfg.learning_rate},
-        {"params": head_params, "lr": cfg.learning_rate * HEAD_LR_MULTIPLIER},
-    ], weight_decay=WEIGHT_DECAY)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": cfg.learning_rate},
+            {"params": head_params, "lr": cfg.learning_rate * HEAD_LR_MULTIPLIER},
+        ],
+        weight_decay=WEIGHT_DECAY,
+    )
     warmup = max(1, total_steps // WARMUP_DIVISOR)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
+    )
     return optimizer, scheduler
 
 
 def head_fit_optimiser(head: nn.Module, cfg: IntentTrainingConfig) -> torch.optim.Optimizer:
     """Adam for fitting one head on frozen features: nothing else moves, so it can go fast."""
-    return torch.optim.Adam(head.parameters(), lr=cfg.head_learning_rate * HEAD_FIT_LR_MULTIPLIER,
-                            weight_decay=HEAD_FIT_WEIGHT_DECAY)
+    return torch.optim.Adam(
+        head.parameters(), lr=cfg.head_learning_rate * HEAD_FIT_LR_MULTIPLIER, weight_decay=HEAD_FIT_WEIGHT_DECAY
+    )
 
 
 def _freeze_lower_layers(model: IntentModel, frozen_layers: int) -> None:
@@ -49,7 +55,7 @@ def _freeze_lower_layers(model: IntentModel, frozen_layers: int) -> None:
         for p in embeddings.parameters():
             p.requires_grad = False
     layers = _encoder_layers(model.encoder)
-    for layer in layers[:max(0, frozen_layers)]:
+    for layer in layers[: max(0, frozen_layers)]:
         for p in layer.parameters():
             p.requires_grad = False
 

@@ -1,5 +1,6 @@
 """What training reports, while it runs (Reporter, per-epoch metrics) and when it ends (TrainingResult).
 Its own module so the CLI and calibration can name these types without pulling in the loop."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ class TrainingResult:
             "base_model": self.base_model,
             "history": [vars(h) for h in self.history],
             "calibration": self.calibration,
-            "thresholds": {k: v for k, v in self.thresholds.to_dict().items() if k != "curve"} if self.thresholds else None,
+            "thresholds": {k: v for k, v in self.thresholds.to_dict().items() if k != "curve"}
+            if self.thresholds
+            else None,
         }
 
 

@@ -1,6 +1,7 @@
 """English built-in entities: spaCy's rule-based Matcher on a blank English pipeline (its tokenizer and
 lexical attributes ship with spaCy; no model download) finds numbers, money, times, emails and URLs;
 regular expressions find phone numbers and order ids. Values are Duckling-like."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,20 +14,90 @@ from agent.nlu.builtin_entities import ORDER_ID, PHONE, builtin_entity, resolve_
 if TYPE_CHECKING:
     from spacy.matcher import Matcher
 
-UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-         "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-         "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-         "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a": 1}
-SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000,
-          "k": 1000, "m": 1_000_000, "bn": 1_000_000_000}
-CURRENCIES = {"$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "€": "EUR",
-              "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP", "pound": "GBP",
-              "pounds": "GBP", "¥": "CNY", "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "jpy": "JPY", "yen": "JPY",
-              "cent": "cent", "cents": "cent", "inr": "INR", "rupees": "INR", "₹": "INR", "chf": "CHF",
-              "cad": "CAD", "aud": "AUD"}
+UNITS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "a": 1,
+}
+SCALES = {
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "k": 1000,
+    "m": 1_000_000,
+    "bn": 1_000_000_000,
+}
+CURRENCIES = {
+    "$": "USD",
+    "usd": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "bucks": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "£": "GBP",
+    "gbp": "GBP",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "¥": "CNY",
+    "cny": "CNY",
+    "rmb": "CNY",
+    "yuan": "CNY",
+    "jpy": "JPY",
+    "yen": "JPY",
+    "cent": "cent",
+    "cents": "cent",
+    "inr": "INR",
+    "rupees": "INR",
+    "₹": "INR",
+    "chf": "CHF",
+    "cad": "CAD",
+    "aud": "AUD",
+}
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december"]
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 MONTH_ABBR = {m[:3]: i + 1 for i, m in enumerate(MONTHS)} | {"sept": 9}
 RELATIVE_DAYS = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "yesterday": -1}
 ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
@@ -58,8 +129,10 @@ class EnglishEntities:
         if "phone-number" in wanted:
             found += _phones(text)
         if "order-id" in wanted:
-            found += [builtin_entity("order-id", m.start(), m.end(), text, m.group(0).upper())
-                      for m in ORDER_ID.finditer(text)]
+            found += [
+                builtin_entity("order-id", m.start(), m.end(), text, m.group(0).upper())
+                for m in ORDER_ID.finditer(text)
+            ]
         return resolve_overlaps(found)
 
     def _matched(self, text: str, wanted: set[str], now: dt.datetime | None) -> list[dict]:
@@ -79,41 +152,64 @@ class EnglishEntities:
 
 def _add_numbers(matcher: Matcher) -> None:
     """'3', 'twenty five', 'one hundred and twenty', '2k'."""
-    matcher.add("number", [[NUMBER_TOKEN, MORE_NUMBER], [{"LOWER": {"IN": [*UNITS, *SCALES]}}, MORE_NUMBER],
-                           [{"LOWER": {"REGEX": r"^\d+(\.\d+)?(k|m|bn)$"}}]])
+    matcher.add(
+        "number",
+        [
+            [NUMBER_TOKEN, MORE_NUMBER],
+            [{"LOWER": {"IN": [*UNITS, *SCALES]}}, MORE_NUMBER],
+            [{"LOWER": {"REGEX": r"^\d+(\.\d+)?(k|m|bn)$"}}],
+        ],
+    )
 
 
 def _add_money(matcher: Matcher) -> None:
     """'$25.50', '$3 million', 'twenty five euros', '€30'."""
     symbols = [k for k in CURRENCIES if not k.isalpha()]
     words = [k for k in CURRENCIES if k.isalpha()]
-    matcher.add("amount-of-money", [
-        [{"ORTH": {"IN": symbols}}, NUMBER_TOKEN, {"LOWER": {"IN": list(SCALES)}, "OP": "?"}],
-        [NUMBER_TOKEN, MORE_NUMBER, {"LOWER": {"IN": words + symbols}}],
-        [{"LOWER": {"REGEX": r"^[$€£¥₹]\d[\d,]*(\.\d+)?[km]?$"}}],
-    ])
+    matcher.add(
+        "amount-of-money",
+        [
+            [{"ORTH": {"IN": symbols}}, NUMBER_TOKEN, {"LOWER": {"IN": list(SCALES)}, "OP": "?"}],
+            [NUMBER_TOKEN, MORE_NUMBER, {"LOWER": {"IN": words + symbols}}],
+            [{"LOWER": {"REGEX": r"^[$€£¥₹]\d[\d,]*(\.\d+)?[km]?$"}}],
+        ],
+    )
 
 
 def _add_times(matcher: Matcher) -> None:
     """Relative days, weekdays, next week / month, 'in 2 weeks', calendar dates and clock times."""
     day_words = [*WEEKDAYS, *[d[:3] for d in WEEKDAYS]]
     month_words = [*MONTHS, *MONTH_ABBR]
-    matcher.add("time", [
-        [{"LOWER": {"IN": list(RELATIVE_DAYS)}}],
-        [{"LOWER": {"IN": ["next", "this", "last", "on", "coming"]}, "OP": "?"}, {"LOWER": {"IN": day_words}}],
-        [{"LOWER": {"IN": ["next", "this", "last"]}}, {"LOWER": {"IN": ["week", "month", "year", "weekend"]}}],
-        [{"LOWER": "in"}, {"LIKE_NUM": True}, {"LOWER": {"IN": ["day", "days", "week", "weeks", "hours", "hour"]}}],
-        [{"LOWER": {"IN": month_words}}, {"LOWER": {"REGEX": r"^\d{1,2}(st|nd|rd|th)?$"}},
-         {"ORTH": ",", "OP": "?"}, {"SHAPE": "dddd", "OP": "?"}],
-        [{"LOWER": {"REGEX": r"^\d{1,2}(st|nd|rd|th)?$"}}, {"LOWER": "of", "OP": "?"},
-         {"LOWER": {"IN": month_words}}, {"SHAPE": "dddd", "OP": "?"}],
-        [{"TEXT": {"REGEX": r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}/\d{1,2}(/\d{2,4})?$"}}],
-        [{"LOWER": "at", "OP": "?"}, {"TEXT": {"REGEX": r"^\d{1,2}(:\d{2})?$"}},
-         {"LOWER": {"IN": ["am", "pm", "a.m.", "p.m."]}}],
-        [{"LOWER": {"REGEX": r"^\d{1,2}(:\d{2})?(am|pm)$"}}],
-        [{"LOWER": "at"}, {"TEXT": {"REGEX": r"^\d{1,2}:\d{2}$"}}],
-        [{"TEXT": {"REGEX": r"^\d{1,2}:\d{2}$"}}],
-    ])
+    matcher.add(
+        "time",
+        [
+            [{"LOWER": {"IN": list(RELATIVE_DAYS)}}],
+            [{"LOWER": {"IN": ["next", "this", "last", "on", "coming"]}, "OP": "?"}, {"LOWER": {"IN": day_words}}],
+            [{"LOWER": {"IN": ["next", "this", "last"]}}, {"LOWER": {"IN": ["week", "month", "year", "weekend"]}}],
+            [{"LOWER": "in"}, {"LIKE_NUM": True}, {"LOWER": {"IN": ["day", "days", "week", "weeks", "hours", "hour"]}}],
+            [
+                {"LOWER": {"IN": month_words}},
+                {"LOWER": {"REGEX": r"^\d{1,2}(st|nd|rd|th)?$"}},
+                {"ORTH": ",", "OP": "?"},
+                {"SHAPE": "dddd", "OP": "?"},
+            ],
+            [
+                {"LOWER": {"REGEX": r"^\d{1,2}(st|nd|rd|th)?$"}},
+                {"LOWER": "of", "OP": "?"},
+                {"LOWER": {"IN": month_words}},
+                {"SHAPE": "dddd", "OP": "?"},
+            ],
+            [{"TEXT": {"REGEX": r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}/\d{1,2}(/\d{2,4})?$"}}],
+            [
+                {"LOWER": "at", "OP": "?"},
+                {"TEXT": {"REGEX": r"^\d{1,2}(:\d{2})?$"}},
+                {"LOWER": {"IN": ["am", "pm", "a.m.", "p.m."]}},
+            ],
+            [{"LOWER": {"REGEX": r"^\d{1,2}(:\d{2})?(am|pm)$"}}],
+            [{"LOWER": "at"}, {"TEXT": {"REGEX": r"^\d{1,2}:\d{2}$"}}],
+            [{"TEXT": {"REGEX": r"^\d{1,2}:\d{2}$"}}],
+        ],
+    )
 
 
 def _value(dim: str, words: list[str], now: dt.datetime | None):
@@ -133,8 +229,11 @@ def _phones(text: str) -> list[dict]:
     for m in PHONE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if 7 <= len(digits) <= 15 and not re.fullmatch(r"\d{1,2}[:/]\d{1,2}.*", m.group(0)):
-            found.append(builtin_entity("phone-number", m.start(), m.end(), text,
-                                        ("+" if m.group(0).startswith("+") else "") + digits))
+            found.append(
+                builtin_entity(
+                    "phone-number", m.start(), m.end(), text, ("+" if m.group(0).startswith("+") else "") + digits
+                )
+            )
     return found
 
 

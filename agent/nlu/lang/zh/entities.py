@@ -23,6 +23,7 @@ Semantics worth knowing:
 - A single Chinese digit on its own (一, 两, 十) is a number only before a measure word (个, 件, 天,
   小时...) or at the end of a clause, so 一下, 一起, 一样, 统一, 十分, 三明治 give nothing.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -38,9 +39,35 @@ from agent.nlu.builtin_entities import ORDER_ID, PHONE, builtin_entity, resolve_
 # is left alone: in Chinese it separates clauses, it is no thousands separator.
 FULL_WIDTH = {0xFF01 + i: 0x21 + i for i in range(94) if 0xFF01 + i != 0xFF0C} | {0x3000: 0x20}
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "貳": 2, "两": 2, "兩": 2, "俩": 2, "倆": 2,
-             "三": 3, "叁": 3, "參": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "陸": 6, "七": 7,
-             "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
+CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "壹": 1,
+    "二": 2,
+    "贰": 2,
+    "貳": 2,
+    "两": 2,
+    "兩": 2,
+    "俩": 2,
+    "倆": 2,
+    "三": 3,
+    "叁": 3,
+    "參": 3,
+    "四": 4,
+    "肆": 4,
+    "五": 5,
+    "伍": 5,
+    "六": 6,
+    "陆": 6,
+    "陸": 6,
+    "七": 7,
+    "柒": 7,
+    "八": 8,
+    "捌": 8,
+    "九": 9,
+    "玖": 9,
+}
 CN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 CN_BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
 D = "".join(CN_DIGITS)
@@ -55,50 +82,153 @@ NOT_AFTER_NUMBER = rf"(?<![\d.{D}{U}A-Za-z_])"
 
 # Measure words after which a lone Chinese digit is a count (两个, 三件, 一小时); 点 and 分 are
 # left out on purpose (一点 "a bit", 十分 "very").
-CLASSIFIERS = set("个只件条张本位名次遍回趟天日年月周岁台部辆双对瓶杯碗盘份盒箱袋包斤克吨米层间套支枝把块元角毛"
-                  "首页章节顿场笔项种批株棵颗粒片根座栋户家人口听罐桶打倍号度秒")
+CLASSIFIERS = set(
+    "个只件条张本位名次遍回趟天日年月周岁台部辆双对瓶杯碗盘份盒箱袋包斤克吨米层间套支枝把块元角毛"
+    "首页章节顿场笔项种批株棵颗粒片根座栋户家人口听罐桶打倍号度秒"
+)
 CLASSIFIER_PAIRS = ("小时", "分钟", "公斤", "公里", "千克", "厘米", "毫米", "毫升", "星期", "礼拜", "平米", "英寸")
 LONE_DIGIT_STOP = set("第统唯之同专单不逐划合归整初其任惟均独")
 
 NUMBER = re.compile(NOT_AFTER_NUMBER + NUM)
 
-FOREIGN_UNITS = {"美元": "USD", "美金": "USD", "欧元": "EUR", "英镑": "GBP", "日元": "JPY", "日币": "JPY",
-                 "港币": "HKD", "港元": "HKD", "澳元": "AUD", "加元": "CAD", "韩元": "KRW", "瑞郎": "CHF",
-                 "卢比": "INR"}
-SYMBOLS = {"¥": "CNY", "￥": "CNY", "$": "USD", "€": "EUR", "£": "GBP", "₹": "INR", "rmb": "CNY", "cny": "CNY",
-           "usd": "USD", "eur": "EUR", "gbp": "GBP", "人民币": "CNY", "美元": "USD", "美金": "USD", "欧元": "EUR"}
+FOREIGN_UNITS = {
+    "美元": "USD",
+    "美金": "USD",
+    "欧元": "EUR",
+    "英镑": "GBP",
+    "日元": "JPY",
+    "日币": "JPY",
+    "港币": "HKD",
+    "港元": "HKD",
+    "澳元": "AUD",
+    "加元": "CAD",
+    "韩元": "KRW",
+    "瑞郎": "CHF",
+    "卢比": "INR",
+}
+SYMBOLS = {
+    "¥": "CNY",
+    "￥": "CNY",
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "usd": "USD",
+    "eur": "EUR",
+    "gbp": "GBP",
+    "人民币": "CNY",
+    "美元": "USD",
+    "美金": "USD",
+    "欧元": "EUR",
+}
 # 块 is also "a piece (of)" and, colloquially, "together" (一块去); 元 starts words too (元旦).
 KUAI_TOGETHER = "儿去来走玩吃住做干聊跑坐"
-KUAI_NOT_MONEY = ("|".join(KUAI_TOGETHER) + "|蛋糕|肉|石|地|砖|布|糖|饼|巧克力|手表|表|板|木|冰|玻璃|田|屏|"
-                  "电池|面包|西瓜|披萨|牌|头|骨|皮|金|铁|钢|玉|瓜|豆腐|积木|蛋|牛排|芯片|硬盘|显卡|橡皮|肥皂|香皂|毛巾")
+KUAI_NOT_MONEY = (
+    "|".join(KUAI_TOGETHER) + "|蛋糕|肉|石|地|砖|布|糖|饼|巧克力|手表|表|板|木|冰|玻璃|田|屏|"
+    "电池|面包|西瓜|披萨|牌|头|骨|皮|金|铁|钢|玉|瓜|豆腐|积木|蛋|牛排|芯片|硬盘|显卡|橡皮|肥皂|香皂|毛巾"
+)
 CNY_ALT = rf"块钱|块(?!{KUAI_NOT_MONEY})|元(?![旦素宵件首帅老气朝音宝])|圆|人民币|(?i:rmb|cny)"
 FOREIGN_ALT = "|".join(FOREIGN_UNITS)
 SYMBOL_ALT = r"[¥￥$€£₹]|(?i:rmb|cny|usd|eur|gbp)|人民币|美元|美金|欧元"
 SUB_DIGIT = rf"[{D}\d]"
 # what may follow 元/块: 半, 五毛(五), 五角二分, 零五, 五分, or a bare 五 (角) / 五十, 50 (分)
-MONEY_SUB = (rf"(?:(?P<half>半)|(?P<jiao>{SUB_DIGIT})[角毛](?:(?P<jiao_fen>{SUB_DIGIT})分?)?"
-             rf"|零(?P<zero_fen>{SUB_DIGIT})分?|(?P<fen>{SUB_DIGIT})分"
-             rf"|(?P<bare>\d{{1,2}}|[一二三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])"
-             rf"(?![\d.点{U}{''.join(CLASSIFIERS)}]|{'|'.join(CLASSIFIER_PAIRS)}))")
-MONEY = re.compile(rf"{NOT_AFTER_NUMBER}(?:(?P<symbol>{SYMBOL_ALT})\s*)?(?P<num>{NUM})\s*"
-                   rf"(?:(?P<foreign>{FOREIGN_ALT})|(?P<cny>{CNY_ALT})(?:{MONEY_SUB})?钱?)?")
+MONEY_SUB = (
+    rf"(?:(?P<half>半)|(?P<jiao>{SUB_DIGIT})[角毛](?:(?P<jiao_fen>{SUB_DIGIT})分?)?"
+    rf"|零(?P<zero_fen>{SUB_DIGIT})分?|(?P<fen>{SUB_DIGIT})分"
+    rf"|(?P<bare>\d{{1,2}}|[一二三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])"
+    rf"(?![\d.点{U}{''.join(CLASSIFIERS)}]|{'|'.join(CLASSIFIER_PAIRS)}))"
+)
+MONEY = re.compile(
+    rf"{NOT_AFTER_NUMBER}(?:(?P<symbol>{SYMBOL_ALT})\s*)?(?P<num>{NUM})\s*"
+    rf"(?:(?P<foreign>{FOREIGN_ALT})|(?P<cny>{CNY_ALT})(?:{MONEY_SUB})?钱?)?"
+)
 # 五毛, 五毛五, 三角, 八分钱
-MONEY_SMALL = re.compile(rf"{NOT_AFTER_NUMBER}(?P<num>\d{{1,2}}|[{D}十]{{1,3}})\s*"
-                         rf"(?:[角毛](?![星形洲尺铁板函区衣巾病笔线发孩毯豆绒皮料])(?:(?P<fen>{SUB_DIGIT})分?)?"
-                         rf"|(?P<only_fen>分)(?=钱))钱?")
+MONEY_SMALL = re.compile(
+    rf"{NOT_AFTER_NUMBER}(?P<num>\d{{1,2}}|[{D}十]{{1,3}})\s*"
+    rf"(?:[角毛](?![星形洲尺铁板函区衣巾病笔线发孩毯豆绒皮料])(?:(?P<fen>{SUB_DIGIT})分?)?"
+    rf"|(?P<only_fen>分)(?=钱))钱?"
+)
 
-DAY_OFFSETS = {"大后天": 3, "大前天": -3, "今天": 0, "今日": 0, "今儿个": 0, "今儿": 0, "明天": 1, "明日": 1,
-               "明儿个": 1, "明儿": 1, "后天": 2, "昨天": -1, "昨日": -1, "昨儿": -1, "前天": -2}
-DAY_WITH_PART = {"今晚": (0, "晚上"), "明晚": (1, "晚上"), "昨晚": (-1, "晚上"), "今夜": (0, "夜里"),
-                 "明夜": (1, "夜里"), "昨夜": (-1, "夜里"), "今早": (0, "早上"), "明早": (1, "早上"),
-                 "今晨": (0, "早上"), "明晨": (1, "早上")}
-PART_HOURS = {"凌晨": 3, "清晨": 7, "早上": 8, "早晨": 8, "上午": 9, "中午": 12, "午后": 14, "下午": 14,
-              "傍晚": 18, "晚上": 18, "晚间": 18, "夜里": 22, "夜间": 22, "早": 8, "晚": 18}
+DAY_OFFSETS = {
+    "大后天": 3,
+    "大前天": -3,
+    "今天": 0,
+    "今日": 0,
+    "今儿个": 0,
+    "今儿": 0,
+    "明天": 1,
+    "明日": 1,
+    "明儿个": 1,
+    "明儿": 1,
+    "后天": 2,
+    "昨天": -1,
+    "昨日": -1,
+    "昨儿": -1,
+    "前天": -2,
+}
+DAY_WITH_PART = {
+    "今晚": (0, "晚上"),
+    "明晚": (1, "晚上"),
+    "昨晚": (-1, "晚上"),
+    "今夜": (0, "夜里"),
+    "明夜": (1, "夜里"),
+    "昨夜": (-1, "夜里"),
+    "今早": (0, "早上"),
+    "明早": (1, "早上"),
+    "今晨": (0, "早上"),
+    "明晨": (1, "早上"),
+}
+PART_HOURS = {
+    "凌晨": 3,
+    "清晨": 7,
+    "早上": 8,
+    "早晨": 8,
+    "上午": 9,
+    "中午": 12,
+    "午后": 14,
+    "下午": 14,
+    "傍晚": 18,
+    "晚上": 18,
+    "晚间": 18,
+    "夜里": 22,
+    "夜间": 22,
+    "早": 8,
+    "晚": 18,
+}
 AFTERNOON = {"午后", "下午", "傍晚", "晚上", "晚间", "夜里", "夜间", "晚"}
-WEEK_STEPS = {None: None, "这": 0, "这个": 0, "本": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2, "上": -1, "上个": -1,
-              "上上": -2, "上上个": -2}
-WEEKDAY_CHARS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1, "3": 2,
-                 "4": 3, "5": 4, "6": 5, "7": 6}
+WEEK_STEPS = {
+    None: None,
+    "这": 0,
+    "这个": 0,
+    "本": 0,
+    "下": 1,
+    "下个": 1,
+    "下下": 2,
+    "下下个": 2,
+    "上": -1,
+    "上个": -1,
+    "上上": -2,
+    "上上个": -2,
+}
+WEEKDAY_CHARS = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
 YEAR_OFFSETS = {"今年": 0, "明年": 1, "去年": -1, "后年": 2, "前年": -2}
 
 
@@ -119,7 +249,8 @@ DAY = re.compile(
     rf"|(?P<iy>\d{{4}})(?P<isep>[-/.])(?P<im>\d{{1,2}})(?P=isep)(?P<id>\d{{1,2}})(?!\d)"
     rf"|(?P<sm>\d{{1,2}})(?P<sep>[-/])(?P<sd>\d{{1,2}})(?![\d/:-]|[天个号日岁件次人元块])"
     rf"|(?P<do>{DAY_OF_MONTH})[号號](?![线楼房门口位机桌床码窗厅柜台院馆车店铺箱])"
-    rf")")
+    rf")"
+)
 LONG_PARTS = _alt(p for p in PART_HOURS if len(p) > 1)
 PART = re.compile(rf"{LONG_PARTS}|[早晚](?=[\d{D}十])")
 CLOCK_HOUR = "零一二两三四五六七八九十"
@@ -133,25 +264,44 @@ CLOCK = re.compile(
     rf"|(?P<h>\d{{1,2}}(?=[点點时時])|[{CLOCK_HOUR}]{{1,3}}(?=[点點]))[点點时時](?P<zhong>钟|鐘)?"
     rf"(?:(?P<half>半)|(?P<quarter>[一三1-3])刻|(?P<m>\d{{1,2}}|[{CLOCK_HOUR}]{{1,3}})分"
     rf"|(?P<m2>\d{{2}}|[一二三四五]?十[一二三四五六七八九]?|零[一二三四五六七八九])(?![\d{D}{U}分])"
-    rf"|(?![\d{D}十]|{NOT_A_CLOCK})))")
+    rf"|(?![\d{D}十]|{NOT_A_CLOCK})))"
+)
 PERIOD = re.compile(
     rf"(?<![{D}{U}\d])(?:(?P<wkpre>{PREFIX})(?:周|星期|礼拜|週)(?![一二三四五六日天1-7末])"
     rf"|(?:(?P<wepre>{PREFIX}))?(?:周末|週末)"
     rf"|(?P<mpre>{PREFIX})月(?!份?[\d{D}十])"
-    rf"|(?P<year>{_alt(YEAR_OFFSETS)}))")
-DURATION_UNITS = {"小时": "hour", "钟头": "hour", "分钟": "minute", "秒钟": "second", "秒": "second", "天": "day",
-                  "日": "day", "星期": "week", "礼拜": "week", "周": "week", "月": "month", "年": "year"}
+    rf"|(?P<year>{_alt(YEAR_OFFSETS)}))"
+)
+DURATION_UNITS = {
+    "小时": "hour",
+    "钟头": "hour",
+    "分钟": "minute",
+    "秒钟": "second",
+    "秒": "second",
+    "天": "day",
+    "日": "day",
+    "星期": "week",
+    "礼拜": "week",
+    "周": "week",
+    "月": "month",
+    "年": "year",
+}
 IN_OR_AGO = {"之后": 1, "以后": 1, "过后": 1, "后": 1, "之前": -1, "以前": -1, "前": -1}
 RELATIVE = re.compile(
     rf"{NOT_AFTER_NUMBER}(?:(?P<n>{NUM})(?P<ge>个)?(?P<half>半)?|(?P<half_only>半)个?)\s*"
-    rf"(?P<unit>{_alt(DURATION_UNITS)})(?P<dir>{_alt(IN_OR_AGO)})")
+    rf"(?P<unit>{_alt(DURATION_UNITS)})(?P<dir>{_alt(IN_OR_AGO)})"
+)
 
 _NOT_WORD = r"(?<![A-Za-z0-9_.+-])"
 EMAIL = re.compile(_NOT_WORD + r"[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-TLDS = ("com|cn|net|org|io|edu|gov|top|xyz|info|me|co|cc|tv|hk|tw|jp|uk|de|fr|ru|us|app|dev|ai|shop|site|"
-        "online|store|tech|vip|club|biz")
-URL = re.compile(r"(?<![A-Za-z0-9_@./-])(?:(?:https?://|www\.)[!-~]+"
-                 rf"|(?:[A-Za-z0-9-]+\.)+(?:{TLDS})(?![A-Za-z0-9-])(?:[/:?#][!-~]*)?)")
+TLDS = (
+    "com|cn|net|org|io|edu|gov|top|xyz|info|me|co|cc|tv|hk|tw|jp|uk|de|fr|ru|us|app|dev|ai|shop|site|"
+    "online|store|tech|vip|club|biz"
+)
+URL = re.compile(
+    r"(?<![A-Za-z0-9_@./-])(?:(?:https?://|www\.)[!-~]+"
+    rf"|(?:[A-Za-z0-9-]+\.)+(?:{TLDS})(?![A-Za-z0-9-])(?:[/:?#][!-~]*)?)"
+)
 URL_TRAILING = ".,;:!?)]}'\""
 # the English patterns, with \w, \d and \s meaning ASCII only, so a CJK character next to them is a boundary
 ORDER_ID_ASCII = re.compile(ORDER_ID.pattern, re.ASCII)
@@ -161,7 +311,8 @@ PHONE_CN = re.compile(
     r"(?:(?:\+86|0086)[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}"  # mobile: 13812345678, 138-1234-5678, +86 138...
     r"|(?:\(0\d{2,3}\)\s?|0\d{2,3}[\s-]?)\d{7,8}"  # landline: 010-12345678, 0755-1234567
     r"|[48]00[\s-]?\d{3}[\s-]?\d{4}"  # 400 / 800 service numbers
-    r")(?![0-9A-Za-z_])")
+    r")(?![0-9A-Za-z_])"
+)
 
 
 def extract_zh(text: str, dimensions, now: dt.datetime | None = None) -> list[dict]:
@@ -179,8 +330,10 @@ def extract_zh(text: str, dimensions, now: dt.datetime | None = None) -> list[di
     if "phone-number" in wanted:
         found += _phones(norm, text)
     if "order-id" in wanted:
-        found += [builtin_entity("order-id", m.start(), m.end(), text, m.group(0).upper())
-                  for m in ORDER_ID_ASCII.finditer(norm)]
+        found += [
+            builtin_entity("order-id", m.start(), m.end(), text, m.group(0).upper())
+            for m in ORDER_ID_ASCII.finditer(norm)
+        ]
     if "email" in wanted:
         found += [builtin_entity("email", m.start(), m.end(), text, m.group(0)) for m in EMAIL.finditer(norm)]
     if "url" in wanted:
@@ -205,6 +358,7 @@ class ChineseBuiltinEntityExtractor:
 
 
 # numbers -----------------------------------------------------------------------------------------
+
 
 def parse_chinese_number(text: str) -> int | float | None:
     """'三百五十' 350, '一万二' 12000, '两千' 2000, '十五' 15, '三点五' 3.5, '1.5万' 15000, '3千5' 3500,
@@ -287,8 +441,8 @@ def _counted(norm: str, start: int, end: int) -> bool:
     """Whether a lone Chinese digit is a count: before a measure word or at the end of a clause."""
     if start and norm[start - 1] in LONE_DIGIT_STOP:
         return False
-    rest = norm[end:end + 2]
-    if rest[:1] == "块" and norm[end + 1:end + 2] in tuple(KUAI_TOGETHER):
+    rest = norm[end : end + 2]
+    if rest[:1] == "块" and norm[end + 1 : end + 2] in tuple(KUAI_TOGETHER):
         return False  # 一块去: "together"
     return not rest or not _is_cjk(rest[0]) or rest[0] in CLASSIFIERS or rest in CLASSIFIER_PAIRS
 
@@ -298,6 +452,7 @@ def _is_cjk(char: str) -> bool:
 
 
 # money -------------------------------------------------------------------------------------------
+
 
 def _money(norm: str, text: str) -> list[dict]:
     """Amounts with a currency (三百五十块, ¥20, 5美元) and small change alone (五毛, 八分钱)."""
@@ -350,13 +505,16 @@ def _digit(char: str | None) -> int:
 
 # time --------------------------------------------------------------------------------------------
 
+
 def _times(norm: str, text: str, now: dt.datetime) -> list[dict]:
     today = now.date()
     found = []
-    for pattern, resolve in ((DAY, lambda m: _day_with_time(m, norm, today)),
-                             (CLOCK, lambda m: (m.end(), _clock_value(m, m.group("part"), today))),
-                             (PERIOD, lambda m: (m.end(), _period(m, today))),
-                             (RELATIVE, lambda m: (m.end(), _relative(m, now)))):
+    for pattern, resolve in (
+        (DAY, lambda m: _day_with_time(m, norm, today)),
+        (CLOCK, lambda m: (m.end(), _clock_value(m, m.group("part"), today))),
+        (PERIOD, lambda m: (m.end(), _period(m, today))),
+        (RELATIVE, lambda m: (m.end(), _relative(m, now))),
+    ):
         for m in pattern.finditer(norm):
             try:
                 end, value = resolve(m)
@@ -509,8 +667,13 @@ def _chinese_clock(m: re.Match, part: str | None) -> tuple[int, int] | None:
     """三点, 8点半, 3点一刻, 3点15分, 3点15; None for 一点 alone, which is "a bit"."""
     hour = int(parse_chinese_number(m.group("h")) or 0)
     if m.group("h") == "一" and not (
-            m.group("zhong") or m.group("half") or m.group("quarter") or m.group("m") or m.group("m2")
-            or (part and len(part) > 1)):
+        m.group("zhong")
+        or m.group("half")
+        or m.group("quarter")
+        or m.group("m")
+        or m.group("m2")
+        or (part and len(part) > 1)
+    ):
         return None  # 一点 is "a bit" (便宜一点, 早一点) unless 钟, minutes or a day part say otherwise
     minute = 0
     if m.group("half"):
@@ -566,6 +729,7 @@ def _relative(m: re.Match, now: dt.datetime) -> dict | None:
 
 
 # phones ------------------------------------------------------------------------------------------
+
 
 def _phones(norm: str, text: str) -> list[dict]:
     found = []
