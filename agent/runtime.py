@@ -57,7 +57,12 @@ def load_faq(folder: Path) -> FAQRouter | None:
         return None
     settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     bank = FAQBank.load(folder, load_embedder(folder, Path(settings["base_model"])))
-    return FAQRouter(bank, FAQThreshold.from_dict(settings["threshold"]), IntentReference.load(folder))
+    return FAQRouter(
+        bank,
+        FAQThreshold.from_dict(settings["threshold"]),
+        IntentReference.load(folder),
+        settings.get("answer_unrecognised", True),
+    )
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -271,3 +272,68 @@ def test_failed_test_stories_keep_the_entities_of_intent_steps(tmp_path):
         {"entity": "city", "value": "New York", "role": "destination"},
         {"entity": "urgent"},
     ]
+
+
+def _parse_config(text: str):
+    from agent.bot.config import parse_config
+    from agent.bot.schema import Reader
+    from agent.bot.yaml_source import parse_yaml
+    from agent.errors import Problems
+
+    return parse_config(parse_yaml(text, "config.yml"), Reader("config.yml", Problems()))
+
+
+@pytest.mark.parametrize(
+    "config,falls_back",
+    [
+        ("pipeline:\n- name: DIETClassifier\n", False),  # Rasa: no FallbackClassifier, no nlu_fallback
+        ("pipeline:\n- name: DIETClassifier\n- name: FallbackClassifier\n", True),
+        ("pipeline:\n", True),  # no pipeline is Rasa's default pipeline, which has one
+        ("language: en\n", True),
+    ],
+)
+def test_nlu_fallback_only_where_the_pipeline_has_a_fallback_classifier(config, falls_back):
+    from agent.nlu.interpreter import NLUInterpreter, effective_fallback
+    from agent.nlu.thresholds import Thresholds
+
+    parsed_config = _parse_config(config)
+    swept = Thresholds(fallback=0.6, ambiguity=0.2, source="test")
+    interpreter = NLUInterpreter(None, effective_fallback(parsed_config.fallback, swept), None, {}, None)
+    parsed = interpreter.parse_ranking("mumble", [("greet", 0.35), ("book", 0.33), ("inform", 0.32)])
+    assert (parsed["intent"]["name"] == "nlu_fallback") is falls_back
+    assert parsed_config.fallback.enabled is falls_back
+
+
+class _Bank:
+    """An FAQ bank of one entry that every message matches well."""
+
+    def __init__(self):
+        from agent.bot.faq_entries import FAQEntry
+        from agent.faq.bank import FAQMatch
+
+        self.entry = FAQEntry("hours", ["when are you open"], {"text": "9 to 5"})
+        self.match = FAQMatch("hours", 0.95, "when are you open")
+
+    def search_vectors(self, vectors, k, group=None):
+        return [[self.match]]
+
+    def groups(self):
+        return {self.entry.group}
+
+    def get(self, entry_id):
+        return self.entry
+
+
+@pytest.mark.parametrize("answer_unrecognised", [True, False])
+def test_the_faq_answers_what_no_intent_claims_only_where_it_is_asked_to(answer_unrecognised):
+    import numpy as np
+
+    from agent.faq.decision import FAQRouter
+    from agent.faq.threshold import FAQThreshold
+
+    router = FAQRouter(_Bank(), FAQThreshold(0.5, "test", None), None, answer_unrecognised)
+    parsed = {"intent": {"name": "nlu_fallback", "confidence": 0.2}, "intent_ranking": [], "entities": []}
+    decided = router.decide(parsed, np.zeros(4, dtype=np.float32))
+    assert (decided["intent"]["name"] == "faq") is answer_unrecognised
+    named = router.decide({"intent": {"name": "faq", "confidence": 0.9}, "entities": []}, np.zeros(4))
+    assert named["faq"]["answer"] == "hours"  # a retrieval intent the classifier names is always answered

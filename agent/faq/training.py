@@ -91,6 +91,7 @@ def build_faq(
         json.dumps(
             {
                 "threshold": threshold.to_dict(),
+                "answer_unrecognised": config.answer_unrecognised,
                 "base_model": str(base_model),
                 "dim": embedder.dim,
             },

@@ -160,7 +160,10 @@ class NLUInterpreter:
 
 
 def effective_fallback(configured: FallbackConfig, swept) -> FallbackConfig:
-    """Thresholds set in config.yml win; otherwise those swept on validation data; else the defaults."""
+    """Thresholds set in config.yml win; otherwise those swept on validation data; else the defaults.
+    Without a FallbackClassifier nothing falls back."""
+    if not configured.enabled:
+        return FallbackConfig(0.0, 0.0, enabled=False)
     if configured.from_config or swept is None:
         return configured
     return FallbackConfig(swept.fallback, swept.ambiguity)
