@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,57 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
+@dataclass
+class _Run:
+    """What one training run works on: the split, the token ids and entity tags, the model."""
+
+    examples: list[Example]
+    val_examples: list[Example]
+    texts: list[str]
+    y: torch.Tensor
+    train_ids: list[list[int]]
+    train_tags: list[list[int]]
+    val_data: tuple | None  # (ids, labels, tags) of the validation slice
+    classifier: IntentClassifier
+    label_index: dict[str, int]
+
+    @property
+    def model(self) -> IntentModel:
+        return self.classifier.model
+
+
+class _EarlyStopping:
+    """Keep the best epoch by validation accuracy (then loss); stop after `patience` epochs that
+    improve neither accuracy nor, by 1 %, the loss."""
+
+    def __init__(self, run: _Run, loss_fn: nn.Module, result: TrainingResult, patience: int):
+        self.run, self.loss_fn, self.result, self.patience = run, loss_fn, result, patience
+        self.best_state, self.best_key, self.stale = None, None, 0
+        if run.val_data is not None:
+            acc, loss = _evaluate(run.model, *run.val_data, loss_fn)
+            self.best_key, self.best_state, self.best_loss = (acc, -loss), _trainable_state(run.model), loss
+            result.val_accuracy = result.initial_val_accuracy = acc
+
+    def should_stop(self, metrics: EpochMetrics) -> bool:
+        if self.run.val_data is None:
+            self.result.best_epoch = metrics.epoch
+            return False
+        metrics.val_accuracy, metrics.val_loss = _evaluate(self.run.model, *self.run.val_data, self.loss_fn)
+        key = (metrics.val_accuracy, -metrics.val_loss)
+        if key > self.best_key:
+            self.best_state = _trainable_state(self.run.model)
+            self.result.best_epoch, self.result.val_accuracy = metrics.epoch, metrics.val_accuracy
+        improved = key[0] > self.best_key[0] or metrics.val_loss < self.best_loss * LOSS_IMPROVEMENT
+        self.best_loss = min(self.best_loss, metrics.val_loss)
+        self.best_key = max(self.best_key, key)
+        self.stale = 0 if improved else self.stale + 1
+        return self.stale >= self.patience
+
+    def restore_best(self) -> None:
+        if self.best_state is not None:
+            self.run.model.load_state_dict(self.best_state, strict=False)
+
+
 def train_nlu(
     examples: list[Example],
     cfg: IntentTrainingConfig,
@@ -66,130 +118,149 @@ def train_nlu(
     intent and entity losses together; finally calibrate confidences on the validation slice."""
     reporter = reporter or SilentReporter()
     started = time.time()
-    labels = [e.intent for e in examples]
-    if len(set(labels)) < 2:
+    if len({e.intent for e in examples}) < 2:
         raise Errors.TRAINING_NEEDS_TWO_INTENTS.error()
     seed_everything(cfg.random_seed)
-    base_path = resolve_base_model(base_model if base_model is not None else cfg.base_model)
-    from agent.nlu.vocab_prune import prune_for_languages
-
-    tokenizer, encoder = prune_for_languages(load_tokenizer(base_path), load_encoder(base_path), languages)
-    tokenizer = isolate_cjk(tokenizer)
-    label_names = sorted(set(labels))
-    label_index = {name: i for i, name in enumerate(label_names)}
-
-    if val_examples is None:
-        train_idx, val_idx = stratified_split(
-            [e.text for e in examples],
-            labels,
-            cfg.validation_fraction,
-            cfg.random_seed,
-            cfg.min_examples_for_validation,
-        )
-        val_examples = [examples[i] for i in val_idx]
-        examples = [examples[i] for i in train_idx]
-    texts = [e.text for e in examples]
-    y = torch.tensor([label_index[e.intent] for e in examples])
-    y_val = torch.tensor([label_index.get(e.intent, -1) for e in val_examples])
-
-    wants_entities = cfg.entity_recognition and any(e.entities for e in examples)
-    tag_names_ = tag_names(examples) if wants_entities and getattr(tokenizer, "is_fast", False) else []
-    model = IntentModel(encoder, len(label_names), len(tag_names_))
-    classifier = IntentClassifier(model, tokenizer, label_names, cfg.max_length, tag_names_)
-    result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples), base_model=str(base_path))
-    if wants_entities and not tag_names_:
-        result.entity_problems.append(Warnings.NO_CHARACTER_OFFSETS.problem(base_path, None))
-    train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
-    Problems([p for p in problems if p.severity == "error"]).raise_if_errors()  # before any fine-tuning
-    result.entity_problems += problems
-    val_ids, val_tags, _ = _tokenize_tagged(classifier, val_examples)
-    val_data = (val_ids, y_val, val_tags) if val_examples else None
-
-    _fit_heads_on_frozen_features(model, train_ids, y, train_tags, cfg)
+    run, result = _prepare(examples, val_examples, cfg, base_model, languages)
+    model = run.model
+    _fit_heads_on_frozen_features(model, run.train_ids, run.y, run.train_tags, cfg)
     _freeze_lower_layers(model, cfg.frozen_layers)
-    cache = FrozenBottomCache.build(model, classifier, train_ids, texts, cfg)
-
-    size = batch_size(cfg, len(texts))
-    total_steps = math.ceil(len(texts) / size) * cfg.max_epochs
+    cache = FrozenBottomCache.build(model, run.classifier, run.train_ids, run.texts, cfg)
+    size = batch_size(cfg, len(run.texts))
+    total_steps = math.ceil(len(run.texts) / size) * cfg.max_epochs
     optimizer, scheduler = build_optimiser(model, cfg, total_steps)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=LABEL_SMOOTHING)
-    tag_loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
-
-    best_state, best_key, stale = None, None, 0
-    if val_data is not None:
-        acc, vloss = _evaluate(model, *val_data, loss_fn)
-        best_key, best_state, best_loss = (acc, -vloss), _trainable_state(model), vloss
-        result.val_accuracy = acc
-        result.initial_val_accuracy = acc
+    stopping = _EarlyStopping(run, loss_fn, result, cfg.patience)
     reporter.start(total_steps, cfg.max_epochs)
     generator = torch.Generator().manual_seed(cfg.random_seed)
     noise = random.Random(cfg.random_seed)
-    pad = tokenizer.pad_token_id or 0
     for epoch in range(1, cfg.max_epochs + 1):
         t0 = time.time()
-        model.train()
         if cache is not None:
             cache.epoch = epoch - 1
-        total_loss, correct = 0.0, 0
-        for idx in _length_bucketed_batches(train_ids, size, generator):
-            tags = [train_tags[i] for i in idx] if tag_names_ else None
-            if cache is not None:
-                hidden, mask, tags = cache.batch(idx, tags, noise)
-                logits, tag_logits, _ = model.heads(cache.top(model, hidden, mask), mask)
-            else:
-                rows = [train_ids[i] for i in idx]
-                if cfg.typo_rate > 0:
-                    rows, tags = _with_typos(rows, tags, [texts[i] for i in idx], classifier, cfg.typo_rate, noise)
-                batch = _collate(rows, list(range(len(rows))), pad)
-                logits, tag_logits, _ = model.joint(**batch)
-            loss = loss_fn(logits, y[idx])
-            if tag_logits is not None:
-                target = _collate_tags(tags, tag_logits.shape[1])
-                if (target != IGNORE).any():
-                    loss = loss + tag_loss_fn(tag_logits.reshape(-1, tag_logits.shape[-1]), target.reshape(-1))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            total_loss += loss.item() * len(idx)
-            correct += int((logits.argmax(-1) == y[idx]).sum())
-            reporter.step(loss.item())
-        metrics = EpochMetrics(epoch, total_loss / len(texts), correct / len(texts), None, None, time.time() - t0)
-        if val_data is not None:
-            metrics.val_accuracy, metrics.val_loss = _evaluate(model, *val_data, loss_fn)
-            key = (metrics.val_accuracy, -metrics.val_loss)
-            if key > best_key:
-                best_state = _trainable_state(model)
-                result.best_epoch, result.val_accuracy = epoch, metrics.val_accuracy
-            # patience counts epochs that improve neither accuracy nor (by 1 %) the loss
-            improved = key[0] > best_key[0] or metrics.val_loss < best_loss * LOSS_IMPROVEMENT
-            best_loss = min(best_loss, metrics.val_loss)
-            best_key = max(best_key, key)
-            stale = 0 if improved else stale + 1
-        else:
-            result.best_epoch = epoch
+        batches = _length_bucketed_batches(run.train_ids, size, generator)
+        loss, accuracy = _epoch(run, cfg, batches, cache, noise, (optimizer, scheduler), loss_fn, reporter)
+        metrics = EpochMetrics(epoch, loss, accuracy, None, None, time.time() - t0)
+        stop = stopping.should_stop(metrics)
         result.history.append(metrics)
         reporter.epoch_end(metrics)
-        if val_data is not None and stale >= cfg.patience:
+        if stop:
             break
-    if best_state is not None:
-        model.load_state_dict(best_state, strict=False)
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad = True
-    result.val_examples = val_examples
-    in_scope = [e for e in examples if e.parent_intent != OUT_OF_SCOPE]
-    if in_scope:
-        classifier.neighbours = NeighbourIndex(
-            classifier.sentence_embeddings([e.text for e in in_scope]).numpy(),
-            labels=np.array([label_index[e.intent] for e in in_scope]),
-        )
-    if val_examples:
-        calibrate(result, cfg, examples)
+    stopping.restore_best()
+    _finish(run, result, cfg)
     reporter.finish()
     result.seconds = time.time() - started
     return result
+
+
+def _prepare(
+    examples: list[Example],
+    val_examples: list[Example] | None,
+    cfg: IntentTrainingConfig,
+    base_model: str | Path | None,
+    languages: list[str] | None,
+) -> tuple[_Run, TrainingResult]:
+    """Load the encoder (pruned to the bot's languages), split off validation, build the model and
+    tokenise; an entity annotation the tokenizer cannot represent stops here, before any training."""
+    from agent.nlu.vocab_prune import prune_for_languages
+
+    base_path = resolve_base_model(base_model if base_model is not None else cfg.base_model)
+    tokenizer, encoder = prune_for_languages(load_tokenizer(base_path), load_encoder(base_path), languages)
+    tokenizer = isolate_cjk(tokenizer)
+    labels = [e.intent for e in examples]
+    label_names = sorted(set(labels))
+    label_index = {name: i for i, name in enumerate(label_names)}
+    if val_examples is None:
+        texts = [e.text for e in examples]
+        split = stratified_split(
+            texts, labels, cfg.validation_fraction, cfg.random_seed, cfg.min_examples_for_validation
+        )
+        examples, val_examples = [examples[i] for i in split[0]], [examples[i] for i in split[1]]
+    wants_entities = cfg.entity_recognition and any(e.entities for e in examples)
+    tags = tag_names(examples) if wants_entities and getattr(tokenizer, "is_fast", False) else []
+    classifier = IntentClassifier(
+        IntentModel(encoder, len(label_names), len(tags)), tokenizer, label_names, cfg.max_length, tags
+    )
+    result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples), base_model=str(base_path))
+    if wants_entities and not tags:
+        result.entity_problems.append(Warnings.NO_CHARACTER_OFFSETS.problem(base_path, None))
+    train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
+    Problems([p for p in problems if p.severity == "error"]).raise_if_errors()
+    result.entity_problems += problems
+    val_ids, val_tags, _ = _tokenize_tagged(classifier, val_examples)
+    y_val = torch.tensor([label_index.get(e.intent, -1) for e in val_examples])
+    run = _Run(
+        examples,
+        val_examples,
+        [e.text for e in examples],
+        torch.tensor([label_index[e.intent] for e in examples]),
+        train_ids,
+        train_tags,
+        (val_ids, y_val, val_tags) if val_examples else None,
+        classifier,
+        label_index,
+    )
+    return run, result
+
+
+def _epoch(
+    run: _Run,
+    cfg: IntentTrainingConfig,
+    batches,
+    cache,
+    noise: random.Random,
+    optimisation,
+    loss_fn: nn.Module,
+    reporter: Reporter,
+) -> tuple[float, float]:
+    """One pass over the training data: (mean loss, accuracy)."""
+    model, (optimizer, scheduler) = run.model, optimisation
+    tag_loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
+    pad = run.classifier.tokenizer.pad_token_id or 0
+    model.train()
+    total_loss, correct = 0.0, 0
+    for idx in batches:
+        tags = [run.train_tags[i] for i in idx] if run.classifier.tags else None
+        if cache is not None:
+            hidden, mask, tags = cache.batch(idx, tags, noise)
+            logits, tag_logits, _ = model.heads(cache.top(model, hidden, mask), mask)
+        else:
+            rows = [run.train_ids[i] for i in idx]
+            if cfg.typo_rate > 0:
+                rows, tags = _with_typos(rows, tags, [run.texts[i] for i in idx], run.classifier, cfg.typo_rate, noise)
+            logits, tag_logits, _ = model.joint(**_collate(rows, list(range(len(rows))), pad))
+        loss = loss_fn(logits, run.y[idx])
+        if tag_logits is not None:
+            target = _collate_tags(tags, tag_logits.shape[1])
+            if (target != IGNORE).any():
+                loss = loss + tag_loss_fn(tag_logits.reshape(-1, tag_logits.shape[-1]), target.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        total_loss += loss.item() * len(idx)
+        correct += int((logits.argmax(-1) == run.y[idx]).sum())
+        reporter.step(loss.item())
+    return total_loss / len(run.texts), correct / len(run.texts)
+
+
+def _finish(run: _Run, result: TrainingResult, cfg: IntentTrainingConfig) -> None:
+    """The best epoch's model, ready to serve: the neighbour index over in-scope training examples and
+    calibrated confidences."""
+    model = run.model
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad = True
+    result.val_examples = run.val_examples
+    in_scope = [e for e in run.examples if e.parent_intent != OUT_OF_SCOPE]
+    if in_scope:
+        run.classifier.neighbours = NeighbourIndex(
+            run.classifier.sentence_embeddings([e.text for e in in_scope]).numpy(),
+            labels=np.array([run.label_index[e.intent] for e in in_scope]),
+        )
+    if run.val_examples:
+        calibrate(result, cfg, run.examples)
 
 
 @torch.no_grad()
