@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from agent.bot.domain import DEFAULT_INTENTS
+from agent.bot.domain import DEFAULT_INTENTS, Domain
 from agent.bot.project import _display
 from agent.bot.schema import suggest_name
 from agent.bot.stories import ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, StoryBlock, UserStep
@@ -21,14 +21,27 @@ PAYLOAD = re.compile(r"^/(?P<intent>[^{@]+)")
 
 
 def validate_bot(bot: BotProject, problems: Problems) -> None:
-    d = bot.domain
+    """Cross-file checks, once every file is read: each part names what it finds in the others.
+    Only reads the bot."""
     domain_file = next(
         (_display(f) for f in bot.files if "domain" in f.name or "domain" in f.parent.name), "domain.yml"
     )
+    _check_nlu(bot, problems, domain_file)
+    _check_slots(bot.domain, problems)
+    _check_forms(bot.domain, problems)
+    _check_responses(bot.domain, problems)
+    defined_checkpoints = {s.name for b in bot.stories for s in b.steps[1:] if isinstance(s, CheckpointStep)}
+    for block in [*bot.stories, *bot.rules]:
+        check_block(block, bot, problems, defined_checkpoints)
 
+
+def _check_nlu(bot: BotProject, problems: Problems, domain_file: str) -> None:
+    """Intents and entities the examples use but the domain lacks (once each), undeclared roles and
+    groups, one text under two intents, intents without examples."""
+    d = bot.domain
     examples_per_intent: dict[str, int] = defaultdict(int)
     texts: dict[str, tuple[str, str, int | None]] = {}
-    reported: set[tuple[str, str]] = set()  # undeclared intents and entities: one error each
+    reported: set[tuple[str, str]] = set()
     for ex in bot.nlu.examples:
         examples_per_intent[ex.parent_intent] += 1
         if (
@@ -39,9 +52,9 @@ def validate_bot(bot: BotProject, problems: Problems) -> None:
             problems.warning(ex.file, ex.line, Warnings.INTENT_NOT_IN_DOMAIN, intent=ex.intent, domain=domain_file)
             reported.add(("intent", ex.parent_intent))
         for ent in ex.entities:
-            if ent.entity not in d.entities:
-                if ("entity", ent.entity) in reported:
-                    continue
+            if ent.entity in d.entities:
+                _check_role_and_group(ex, ent, d.entities[ent.entity], problems)
+            elif ("entity", ent.entity) not in reported:
                 problems.warning(
                     ex.file,
                     ex.line,
@@ -51,26 +64,6 @@ def validate_bot(bot: BotProject, problems: Problems) -> None:
                     suggestion=_hint(ent.entity, d.entities),
                 )
                 reported.add(("entity", ent.entity))
-            else:
-                decl = d.entities[ent.entity]
-                if ent.role and decl.roles and ent.role not in decl.roles:
-                    problems.error(
-                        ex.file,
-                        ex.line,
-                        Errors.ROLE_NOT_DECLARED,
-                        role=ent.role,
-                        entity=ent.entity,
-                        roles=", ".join(decl.roles),
-                    )
-                if ent.group and decl.groups and ent.group not in decl.groups:
-                    problems.error(
-                        ex.file,
-                        ex.line,
-                        Errors.GROUP_NOT_DECLARED,
-                        group=ent.group,
-                        entity=ent.entity,
-                        groups=", ".join(decl.groups),
-                    )
         key = ex.text.strip().lower()
         if key in texts and texts[key][0] != ex.intent:
             other_intent, other_file, other_line = texts[key]
@@ -85,12 +78,30 @@ def validate_bot(bot: BotProject, problems: Problems) -> None:
                 other_line=other_line,
             )
         texts.setdefault(key, (ex.intent, ex.file, ex.line))
-
     for name in d.intents:
         answered_by_faq = any(e.group == name for e in bot.faq)  # its questions live in the FAQ bank
         if name not in examples_per_intent and name not in DEFAULT_INTENTS and not answered_by_faq:
             problems.warning(*d.intents[name].source, Warnings.INTENT_WITHOUT_EXAMPLES, intent=name)
 
+
+def _check_role_and_group(ex, ent, decl, problems: Problems) -> None:
+    if ent.role and decl.roles and ent.role not in decl.roles:
+        problems.error(
+            ex.file, ex.line, Errors.ROLE_NOT_DECLARED, role=ent.role, entity=ent.entity, roles=", ".join(decl.roles)
+        )
+    if ent.group and decl.groups and ent.group not in decl.groups:
+        problems.error(
+            ex.file,
+            ex.line,
+            Errors.GROUP_NOT_DECLARED,
+            group=ent.group,
+            entity=ent.entity,
+            groups=", ".join(decl.groups),
+        )
+
+
+def _check_slots(d: Domain, problems: Problems) -> None:
+    """What slot mappings name: entities, intents and forms the domain must declare."""
     for slot in d.slots.values():
         for m in slot.mappings:
             if m.entity and m.entity not in d.entities:
@@ -109,6 +120,10 @@ def validate_bot(bot: BotProject, problems: Problems) -> None:
                     problems.warning(
                         *m.source, Warnings.MAPPING_CONDITION_UNKNOWN_FORM, slot=slot.name, form=cond.active_loop
                     )
+
+
+def _check_forms(d: Domain, problems: Problems) -> None:
+    """Every slot a form requires is declared and has a way to be asked (Rasa's four names)."""
     for form in d.forms.values():
         for slot in form.required_slots:
             asks = (
@@ -127,6 +142,10 @@ def validate_bot(bot: BotProject, problems: Problems) -> None:
                     slot=slot,
                     suggestion=_hint(slot, d.slots),
                 )
+
+
+def _check_responses(d: Domain, problems: Problems) -> None:
+    """Conditions on declared slots; buttons that send intents the domain knows."""
     for name, variations in d.responses.items():
         for var in variations:
             for cond in var.condition:
@@ -144,10 +163,6 @@ def validate_bot(bot: BotProject, problems: Problems) -> None:
                         response=name,
                         intent=m.group("intent"),
                     )
-
-    defined_checkpoints = {s.name for b in bot.stories for s in b.steps[1:] if isinstance(s, CheckpointStep)}
-    for block in [*bot.stories, *bot.rules]:
-        check_block(block, bot, problems, defined_checkpoints)
 
 
 def check_block(
