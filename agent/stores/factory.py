@@ -42,16 +42,26 @@ def build_store(endpoints: Endpoints, default_db: Path = DEFAULT_DB) -> tuple[Tr
     )
 
 
+REDIS_PORT = 6379
+
+
+def _redis_connection(settings: StoreSettings) -> dict:
+    """Rasa's endpoints.yml keys for reaching a Redis server, shared by the tracker and lock stores."""
+    return {
+        "host": settings.host(),
+        "port": settings.integer("port", REDIS_PORT, minimum=1),
+        "db": settings.integer("db", 0),
+        "username": settings.text("username"),
+        "password": settings.text("password"),
+        "use_ssl": settings.flag("use_ssl"),
+    }
+
+
 def _redis(settings: StoreSettings) -> tuple[TrackerStore, str]:
     from agent.stores.redis_store import DEFAULT_PREFIX, RedisTrackerStore
 
     store = RedisTrackerStore(
-        host=settings.host(),
-        port=settings.integer("port", 6379, minimum=1),
-        db=settings.integer("db", 0),
-        username=settings.text("username"),
-        password=settings.text("password"),
-        use_ssl=settings.flag("use_ssl"),
+        **_redis_connection(settings),
         key_prefix=settings.text("key_prefix", DEFAULT_PREFIX),
         record_exp=settings.seconds("record_exp"),
     )
@@ -88,12 +98,7 @@ def build_lock_store(endpoints: Endpoints) -> tuple[LockStore, str]:
     from agent.stores.redis_lock import DEFAULT_LIFETIME, DEFAULT_PREFIX, RedisLockStore
 
     locks = RedisLockStore(
-        host=settings.host(),
-        port=settings.integer("port", 6379, minimum=1),
-        db=settings.integer("db", 0),
-        username=settings.text("username"),
-        password=settings.text("password"),
-        use_ssl=settings.flag("use_ssl"),
+        **_redis_connection(settings),
         key_prefix=settings.text("key_prefix", DEFAULT_PREFIX),
         lock_lifetime=settings.seconds("lock_lifetime", DEFAULT_LIFETIME, "leave it out for 60 s"),
     )
