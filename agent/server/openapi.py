@@ -152,6 +152,24 @@ def _too_large(limit: int) -> dict:
     return {"description": f"the body is larger than {limit // KIB} KiB", "content": _ERROR["content"]}
 
 
+_CONVERSATION_PARAM = [
+    {
+        "name": "conversation_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[^{}]+$", "description": "any non-empty text without { or }"},
+    }
+]
+_ENTRY_PARAM = [{"name": "entry_id", "in": "path", "required": True, "schema": _FAQ_ID}]
+_NO_ROUTE_RESPONSE = {"description": "no route matches the path", "content": _NO_ROUTE}
+_NO_ENTRY_RESPONSE = {
+    "description": "no FAQ entry has this id (or no route matches the path)",
+    "content": {**_ERROR["content"], **_NO_ROUTE},
+}
+_TEXT = {"type": "string"}
+_AUTH = [{"token": []}, {"bearer": []}]
+
+
 def openapi_document(version: str, served: set[str] | None = None) -> dict:
     """Only the paths in `served` (the routes actually registered) are described."""
     from agent.server.app import body_limit
@@ -159,23 +177,16 @@ def openapi_document(version: str, served: set[str] | None = None) -> dict:
     rest, parse_limit, conversations, faq = (
         body_limit(p) for p in ("/webhooks/rest/webhook", "/model/parse", "/conversations/", "/faq/")
     )
-    conversation = [
-        {
-            "name": "conversation_id",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string", "pattern": "^[^{}]+$", "description": "any non-empty text without { or }"},
-        }
-    ]
-    entry = [{"name": "entry_id", "in": "path", "required": True, "schema": _FAQ_ID}]
-    no_route = {"description": "no route matches the path", "content": _NO_ROUTE}
-    no_entry = {
-        "description": "no FAQ entry has this id (or no route matches the path)",
-        "content": {**_ERROR["content"], **_NO_ROUTE},
+    paths = {
+        **_message_paths(rest, parse_limit),
+        **_conversation_paths(conversations),
+        **_faq_paths(faq),
+        **_service_paths(),
+        **_channel_paths(),
     }
-    text = {"type": "string"}
-    auth = [{"token": []}, {"bearer": []}]
-    doc = {
+    if served is not None:
+        paths = {path: ops for path, ops in paths.items() if path in served}
+    return {
         "openapi": "3.0.3",
         "info": {"title": "agent server", "version": version},
         "components": {
@@ -184,223 +195,249 @@ def openapi_document(version: str, served: set[str] | None = None) -> dict:
                 "bearer": {"type": "http", "scheme": "bearer"},
             }
         },
-        "paths": {
-            "/webhooks/rest/webhook": {
-                "post": {
-                    "summary": "Send a user message; the bot's replies come back in order (Rasa's REST channel)",
-                    "requestBody": _body(
-                        {
-                            "type": "object",
-                            "required": ["message"],
-                            "properties": {
-                                "sender": {
-                                    "oneOf": [{"type": "string", "minLength": 1}, {"type": "integer"}],
-                                    "description": "the conversation (a number names the same one as its digits); "
-                                    '"default" when left out',
-                                },
-                                "message": text,
-                                "metadata": {"type": "object", "nullable": True},
-                                "input_channel": {
-                                    "type": "string",
-                                    "nullable": True,
-                                    "description": 'recorded on the user event; "rest" when left out',
-                                },
+        "paths": paths,
+    }
+
+
+def _message_paths(rest: int, parse_limit: int) -> dict:
+    """REST messages and NLU parsing."""
+    return {
+        "/webhooks/rest/webhook": {
+            "post": {
+                "summary": "Send a user message; the bot's replies come back in order (Rasa's REST channel)",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["message"],
+                        "properties": {
+                            "sender": {
+                                "oneOf": [{"type": "string", "minLength": 1}, {"type": "integer"}],
+                                "description": "the conversation (a number names the same one as its digits); "
+                                '"default" when left out',
+                            },
+                            "message": _TEXT,
+                            "metadata": {"type": "object", "nullable": True},
+                            "input_channel": {
+                                "type": "string",
+                                "nullable": True,
+                                "description": 'recorded on the user event; "rest" when left out',
                             },
                         },
-                        rest,
-                    ),
-                    "responses": {
-                        "200": _json({"type": "array", "items": _MESSAGE}),
-                        "400": _ERROR,
-                        "413": _too_large(rest),
-                        "429": _ERROR,
                     },
-                }
-            },
-            "/webhooks/rest/": {
-                "get": {
-                    "summary": "REST channel health",
-                    "responses": {
-                        "200": _json(
-                            {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
-                        )
+                    rest,
+                ),
+                "responses": {
+                    "200": _json({"type": "array", "items": _MESSAGE}),
+                    "400": _ERROR,
+                    "413": _too_large(rest),
+                    "429": _ERROR,
+                },
+            }
+        },
+        "/webhooks/rest/": {
+            "get": {
+                "summary": "REST channel health",
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+                    )
+                },
+            }
+        },
+        "/model/parse": {
+            "post": {
+                "summary": "Parse a text with the model's NLU",
+                "security": _AUTH,
+                "requestBody": _body(
+                    {"type": "object", "required": ["text"], "properties": {"text": _TEXT}}, parse_limit
+                ),
+                "responses": {"200": _json(_PARSE), "400": _ERROR, "401": _ERROR, "413": _too_large(parse_limit)},
+            }
+        },
+    }
+
+
+def _conversation_paths(limit: int) -> dict:
+    """Reading and writing conversations (with --enable-api)."""
+    return {
+        "/conversations/{conversation_id}/tracker": {
+            "get": {
+                "summary": "A conversation's tracker",
+                "security": _AUTH,
+                "parameters": _CONVERSATION_PARAM,
+                "responses": {"200": _json(_TRACKER), "401": _ERROR, "404": _NO_ROUTE_RESPONSE},
+            }
+        },
+        "/conversations/{conversation_id}/messages": {
+            "post": {
+                "summary": "Add a user message to a conversation without running actions",
+                "security": _AUTH,
+                "parameters": _CONVERSATION_PARAM,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {
+                            "text": _TEXT,
+                            "sender": {"type": "string", "enum": ["user"]},
+                            "metadata": {"type": "object", "nullable": True},
+                        },
                     },
-                }
+                    limit,
+                ),
+                "responses": {
+                    "200": _json(_TRACKER),
+                    "400": _ERROR,
+                    "401": _ERROR,
+                    "404": _NO_ROUTE_RESPONSE,
+                    "413": _too_large(limit),
+                },
+            }
+        },
+    }
+
+
+def _faq_paths(limit: int) -> dict:
+    """Live FAQ edits (with --enable-api)."""
+    return {
+        "/faq": {
+            "get": {
+                "summary": "The FAQ entries served now (trained ones plus live edits)",
+                "security": _AUTH,
+                "responses": {"200": _json(_FAQ_LIST), "401": _ERROR},
+            }
+        },
+        "/faq/{entry_id}": {
+            "get": {
+                "summary": "One FAQ entry",
+                "security": _AUTH,
+                "parameters": _ENTRY_PARAM,
+                "responses": {"200": _json(_FAQ_ENTRY), "401": _ERROR, "404": _NO_ENTRY_RESPONSE},
             },
-            "/model/parse": {
-                "post": {
-                    "summary": "Parse a text with the model's NLU",
-                    "security": auth,
-                    "requestBody": _body(
-                        {"type": "object", "required": ["text"], "properties": {"text": text}}, parse_limit
-                    ),
-                    "responses": {"200": _json(_PARSE), "400": _ERROR, "401": _ERROR, "413": _too_large(parse_limit)},
-                }
-            },
-            "/conversations/{conversation_id}/tracker": {
-                "get": {
-                    "summary": "A conversation's tracker",
-                    "security": auth,
-                    "parameters": conversation,
-                    "responses": {"200": _json(_TRACKER), "401": _ERROR, "404": no_route},
-                }
-            },
-            "/conversations/{conversation_id}/messages": {
-                "post": {
-                    "summary": "Add a user message to a conversation without running actions",
-                    "security": auth,
-                    "parameters": conversation,
-                    "requestBody": _body(
+            "put": {
+                "summary": "Add or replace an FAQ entry; served when this returns, no retraining",
+                "security": _AUTH,
+                "parameters": _ENTRY_PARAM,
+                "requestBody": _body(_FAQ_EDIT, limit),
+                "responses": {
+                    "200": _json(
                         {
                             "type": "object",
-                            "required": ["text"],
-                            "properties": {
-                                "text": text,
-                                "sender": {"type": "string", "enum": ["user"]},
-                                "metadata": {"type": "object", "nullable": True},
-                            },
-                        },
-                        conversations,
-                    ),
-                    "responses": {
-                        "200": _json(_TRACKER),
-                        "400": _ERROR,
-                        "401": _ERROR,
-                        "404": no_route,
-                        "413": _too_large(conversations),
-                    },
-                }
-            },
-            "/status": {
-                "get": {
-                    "summary": "The loaded model",
-                    "security": auth,
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["model_file", "model_id"],
-                                "properties": {
-                                    "model_file": {"type": "string"},
-                                    "model_id": {"type": "string"},
-                                    "num_active_training_jobs": {"type": "integer"},
-                                },
-                            }
-                        ),
-                        "401": _ERROR,
-                    },
-                }
-            },
-            "/faq": {
-                "get": {
-                    "summary": "The FAQ entries served now (trained ones plus live edits)",
-                    "security": auth,
-                    "responses": {"200": _json(_FAQ_LIST), "401": _ERROR},
-                }
-            },
-            "/faq/{entry_id}": {
-                "get": {
-                    "summary": "One FAQ entry",
-                    "security": auth,
-                    "parameters": entry,
-                    "responses": {"200": _json(_FAQ_ENTRY), "401": _ERROR, "404": no_entry},
-                },
-                "put": {
-                    "summary": "Add or replace an FAQ entry; served when this returns, no retraining",
-                    "security": auth,
-                    "parameters": entry,
-                    "requestBody": _body(_FAQ_EDIT, faq),
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["entry", "edit_seq"],
-                                "properties": {"entry": _FAQ_ENTRY, "edit_seq": {"type": "integer"}},
-                            }
-                        ),
-                        "400": _ERROR,
-                        "401": _ERROR,
-                        "404": no_route,
-                        "413": _too_large(faq),
-                    },
-                },
-                "delete": {
-                    "summary": "Remove an FAQ entry",
-                    "security": auth,
-                    "parameters": entry,
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["removed", "edit_seq"],
-                                "properties": {"removed": {"type": "string"}, "edit_seq": {"type": "integer"}},
-                            }
-                        ),
-                        "401": _ERROR,
-                        "404": no_entry,
-                    },
-                },
-            },
-            "/version": {
-                "get": {
-                    "summary": "Server version",
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["version"],
-                                "properties": {
-                                    "version": {"type": "string"},
-                                    "minimum_compatible_version": {"type": "string"},
-                                },
-                            }
-                        )
-                    },
-                }
-            },
-            "/health": {
-                "get": {
-                    "summary": "Liveness",
-                    "responses": {
-                        "200": _json(
-                            {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
-                        )
-                    },
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {
-                        "200": {
-                            "description": "Prometheus text format 0.0.4",
-                            "content": {"text/plain": {"schema": text}},
+                            "required": ["entry", "edit_seq"],
+                            "properties": {"entry": _FAQ_ENTRY, "edit_seq": {"type": "integer"}},
                         }
-                    },
-                }
-            },
-            "/webhooks/slack/webhook": {
-                "post": {
-                    "summary": "Slack Events API and interactivity (signed)",
-                    "responses": {"200": {"description": "acknowledged"}},
-                }
-            },
-            "/webhooks/wechat": {
-                "get": {"summary": "WeChat URL verification", "responses": {"200": {"description": "echostr"}}},
-                "post": {
-                    "summary": "WeChat messages (XML, plain or AES)",
-                    "responses": {"200": {"description": "passive reply"}},
+                    ),
+                    "400": _ERROR,
+                    "401": _ERROR,
+                    "404": _NO_ROUTE_RESPONSE,
+                    "413": _too_large(limit),
                 },
             },
-            "/webhooks/wecom": {
-                "get": {
-                    "summary": "WeCom URL verification",
-                    "responses": {"200": {"description": "decrypted echostr"}},
+            "delete": {
+                "summary": "Remove an FAQ entry",
+                "security": _AUTH,
+                "parameters": _ENTRY_PARAM,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["removed", "edit_seq"],
+                            "properties": {"removed": {"type": "string"}, "edit_seq": {"type": "integer"}},
+                        }
+                    ),
+                    "401": _ERROR,
+                    "404": _NO_ENTRY_RESPONSE,
                 },
-                "post": {"summary": "WeCom messages (encrypted XML)", "responses": {"200": {"description": "reply"}}},
             },
         },
     }
-    if served is not None:
-        doc["paths"] = {path: ops for path, ops in doc["paths"].items() if path in served}
-    return doc
+
+
+def _service_paths() -> dict:
+    """Status, version, health and metrics."""
+    return {
+        "/status": {
+            "get": {
+                "summary": "The loaded model",
+                "security": _AUTH,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["model_file", "model_id"],
+                            "properties": {
+                                "model_file": {"type": "string"},
+                                "model_id": {"type": "string"},
+                                "num_active_training_jobs": {"type": "integer"},
+                            },
+                        }
+                    ),
+                    "401": _ERROR,
+                },
+            }
+        },
+        "/version": {
+            "get": {
+                "summary": "Server version",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["version"],
+                            "properties": {
+                                "version": {"type": "string"},
+                                "minimum_compatible_version": {"type": "string"},
+                            },
+                        }
+                    )
+                },
+            }
+        },
+        "/health": {
+            "get": {
+                "summary": "Liveness",
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+                    )
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format 0.0.4",
+                        "content": {"text/plain": {"schema": _TEXT}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def _channel_paths() -> dict:
+    """The Slack, WeChat and WeCom webhooks (their own wire formats)."""
+    return {
+        "/webhooks/slack/webhook": {
+            "post": {
+                "summary": "Slack Events API and interactivity (signed)",
+                "responses": {"200": {"description": "acknowledged"}},
+            }
+        },
+        "/webhooks/wechat": {
+            "get": {"summary": "WeChat URL verification", "responses": {"200": {"description": "echostr"}}},
+            "post": {
+                "summary": "WeChat messages (XML, plain or AES)",
+                "responses": {"200": {"description": "passive reply"}},
+            },
+        },
+        "/webhooks/wecom": {
+            "get": {
+                "summary": "WeCom URL verification",
+                "responses": {"200": {"description": "decrypted echostr"}},
+            },
+            "post": {"summary": "WeCom messages (encrypted XML)", "responses": {"200": {"description": "reply"}}},
+        },
+    }
