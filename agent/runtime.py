@@ -29,9 +29,9 @@ from agent.faq.embedder import load_embedder
 from agent.faq.reference import IntentReference
 from agent.faq.threshold import FAQThreshold
 from agent.faq.training import SETTINGS_FILE
-from agent.model.artifact import Artifact, open_artifact
+from agent.model.artifact import PARTS_FILE, Artifact, open_artifact
 from agent.nlu.intent_model import IntentClassifier
-from agent.nlu.interpreter import NLUInterpreter
+from agent.nlu.interpreter import ENTITY_SETTINGS_FILE, NLUInterpreter
 from agent.stores.base import InMemoryTrackerStore, TrackerStore
 
 
@@ -51,7 +51,13 @@ def action_registry(domain: Domain, artifact: Artifact, endpoints: Endpoints) ->
         return ActionRegistry(domain, server_error=str(exc))
 
 
-def load_faq(folder: Path) -> FAQRouter | None:
+def load_nlu(folder: Path, config: AgentConfig) -> NLUInterpreter:
+    """The intent classifier and the rule-based entity settings saved beside it."""
+    entities = json.loads((folder / ENTITY_SETTINGS_FILE).read_text(encoding="utf-8"))
+    return NLUInterpreter.build(IntentClassifier.load(folder), config, entities)
+
+
+def load_faq(folder: Path, config: AgentConfig | None = None) -> FAQRouter | None:
     """The model's FAQ bank with its thresholds (none for a bot without an FAQ)."""
     if not (folder / SETTINGS_FILE).is_file():
         return None
@@ -63,6 +69,20 @@ def load_faq(folder: Path) -> FAQRouter | None:
         IntentReference.load(folder),
         settings.get("answer_unrecognised", True),
     )
+
+
+# What each part of a model is and how it loads: the model's parts.json lists the parts it has, each
+# in its own folder of that name, and loading goes through that list.
+PART_LOADERS = {
+    "nlu": load_nlu,
+    "faq": load_faq,
+    "core": lambda folder, config: load_policies(folder),
+}
+
+
+def load_parts(artifact: Artifact, config: AgentConfig) -> dict[str, object]:
+    """Every part the model lists (its format version, checked on opening, guarantees we know them)."""
+    return {name: PART_LOADERS[name](artifact.folder / name, config) for name in artifact.read_json(PARTS_FILE)}
 
 
 @dataclass
@@ -86,10 +106,10 @@ class Agent:
         domain = parse_domain(artifact.read_json("domain.json"), "domain.json", Reader("model:domain.json", problems))
         problems.raise_if_errors()
         config = AgentConfig.from_dict(artifact.read_json("config.json"))
-        classifier = IntentClassifier.load(artifact.folder / "nlu")
-        interpreter = NLUInterpreter.build(classifier, config, artifact.read_json("nlu/entities.json"))
-        interpreter.faq = load_faq(artifact.folder / "faq")
-        ensemble = PolicyEnsemble(load_policies(artifact.folder / "core"), config.policy)
+        parts = load_parts(artifact, config)
+        interpreter = parts["nlu"]
+        interpreter.faq = parts.get("faq")
+        ensemble = PolicyEnsemble(parts["core"], config.policy)
         processor = MessageProcessor(
             domain,
             interpreter.parse_async,

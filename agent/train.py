@@ -19,8 +19,9 @@ from agent.core.policies.rule import CompiledRule, RulePolicy
 from agent.core.tracker import ACTION_LISTEN
 from agent.core.training_data import TrainingData
 from agent.faq.training import FAQBuild, build_faq
-from agent.model.artifact import FORMAT_VERSION, library_versions, model_name, pack
+from agent.model.artifact import FORMAT_VERSION, PARTS_FILE, library_versions, model_name, pack
 from agent.nlu.encoder import DEFAULT_BASE_MODEL_NAME, resolve_base_model
+from agent.nlu.interpreter import ENTITY_SETTINGS_FILE
 from agent.nlu.regex_entities import RegexEntityExtractor
 from agent.nlu.training import Reporter, TrainingResult, train_nlu
 
@@ -70,10 +71,11 @@ def train_bot(
             faq = build_faq(bot.faq, negatives, encoder, bot.config.faq, staging / "faq", languages)
             add_faq_dialogue(bot, rule_policy, stories)
         onnx_problem = result.classifier.save(staging / "nlu")
-        _write_json(staging / "nlu" / "entities.json", entity_settings(bot))
+        _write_json(staging / "nlu" / ENTITY_SETTINGS_FILE, entity_settings(bot))
         _write_json(staging / "domain.json", rasa_domain_dict(bot.domain))
         _write_json(staging / "config.json", bot.config.to_dict())
         save_policies(policies, staging / "core")
+        _write_json(staging / PARTS_FILE, ["nlu", *(["faq"] if faq is not None else []), "core"])
         _write_json(
             staging / "core" / "training_data.json",
             {"stories": [plain(s) for s in bot.raw_stories], "rules": [plain(r) for r in bot.raw_rules]},

@@ -35,6 +35,8 @@ def test_artifact_holds_everything_needed_to_serve(trained_shopbot):
         assert required in names, required
     with tarfile.open(path) as tar:
         index = json.load(tar.extractfile("core/policies.json"))
+        parts = json.load(tar.extractfile("parts.json"))
+    assert parts == ["nlu", "faq", "core"]  # the fixture bot's retrieval intents make an FAQ part
     assert index["policies"][:2] == ["RulePolicy", "MemoizationPolicy"]
     served = Agent.load(path).processor.policies.policies
     assert [p.name for p in served] == [

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from agent.errors import Errors
 
-FORMAT_VERSION = 2  # 2: each policy in its own folder of core/
+FORMAT_VERSION = 3  # 2: each policy in its own folder of core/; 3: parts.json lists the model's parts
+PARTS_FILE = "parts.json"  # the parts of a model (nlu, faq, core), each in the folder of its name
 SUFFIX = ".tar.gz"
 
 

@@ -13,6 +13,7 @@ from agent.nlu.payload import PayloadError, parse_payload
 from agent.nlu.regex_entities import RegexEntityExtractor, map_synonyms
 
 NLU_FALLBACK = "nlu_fallback"
+ENTITY_SETTINGS_FILE = "entities.json"  # the rule-based extractors' settings, beside the classifier
 RANKING_LENGTH = 10
 
 
