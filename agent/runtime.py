@@ -67,7 +67,7 @@ def load_faq(folder: Path, config: AgentConfig | None = None) -> FAQRouter | Non
         bank,
         FAQThreshold.from_dict(settings["threshold"]),
         IntentReference.load(folder),
-        settings.get("answer_unrecognised", True),
+        settings["answer_unrecognised"],
     )
 
 

@@ -66,8 +66,6 @@ def train_bot(
         if bot.faq or find_faq_file(bot.root):
             negatives = [e.text for e in bot.nlu.examples if "/" not in e.intent]
             encoder = resolve_base_model(bot.config.faq.encoder or cfg.base_model)
-            if find_faq_file(bot.root) is not None:  # a faq.yml is an FAQ for every message
-                bot.config.faq.answer_unrecognised = True
             faq = build_faq(bot.faq, negatives, encoder, bot.config.faq, staging / "faq", languages)
             add_faq_dialogue(bot, rule_policy, stories)
         onnx_problem = result.classifier.save(staging / "nlu")

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from agent.bot.project import load_bot
+from tests.helpers.bot_factory import shopbot_copy
 from tests.helpers.shared import SHARED  # noqa: F401 (tests import it from here)
 from tests.helpers.tiny_model import make_tiny_bert
 
@@ -56,13 +56,5 @@ def trained_shopbot(tmp_path_factory, shopbot_dir, tiny_bert):
 
     out = tmp_path_factory.mktemp("models")
     # work on a copy so a test can prove the artifact does not need the sources
-    src = tmp_path_factory.mktemp("src") / "shopbot"
-    shutil.copytree(shopbot_dir, src)
-    config = (src / "config.yml").read_text()
-    (src / "config.yml").write_text(
-        config.replace(
-            "  - name: DIETClassifier\n    epochs: 100\n",
-            "  - name: BertIntentClassifier\n    epochs: 8\n    learning_rate: 0.001\n    frozen_layers: 0\n",
-        )
-    )
+    src = shopbot_copy(shopbot_dir, tmp_path_factory.mktemp("src") / "shopbot", epochs=8)
     return train_bot(src, out, base_model=str(tiny_bert))

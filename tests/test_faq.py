@@ -32,6 +32,7 @@ from agent.nlu.encoder import default_base_model
 from agent.runtime import Agent, load_faq
 from agent.server.app import build_app
 from agent.server.runner import AgentRunner
+from tests.helpers.bot_factory import shopbot_copy
 
 FAQ_YML = """\
 version: "1"
@@ -253,22 +254,7 @@ def test_router_answers_a_known_question_and_leaves_an_unknown_one_to_fallback()
 def faqbot(tmp_path_factory, shopbot_dir, tiny_bert):
     from agent.train import train_bot
 
-    src = tmp_path_factory.mktemp("faqsrc") / "faqbot"
-    shutil.copytree(shopbot_dir, src)
-    (src / "faq.yml").write_text(FAQ_YML)
-    config = (
-        (src / "config.yml")
-        .read_text()
-        .replace(
-            "  - name: DIETClassifier\n    epochs: 100\n",
-            "  - name: BertIntentClassifier\n    epochs: 8\n    learning_rate: 0.001\n    frozen_layers: 0\n",
-        )
-    )
-    config = config.replace(
-        "  - name: FallbackClassifier",
-        f"  - name: FAQRetriever\n    encoder: {default_base_model()}\n  - name: FallbackClassifier",
-    )
-    (src / "config.yml").write_text(config)
+    src = shopbot_copy(shopbot_dir, tmp_path_factory.mktemp("faqsrc") / "faqbot", 8, FAQ_YML, default_base_model())
     return train_bot(src, tmp_path_factory.mktemp("faqmodels"), base_model=str(tiny_bert))
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.helpers.bot_factory import shopbot_copy
 from tests.helpers.processes import free_port, wait_until_healthy
 
 if sys.version_info < (3, 11):
@@ -74,20 +74,9 @@ def contract_model(tmp_path_factory, shopbot_dir, tiny_bert):
     from agent.nlu.encoder import default_base_model
     from agent.train import train_bot
 
-    src = tmp_path_factory.mktemp("contract-src") / "shopbot"
-    shutil.copytree(shopbot_dir, src)
-    (src / "faq.yml").write_text(FAQ_YML)
-    config = (
-        (src / "config.yml")
-        .read_text()
-        .replace(
-            "  - name: DIETClassifier\n    epochs: 100\n",
-            "  - name: BertIntentClassifier\n    epochs: 4\n    learning_rate: 0.001\n    frozen_layers: 0\n",
-        )
+    src = shopbot_copy(
+        shopbot_dir, tmp_path_factory.mktemp("contract-src") / "shopbot", 4, FAQ_YML, default_base_model()
     )
-    retriever = f"  - name: FAQRetriever\n    encoder: {default_base_model()}\n"
-    config = config.replace("  - name: FallbackClassifier", retriever + "  - name: FallbackClassifier")
-    (src / "config.yml").write_text(config)
     return train_bot(src, tmp_path_factory.mktemp("contract-models"), base_model=str(tiny_bert)).path
 
 

@@ -108,7 +108,7 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
         raw = _read(config_path, problems)
         config = parse_config(raw, Reader(_display(config_path), problems), root)
 
-    faq = _load_faq(root, files, problems) + retrieval_entries(nlu.examples, domain.responses)
+    faq = _load_faq(root, files, problems, config) + retrieval_entries(nlu.examples, domain.responses)
     _declare_faq_intents(domain, faq)
 
     bot = BotProject(
@@ -134,10 +134,11 @@ def _declare_faq_intents(domain: Domain, faq: list) -> None:
             domain.actions.append(f"utter_{group}")
 
 
-def _load_faq(root: Path, files: list[Path], problems: Problems) -> list:
+def _load_faq(root: Path, files: list[Path], problems: Problems, config: AgentConfig) -> list:
     path = find_faq_file(root)
     if path is None:
         return []
+    config.faq.answer_unrecognised = True  # a faq.yml is an FAQ for every message, not only retrieval intents
     files.append(path)
     raw = _read(path, problems)
     return parse_faq(raw, Reader(_display(path), problems)) if raw is not None else []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.core.policies.memoization import MemoizationPolicy, history_items, influential_slots
+from agent.core.policies.memoization import MemoizationPolicy, history_items, influential_slots, slot_features
 from agent.core.training_data import ReplayedStory, TrainingData, action_points
 
 
@@ -37,4 +37,5 @@ def _decisions(memo: MemoizationPolicy, story: ReplayedStory):
         if k == 0 or (k == last and story.final_listen):
             continue
         history, complete = history_items(story.turns, memo.window, k)
-        yield k, memo.key(history, complete and story.path.from_start, story.turns.states[k]), story.turns.items[k][1]
+        slots = slot_features(memo.slots, story.turns.states[k].slots)
+        yield k, memo.key(history, complete and story.path.from_start, slots), story.turns.items[k][1]

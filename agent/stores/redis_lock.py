@@ -35,7 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from agent.stores.locks import ConversationLocks
-from agent.stores.redis_store import ping
+from agent.stores.redis_store import client_options, ping
 
 log = logging.getLogger(__name__)
 
@@ -170,15 +170,7 @@ class RedisLockStore:
         self.poll = poll
         self._life_ms = max(1, int(lock_lifetime * 1000))
         self._ttl_ms = 2 * self._life_ms + 1000
-        self._options = dict(
-            host=host,
-            port=port,
-            db=db,
-            username=username,
-            password=password,
-            ssl=use_ssl,
-            socket_connect_timeout=connect_timeout,
-        )
+        self._options = client_options(host, port, db, username, password, use_ssl, connect_timeout)
         self._redis = aioredis.Redis(**self._options)
         self._take_script = self._redis.register_script(TAKE)
         self._poll_script = self._redis.register_script(POLL_SCRIPT)

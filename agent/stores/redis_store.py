@@ -73,6 +73,21 @@ return {snap or '', redis.call('LRANGE', KEYS[1], seq - n, -1)}
 """
 
 
+def client_options(
+    host: str, port: int, db: int, username: str | None, password: str | None, use_ssl: bool, connect_timeout: float
+) -> dict:
+    """redis-py's connection settings (the tracker store and the lock store connect alike)."""
+    return dict(
+        host=host,
+        port=port,
+        db=db,
+        username=username,
+        password=password,
+        ssl=use_ssl,
+        socket_connect_timeout=connect_timeout,
+    )
+
+
 async def ping(options: dict) -> None:
     """Ping on a throwaway connection without retries, so a wrong address fails at once (the tracker
     store and the lock store check their Redis this way at start-up)."""
@@ -110,15 +125,7 @@ class RedisTrackerStore(TrackerStore):
         self.host, self.port, self.db = host, port, db
         self.key_prefix = key_prefix
         self.record_exp = record_exp
-        self._options = dict(
-            host=host,
-            port=port,
-            db=db,
-            username=username,
-            password=password,
-            ssl=use_ssl,
-            socket_connect_timeout=connect_timeout,
-        )
+        self._options = client_options(host, port, db, username, password, use_ssl, connect_timeout)
         self._redis = aioredis.Redis(**self._options)
         self._append = self._redis.register_script(APPEND)
         self._load = self._redis.register_script(LOAD)

@@ -129,3 +129,28 @@ def assert_test_conversations_fit(bot, stories, text_ok=lambda text: True, fold=
         if isinstance(u, UserStep)
         if fold(parse_annotated(u.text)[0]) in training
     ]
+
+
+def shopbot_copy(
+    shopbot_dir: Path, dest: Path, epochs: int, faq_yml: str | None = None, faq_encoder: object | None = None
+) -> Path:
+    """The fixture shop bot copied to `dest`, its DIET classifier swapped for ours with settings that
+    suit a tiny encoder; with `faq_yml` a faq.yml too, and with `faq_encoder` an FAQRetriever on it."""
+    import shutil
+
+    shutil.copytree(shopbot_dir, dest)
+    config = (
+        (dest / "config.yml")
+        .read_text()
+        .replace(
+            "  - name: DIETClassifier\n    epochs: 100\n",
+            f"  - name: BertIntentClassifier\n    epochs: {epochs}\n    learning_rate: 0.001\n    frozen_layers: 0\n",
+        )
+    )
+    if faq_encoder is not None:
+        retriever = f"  - name: FAQRetriever\n    encoder: {faq_encoder}\n"
+        config = config.replace("  - name: FallbackClassifier", retriever + "  - name: FallbackClassifier")
+    (dest / "config.yml").write_text(config)
+    if faq_yml is not None:
+        (dest / "faq.yml").write_text(faq_yml)
+    return dest

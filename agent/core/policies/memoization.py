@@ -14,7 +14,7 @@ from agent.bot.domain import Domain
 from agent.core.policies.base import Policy, PolicyPrediction
 from agent.core.tracker import Tracker
 from agent.core.training_data import TrainingData, action_points
-from agent.core.turns import Item, StateView, Turns
+from agent.core.turns import Item, Turns
 
 AMBIGUOUS = "__ambiguous__"
 
@@ -94,13 +94,10 @@ class MemoizationPolicy(Policy):
     def window(self) -> int:
         return 2 * self.max_history  # each turn is an action_listen + intent, or an action
 
-    def key(self, items: list[Item], at_start: bool, now: StateView) -> str:
-        return (
-            ("^" if at_start else "")
-            + "|".join(f"{kind}:{name}" for kind, name in items)
-            + "|slots:"
-            + slot_features(self.slots, now.slots)
-        )
+    @staticmethod
+    def key(items: list[Item], at_start: bool, slots: str) -> str:
+        """`slots`: slot_features of the state the next action is chosen in."""
+        return ("^" if at_start else "") + "|".join(f"{kind}:{name}" for kind, name in items) + "|slots:" + slots
 
     def train(self, data: TrainingData) -> None:
         self.memory = {}
@@ -111,7 +108,8 @@ class MemoizationPolicy(Policy):
                 if k == 0:
                     continue  # nothing before it to remember
                 history, complete = history_items(story.turns, self.window, k)
-                key = self.key(history, complete and story.path.from_start, story.turns.states[k])
+                slots = slot_features(self.slots, story.turns.states[k].slots)
+                key = self.key(history, complete and story.path.from_start, slots)
                 target = story.turns.items[k][1]
                 if k == last and story.final_listen:
                     self.memory.setdefault(key, target)  # a story's end is weaker than a story going on
@@ -124,12 +122,14 @@ class MemoizationPolicy(Policy):
         self, tracker: Tracker, domain: Domain, excluded: frozenset[str] = frozenset()
     ) -> PolicyPrediction | None:
         history, from_start = history_items(tracker.state.turns, self.window)
-        now = StateView(tracker.slots, tracker.active_loop)
-        candidates = [self.key(history, from_start, now)]
+        slots = slot_features(self.slots, tracker.slots)  # once: every candidate ends in the same state
+        candidates = [self.key(history, from_start, slots)]
         if from_start:
-            candidates.append(self.key(history, False, now))
+            candidates.append(self.key(history, False, slots))
         if self.augmented:
-            candidates += [self.key(history[-n:], True, now) for n in range(min(len(history), self.window) - 1, 0, -1)]
+            candidates += [
+                self.key(history[-n:], True, slots) for n in range(min(len(history), self.window) - 1, 0, -1)
+            ]
         for key in candidates:
             action = self.memory.get(key)
             if action and action != AMBIGUOUS and action not in excluded:
