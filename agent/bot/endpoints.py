@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.bot.env_vars import expand_env_vars
 from agent.bot.schema import Reader, key_line
 from agent.bot.yaml_source import read_yaml
 from agent.errors import Errors, Problems
@@ -32,7 +33,8 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
         return Endpoints()
     problems = Problems()
     r = Reader(str(path), problems)
-    raw = read_yaml(path) or {}
+    raw, found = expand_env_vars(read_yaml(path) or {}, str(path))  # ${VAR}, as Rasa reads it
+    problems.items.extend(found)
     data = r.mapping(raw, "endpoints.yml") or {}
     r.check_keys(data, KNOWN, "endpoints.yml")
     out = Endpoints(file=str(path))

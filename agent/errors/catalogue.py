@@ -663,6 +663,24 @@ class Errors:
         "credentials.yml: wecom.agent_id must be the app's numeric AgentId",
         explanation="""A WeCom app's `agent_id` is the number shown as AgentId on the app's page.""",
     )
+    ENV_VAR_UNSET = Entry(
+        "E520",
+        "{key}: environment variable {name} is not set",
+        "set {name} in the environment or write the value in the file (or give a default: ${{{name}:-value}})",
+        explanation="""A value in credentials.yml or endpoints.yml refers to an environment variable
+        (`${SLACK_TOKEN}`, or inside a text: `http://${ACTION_HOST}:5055/webhook`), as Rasa allows, and the
+        variable is not set where the agent runs. Set it, write the value itself in the file, or give a
+        default after `:-` (`${REDIS_HOST:-localhost}`, used when the variable is unset or empty). For a
+        literal `${...}` in a value write `$${...}`.""",
+    )
+    ENV_VAR_MALFORMED = Entry(
+        "E521",
+        "{key}: {text!r} is not an environment variable reference",
+        "write ${{NAME}} or ${{NAME:-default}} (NAME of letters, digits and _), or $${{...}} for a literal ${{...}}",
+        explanation="""A value in credentials.yml or endpoints.yml holds `${` that does not start a
+        reference the agent can expand: the closing `}` is missing, the name is not letters, digits and
+        `_`, or the default holds another `${...}`. Write `$${` to keep the text as it is.""",
+    )
 
     # ------------------------------------------------------------------ E6xx: FAQ
     FAQ_ID_TWICE = Entry(

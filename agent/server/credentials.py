@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from agent.bot.env_vars import expand_env_vars
 from agent.bot.schema import Reader, key_line
 from agent.bot.yaml_source import read_yaml
 from agent.channels.base import Channel
@@ -46,7 +47,10 @@ def load_channels(path: str | Path | None) -> tuple[list[Channel], list[str]]:
             if value is not None and not isinstance(value, dict):
                 r.error(line, Errors.CHANNEL_SETTINGS_NOT_A_MAPPING, channel=name)
                 continue
-            settings[ours] = dict(value or {})
+            # ${SLACK_TOKEN} as Rasa reads it; only in channels we open, so a skipped one needs no variables
+            value, found = expand_env_vars(value or {}, str(path), key=str(name))
+            problems.items.extend(found)
+            settings[ours] = dict(value)
         problems.raise_if_errors()
     channels = []
     for name, values in settings.items():
