@@ -43,6 +43,7 @@ def train_bot(
     reporter: Reporter | None = None,
     fixed_name: str | None = None,
     max_epochs: int | None = None,
+    seed: int | None = None,
 ) -> TrainOutcome:
     started = time.time()
     bot = load_bot(bot_dir)
@@ -51,6 +52,8 @@ def train_bot(
         cfg.base_model = base_model
     if max_epochs is not None:
         cfg.max_epochs = max_epochs
+    if seed is not None:
+        cfg.random_seed = seed
     languages = bot.config.languages or [bot.config.language]
     result = train_nlu(bot.nlu.examples, cfg, reporter, languages=languages)
 

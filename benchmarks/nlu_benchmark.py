@@ -1,11 +1,12 @@
 """Train and evaluate the NLU on any folder of JSON Lines, as the shared benchmark sets are written.
 
-    python benchmarks/nlu_benchmark.py ../shared/benchmarks/clinc150 [--few-shot N] [--epochs N]
+    python benchmarks/nlu_benchmark.py ../shared/benchmarks/clinc150 [--few-shot N] [--no-oos] [--epochs N]
 
 The folder holds train.jsonl, optional valid.jsonl and test.jsonl with rows {"text", "intent"[,
 "entities"]}; `out_of_scope` rows are out-of-scope examples. Early stopping, temperature scaling and
 the fallback thresholds use valid.jsonl (or a stratified slice of train) only; test.jsonl is read
-once, at the end. Prints one JSON line of results.
+once, at the end. With --no-oos the out-of-scope rows of train and valid are dropped, as a bot author
+without out-of-scope data would train; test keeps them. Prints one JSON line of results.
 """
 
 from __future__ import annotations
@@ -41,10 +42,19 @@ def few_shot(examples, n: int | None):
     return kept
 
 
+def in_scope_only(examples):
+    """--no-oos: what a bot author without out-of-scope data has."""
+    from agent.nlu.thresholds import OUT_OF_SCOPE
+
+    return [e for e in examples if e.parent_intent != OUT_OF_SCOPE] if examples is not None else None
+
+
 def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
     """Accuracy and macro-F1 of the top intent (no fallback), then OOS figures at the chosen thresholds."""
+    import torch
     from sklearn.metrics import f1_score
 
+    from agent.nlu.calibration import expected_calibration_error
     from agent.nlu.intent_model import ranking
     from agent.nlu.thresholds import CONFIDENCE_X_NEIGHBOURS, OUT_OF_SCOPE, outcome, sweep
     from agent.nlu.training import scored
@@ -56,6 +66,10 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
         for e, a in zip(test, analyses)
     ]
     in_scope = [s for s in items if not s.is_oos]
+    index = {name: i for i, name in enumerate(classifier.labels)}
+    known = [(a, index[e.intent]) for e, a in zip(test, analyses) if e.intent in index and e.intent != OUT_OF_SCOPE]
+    probs = torch.stack([a.probabilities for a, _ in known]) if known else torch.zeros(0, 1)
+    truth = torch.tensor([label for _, label in known])
     result = {
         "test_examples": len(test),
         "accuracy": sum(s.predicted == s.gold for s in in_scope) / len(in_scope),
@@ -66,6 +80,10 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
             labels=sorted({s.gold for s in in_scope}),
             zero_division=0,
         ),
+        # calibration of the probabilities served (after every mix), on the in-scope test messages
+        "ece_test_in_scope": expected_calibration_error(probs.max(-1).values, probs.argmax(-1) == truth)
+        if known
+        else None,
     }
     if any(s.is_oos for s in items) and thresholds is not None:
         accuracy, recall, _, _ = outcome(items, thresholds.fallback, thresholds.ambiguity)
@@ -80,11 +98,12 @@ def evaluate(classifier, thresholds, test, entity_types: set[str]) -> dict:
         }
         # The figure as the literature defines it: the best point of the test set's own curve that
         # loses at most 1 pt. Descriptive only: the thresholds the model uses come from validation.
-        curve = sweep(items)
-        result |= {
-            "oos_recall_at_1pt_on_test_curve": curve.oos_recall,
-            "in_scope_accuracy_at_1pt_on_test_curve": curve.in_scope_accuracy,
-        }
+        for points in (1, 2):
+            curve = sweep(items, max_in_scope_loss=points / 100)
+            result |= {
+                f"oos_recall_at_{points}pt_on_test_curve": curve.oos_recall,
+                f"in_scope_accuracy_at_{points}pt_on_test_curve": curve.in_scope_accuracy,
+            }
     if entity_types:
         gold, found = set(), set()
         for i, (e, a) in enumerate(zip(test, analyses)):
@@ -155,6 +174,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="folder with train.jsonl, optional valid.jsonl, test.jsonl")
     parser.add_argument("--few-shot", type=int, help="train on N examples per intent (Rasa's baseline protocol)")
+    parser.add_argument(
+        "--no-oos", action="store_true", help="drop out-of-scope rows from train and valid (test keeps them)"
+    )
     parser.add_argument("--test-limit", type=int, help="evaluate on the first N test rows only")
     parser.add_argument("--epochs", type=int, help="at most this many fine-tuning epochs")
     parser.add_argument("--base-model", help="local Hugging Face-format directory (default: all-MiniLM-L6-v2)")
@@ -192,6 +214,8 @@ def main() -> None:
     train = few_shot(load_jsonl(folder / "train.jsonl"), args.few_shot)
     valid = load_jsonl(folder / "valid.jsonl") if (folder / "valid.jsonl").is_file() else None
     test = load_jsonl(folder / "test.jsonl")[: args.test_limit]
+    if args.no_oos:
+        train, valid = in_scope_only(train), in_scope_only(valid)
     cfg = IntentTrainingConfig(base_model=args.base_model)
     if args.epochs:
         cfg.max_epochs = args.epochs
@@ -202,7 +226,12 @@ def main() -> None:
         current = getattr(cfg, name)
         setattr(cfg, name, type(current)(value) if current is not None else value)
     entity_types = {a.entity for e in train for a in e.entities}
-    figures = {"data": folder.name, "train_examples": len(train), "intents": len({e.intent for e in train})}
+    figures = {
+        "data": folder.name,
+        "train_examples": len(train),
+        "intents": len({e.intent for e in train}),
+        "no_oos": args.no_oos,
+    }
     if args.model:
         from agent.nlu.intent_model import IntentClassifier
 
@@ -226,7 +255,11 @@ def main() -> None:
             "settings": dict(item.partition("=")[::2] for item in args.set),
         }
         figures |= evaluate(classifier, result.thresholds, test, entity_types)
-        figures |= {"train_seconds": round(train_seconds, 1), "calibration": result.calibration}
+        figures |= {
+            "train_seconds": round(train_seconds, 1),
+            "calibration": result.calibration,
+            "negatives": result.negatives,
+        }
     figures |= {
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "inference_ms_per_utterance": round(single_message_ms(classifier, [e.text for e in test[:50]]), 2),

@@ -56,7 +56,9 @@ def test_benchmark_prints_one_json_line_with_every_figure(tmp_path):
     for key in ("accuracy", "macro_f1", "entity_f1", "train_seconds", "peak_rss_mb", "inference_ms_per_utterance"):
         assert key in figures
     assert 0.0 <= figures["accuracy"] <= 1.0 and figures["peak_rss_mb"] > 0
-    assert figures["calibration"]["validation_examples"] == 40
+    # valid.jsonl plus the shipped negatives held out for the threshold sweep
+    assert figures["negatives"]["held_out"] > 0
+    assert figures["calibration"]["validation_examples"] == 40 + figures["negatives"]["held_out"]
 
 
 def test_benchmark_reports_out_of_scope_figures_when_the_data_has_them(tmp_path):

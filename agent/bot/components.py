@@ -149,6 +149,8 @@ class BertIntentSettings:
     base_model: str | None = None
     random_seed: int | None = None
     entity_recognition: bool | None = None
+    out_of_scope_negatives: bool | None = None
+    intent_names_as_examples: bool | None = None
 
 
 BERT_FIELDS = {
@@ -161,6 +163,8 @@ BERT_FIELDS = {
     "sparse_features": "sparse_features",
     "random_seed": "random_seed",
     "entity_recognition": "entity_recognition",
+    "out_of_scope_negatives": "out_of_scope_negatives",
+    "intent_names_as_examples": "intent_names_as_examples",
 }
 
 

@@ -42,6 +42,10 @@ class IntentTrainingConfig:
     random_seed: int = 42
     entity_recognition: bool = True  # train the token-tagging entity head when examples annotate entities
     sparse_features: bool = True  # a character n-gram model beside the encoder, kept where it helps on validation
+    # shipped out-of-domain sentences and generated noise trained as out_of_scope (and held out for the
+    # threshold sweep), so a bot without out-of-scope data of its own still learns what it does not handle
+    out_of_scope_negatives: bool = True
+    intent_names_as_examples: bool = False  # an English bot's intent names as one more example each
 
 
 @dataclass

@@ -25,7 +25,7 @@ def run_train(args) -> int:
         console.print(f"  [dim]{note}[/dim]")
     outcome = train_bot(args.bot, args.out, args.base_model, RichReporter(), args.fixed_model_name, args.epochs)
     r = outcome.result
-    for p in r.entity_problems:
+    for p in r.entity_problems + r.problems:
         print_problem(p)
     table = Table(title="training summary", show_header=False)
     table.add_row("model", str(outcome.path))
@@ -41,8 +41,13 @@ def run_train(args) -> int:
         c = r.calibration
         table.add_row(
             "calibration",
-            f"temperature {c['temperature']:.2f}; expected calibration error "
-            f"{c['ece_before']:.3f} → {c['ece_after']:.3f} on validation",
+            f"expected calibration error {c['ece_before']:.3f} ± {c['ece_before_se']:.3f} → "
+            f"{c['ece_after']:.3f} ± {c['ece_after_se']:.3f} on validation, {c['ece_method']}; "
+            + (
+                f"temperatures {c['temperature']:.2f} (classifier) and {c['mix_temperature']:.2f} (what is served)"
+                if c["calibrated"]
+                else "not calibrated (it did not help on validation)"
+            ),
         )
         mix = c.get("knn_mix")
         table.add_row(
@@ -67,7 +72,24 @@ def run_train(args) -> int:
         )
     else:
         t = r.thresholds
-        table.add_row("fallback thresholds", f"{t.fallback:.3f} / ambiguity {t.ambiguity} ({t.source})")
+        loss = (
+            f"; at most {t.in_scope_loss_upper:.1%} of in-scope answers lost (95 % bound)"
+            if t.in_scope_loss_upper is not None
+            else ""
+        )
+        caught = f"; {t.oos_recall:.0%} of held-out out-of-scope messages caught" if t.oos_recall is not None else ""
+        table.add_row(
+            "fallback thresholds",
+            f"{t.fallback:.3f} / ambiguity {t.ambiguity:.2f} ({t.source}; rule: {t.rule}{loss}{caught})",
+        )
+    if r.negatives:
+        n = r.negatives
+        table.add_row(
+            "out-of-scope negatives",
+            f"{n['trained']} trained as out_of_scope, {n['held_out']} held out for the thresholds "
+            f"(of {n['shipped']} shipped and {n['generated']} generated; {n['dropped_near_training']} "
+            "dropped as too close to the bot's own examples)",
+        )
     if r.classifier.tags:
         table.add_row("entity extractor", f"{(len(r.classifier.tags) - 1) // 2} entity labels, trained jointly")
     if outcome.faq is not None:

