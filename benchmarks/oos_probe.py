@@ -23,6 +23,7 @@ import random
 import string
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,6 +112,7 @@ def main() -> None:
                 "probes": len(handled),
                 "probes_falling_back": round(sum(handled) / len(handled), 4),
                 "by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())},
+                "probes_as": dict(Counter(p["intent"]["name"] for p in parsed).most_common(5)),
                 "heldout_paraphrases": len(right),
                 "heldout_accuracy": round(sum(right) / len(right), 4) if right else None,
                 "heldout_falling_back": round(
