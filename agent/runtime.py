@@ -32,6 +32,7 @@ from agent.faq.training import SETTINGS_FILE
 from agent.model.artifact import PARTS_FILE, Artifact, open_artifact
 from agent.nlu.intent_model import IntentClassifier
 from agent.nlu.interpreter import ENTITY_SETTINGS_FILE, NLUInterpreter
+from agent.nlu.sentiment import OWN, SentimentAnalyzer
 from agent.stores.base import InMemoryTrackerStore, TrackerStore
 
 
@@ -71,11 +72,22 @@ def load_faq(folder: Path, config: AgentConfig | None = None) -> FAQRouter | Non
     )
 
 
+def load_sentiment(folder: Path, config: AgentConfig | None = None) -> SentimentAnalyzer:
+    """The sentiment head with its own exported encoder, or none when it reads the FAQ's vectors."""
+    settings = SentimentAnalyzer.read_settings(folder)
+    embedder = None
+    if settings["embedder"] == OWN:
+        base = settings.get("base_model")
+        embedder = load_embedder(folder, Path(base) if base else None)
+    return SentimentAnalyzer.load(folder, embedder)
+
+
 # What each part of a model is and how it loads: the model's parts.json lists the parts it has, each
 # in its own folder of that name, and loading goes through that list.
 PART_LOADERS = {
     "nlu": load_nlu,
     "faq": load_faq,
+    "sentiment": load_sentiment,
     "core": lambda folder, config: load_policies(folder),
 }
 
@@ -109,6 +121,7 @@ class Agent:
         parts = load_parts(artifact, config)
         interpreter = parts["nlu"]
         interpreter.faq = parts.get("faq")
+        interpreter.sentiment = parts.get("sentiment")
         ensemble = PolicyEnsemble(parts["core"], config.policy)
         processor = MessageProcessor(
             domain,

@@ -65,18 +65,21 @@ def train_bot(
 
     staging = Path(tempfile.mkdtemp(prefix="agent-train-"))
     try:
-        faq = None
+        faq = encoder = None
         if bot.faq or find_faq_file(bot.root):
             negatives = [e.text for e in bot.nlu.examples if "/" not in e.intent]
             encoder = resolve_base_model(bot.config.faq.encoder or cfg.base_model)
             faq = build_faq(bot.faq, negatives, encoder, bot.config.faq, staging / "faq", languages)
             add_faq_dialogue(bot, rule_policy, stories)
+        if bot.config.sentiment.enabled:
+            build_sentiment(bot, staging / "sentiment", encoder, languages)
         onnx_problem = result.classifier.save(staging / "nlu")
         _write_json(staging / "nlu" / ENTITY_SETTINGS_FILE, entity_settings(bot))
         _write_json(staging / "domain.json", rasa_domain_dict(bot.domain))
         _write_json(staging / "config.json", bot.config.to_dict())
         save_policies(policies, staging / "core")
-        _write_json(staging / PARTS_FILE, ["nlu", *(["faq"] if faq is not None else []), "core"])
+        sentiment = ["sentiment"] if bot.config.sentiment.enabled else []
+        _write_json(staging / PARTS_FILE, ["nlu", *(["faq"] if faq is not None else []), *sentiment, "core"])
         _write_json(
             staging / "core" / "training_data.json",
             {"stories": [plain(s) for s in bot.raw_stories], "rules": [plain(r) for r in bot.raw_rules]},
@@ -123,6 +126,20 @@ def add_faq_dialogue(bot: BotProject, rules: RulePolicy, data: TrainingData) -> 
                 )
             )
     rules.train_tail()
+
+
+def build_sentiment(bot: BotProject, folder: Path, faq_encoder: Path | None, languages: list[str]) -> str | None:
+    """The shipped sentiment head for the bot's language(s) and the base encoder it reads, exported for
+    serving, unless the FAQ's encoder is that same model (its vectors then serve both); returns why
+    the ONNX export failed, if it did (serving then embeds with torch)."""
+    from agent.faq.embedder import TorchSentenceEmbedder
+    from agent.nlu.sentiment import FAQ, OWN, SentimentAnalyzer, base_model_of, encoder_for, packaged_head
+
+    head = packaged_head(encoder_for(languages))
+    encoder = resolve_base_model(base_model_of(head.encoder))
+    shared = faq_encoder is not None and Path(faq_encoder).resolve() == encoder.resolve()
+    SentimentAnalyzer.write_settings(folder, head, bot.config.sentiment.threshold, FAQ if shared else OWN)
+    return None if shared else TorchSentenceEmbedder(encoder, languages).export(folder)
 
 
 def entity_settings(bot: BotProject) -> dict:

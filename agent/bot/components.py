@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from agent.bot.builtin_dimensions import DIMENSIONS, DUCKLING_NAMES
 from agent.bot.rasa_settings import RASA_SETTINGS
 from agent.bot.registry import PIPELINE, POLICY, REGISTRY, Context
-from agent.errors import Warnings
+from agent.errors import Errors, Warnings
 
 if TYPE_CHECKING:
     from agent.bot.config import AgentConfig
@@ -343,6 +343,34 @@ REGISTRY.register(
     why_unused="retrieval over the stored questions replaces the trained selector",
     strict=False,
 )(_faq)
+
+
+# ---- pipeline: sentiment ----
+
+
+@dataclass
+class SentimentSettings:
+    threshold: float | None = None  # "negative" from this negative score on; default: the highest score wins
+
+
+@REGISTRY.register("SentimentAnalyzer", PIPELINE, SentimentSettings)
+def _sentiment(s: SentimentSettings, config: AgentConfig, ctx: Context) -> None:
+    if s.threshold is not None and not 0.0 <= s.threshold <= 1.0:
+        ctx.reader.error(
+            ctx.line_of("threshold"),
+            Errors.SETTING_OUT_OF_RANGE,
+            component=ctx.name,
+            key="threshold",
+            low=0,
+            high=1,
+            value=s.threshold,
+        )
+    else:
+        config.sentiment.threshold = s.threshold
+    config.sentiment.enabled = True
+    config.notes.append(
+        f"{ctx.name}: every message gets a sentiment (negative, neutral or positive) from a head on the base encoder"
+    )
 
 
 # ---- policies ----

@@ -69,6 +69,12 @@ class FAQConfig:
 
 
 @dataclass
+class SentimentConfig:
+    enabled: bool = False  # SentimentAnalyzer in the pipeline: every parse carries "sentiment"
+    threshold: float | None = None  # negative from this negative score on; None: the highest score wins
+
+
+@dataclass
 class PolicyConfig:
     core_fallback_threshold: float = 0.3
     core_fallback_action_name: str = "action_default_fallback"
@@ -88,6 +94,7 @@ class AgentConfig:
     fallback: FallbackConfig = field(default_factory=FallbackConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     faq: FAQConfig = field(default_factory=FAQConfig)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     regex_entities: bool = False  # RegexEntityExtractor in the pipeline
     builtin_entities: list[str] | None = None  # dimensions to extract; None: those the domain declares
     synonyms: bool = False  # EntitySynonymMapper in the pipeline
@@ -106,6 +113,7 @@ class AgentConfig:
             fallback=FallbackConfig(**data.get("fallback", {})),
             policy=PolicyConfig(**data.get("policy", {})),
             faq=FAQConfig(**data.get("faq", {})),
+            sentiment=SentimentConfig(**data.get("sentiment", {})),
             regex_entities=data.get("regex_entities", False),
             builtin_entities=data.get("builtin_entities"),
             synonyms=data.get("synonyms", False),

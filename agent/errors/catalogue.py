@@ -535,6 +535,12 @@ class Errors:
         far from every known one is only a warning (W402), since newer Rasa versions add keys; a key
         close to a known one is taken as a typo.""",
     )
+    SETTING_OUT_OF_RANGE = Entry(
+        "E405",
+        "{component}: '{key}' must be between {low} and {high}, got {value!r}",
+        explanation="""A component setting is a number outside the range it can mean anything in, such as
+        a probability threshold above 1. The setting keeps its default.""",
+    )
 
     # ------------------------------------------------------------------ E5xx: endpoints, credentials, stores
     ACTION_ENDPOINT_WITHOUT_URL = Entry(

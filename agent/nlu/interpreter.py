@@ -27,6 +27,7 @@ class NLUInterpreter:
     use_neighbours: bool = False  # the threshold applies to confidence x neighbour similarity
     faq: object | None = None  # FAQRouter: answers questions no intent covers
     languages: list[str] = field(default_factory=list)  # a multilingual bot's (FAQ entries, built-in entities)
+    sentiment: object | None = None  # SentimentAnalyzer: "sentiment" in every parse of a typed message
     _faq_executor: object | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -78,14 +79,32 @@ class NLUInterpreter:
             # the FAQ encoder runs beside the intent encoder (ONNX Runtime releases the GIL), so a
             # message costs the slower of the two passes rather than their sum
             faq_vectors = self._faq_thread().submit(self.faq.embed, [texts[i] for i in todo])
+        sentiment_vectors = self._sentiment_vectors([texts[i] for i in todo], faq_vectors)
         for i, analysis in zip(todo, self.classifier.analyse([texts[i] for i in todo]) if todo else []):
             out[i] = self._from_analysis(texts[i], analysis, language[i])
         if faq_vectors is not None:
             for i, vector in zip(todo, faq_vectors.result()):
                 out[i] = self.faq.decide(out[i], vector, language[i] if len(self.languages) > 1 else None)
+        if sentiment_vectors is not None:
+            results = self.sentiment.classify(sentiment_vectors.result(), [texts[i] for i in todo])
+            for i, found in zip(todo, results):
+                out[i]["sentiment"] = found
         if len(self.languages) > 1:
             out = [{**parsed, "language": lang} for parsed, lang in zip(out, language)]
         return out  # type: ignore[return-value]
+
+    def _sentiment_vectors(self, texts: list[str], faq_vectors):
+        """A future of the sentiment head's embeddings: the FAQ's vectors when its encoder is the
+        head's (no extra pass), else one more base-encoder pass beside the intent encoder's."""
+        if self.sentiment is None or not texts:
+            return None
+        if not self.sentiment.shares_faq:
+            return self._faq_thread().submit(self.sentiment.embed, texts)
+        if faq_vectors is not None:
+            return faq_vectors
+        if self.faq is None:
+            raise RuntimeError("the sentiment analyser reads the FAQ's vectors, and this model has no FAQ")
+        return self._faq_thread().submit(self.faq.embed, texts)  # the bank is empty (edited live)
 
     def _language(self, text: str, previous: str | None) -> str:
         if len(self.languages) < 2:

@@ -57,6 +57,12 @@ _PARSE = {
         "intent_ranking": {"type": "array", "items": {"type": "object"}},
         "entities": {"type": "array", "items": {"type": "object"}},
         "response_selector": {"type": "object"},
+        "sentiment": {
+            "type": "object",
+            "description": "with SentimentAnalyzer in the pipeline, for typed messages: "
+            "label (negative, neutral or positive) and scores",
+            "properties": {"label": {"type": "string"}, "scores": {"type": "object"}},
+        },
     },
 }
 _ERROR = {
