@@ -133,7 +133,11 @@ def test_latest_model_picks_newest_and_errors_clearly(trained_shopbot, tmp_path)
 
 def test_metrics_report_validation_split(trained_shopbot):
     metrics = json.loads((open_artifact(trained_shopbot.path).folder / "metrics.json").read_text())
-    assert metrics["train_size"] + metrics["val_size"] == len(trained_shopbot.bot.nlu.examples)
+    negatives = metrics["negatives"]  # the shipped out-of-scope negatives, trained and held out
+    assert negatives["trained"] > 0
+    assert metrics["train_size"] + metrics["val_size"] == (
+        len(trained_shopbot.bot.nlu.examples) + negatives["trained"] + negatives["held_out"]
+    )
     assert metrics["history"], "at least one epoch ran"
 
 
