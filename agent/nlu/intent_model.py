@@ -10,6 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from agent.nlu.calibration import sharpen
+
 FORMAT = "agent.intent-model/2"
 ENTITY_EXTRACTOR = "BertEntityExtractor"
 
@@ -117,8 +119,6 @@ class IntentClassifier:
     ) -> tuple[torch.Tensor, list[float] | None]:
         """The probabilities a parse reports: calibrated classifier, neighbours' vote, character
         n-grams, then the temperature fitted on that mix; and the neighbour similarity."""
-        from agent.nlu.calibration import sharpen
-
         probs, sims = self.probabilities_and_similarity(logits, embeddings)
         if self.sparse is not None:
             probs = torch.from_numpy(self.sparse.mix(probs.numpy(), texts))

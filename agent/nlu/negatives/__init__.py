@@ -31,10 +31,9 @@ SYMBOLS = "?!.,;:-~*#@%&/\\|^_=+<>()[]{}"
 def languages_of(texts: list[str]) -> list[str]:
     """For data that does not say its language (a benchmark folder): Chinese, English or both."""
 
-    def has_cjk(text: str) -> bool:
-        return any(CJK_COMMON[0] <= ord(ch) <= CJK_COMMON[1] for ch in text)
+    from agent.nlu.language import SCRIPT
 
-    share = sum(map(has_cjk, texts)) / max(1, len(texts))
+    share = sum(bool(SCRIPT["zh"].search(text)) for text in texts) / max(1, len(texts))
     return ["zh"] if share > 0.7 else ["en", "zh"] if share > 0.3 else ["en"]
 
 
