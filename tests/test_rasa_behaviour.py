@@ -94,8 +94,8 @@ class FakeActionServer:
         return ServerReply(200, body(payload) if callable(body) else body)
 
 
-def _processor(tmp_path, server, nlu_fallback_threshold: float | None = None) -> MessageProcessor:
-    bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=None, rules=RULES))
+def _processor(tmp_path, server, domain: str = DOMAIN, rules: str = RULES) -> MessageProcessor:
+    bot = load_bot(write_bot(tmp_path / "bot", domain=domain, nlu=None, rules=rules))
     rule = RulePolicy()
     rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
     return MessageProcessor(
@@ -149,6 +149,57 @@ def test_a_bots_own_default_fallback_replaces_the_built_in_one(tmp_path):
     server = FakeActionServer({"action_default_fallback": {"responses": [{"text": "Our own fallback"}]}})
     (turn,) = _say(_processor(tmp_path, server), ["/nonsense"])
     assert _texts(turn) == ["Our own fallback"] and server.called == ["action_default_fallback"]
+
+
+FALLBACK_DOMAIN = """
+version: "3.1"
+intents: [greet]
+responses:
+  utter_greet: [{text: "Hello"}]
+  utter_default: [{text: "Sorry, I give up."}]
+  utter_ask_rephrase: [{text: "Could you rephrase?"}]
+  utter_after_fallback: [{text: "Let me find a person."}]
+"""
+
+FALLBACK_RULES = """
+version: "3.1"
+rules:
+- rule: greet
+  steps:
+  - intent: greet
+  - action: utter_greet
+- rule: clarify
+  steps:
+  - intent: nlu_fallback
+  - action: action_two_stage_fallback
+  - active_loop: action_two_stage_fallback
+- rule: after the two-stage fallback gives up
+  condition:
+  - active_loop: action_two_stage_fallback
+  steps:
+  - action: action_two_stage_fallback
+  - active_loop: null
+  - action: utter_after_fallback
+"""
+
+
+def test_a_rule_continues_after_the_two_stage_fallback_loop_ends(tmp_path):
+    server = FakeActionServer({"action_default_fallback": {"responses": [{"text": "Our own fallback"}]}})
+    domain = FALLBACK_DOMAIN + "actions: [action_default_fallback]\n"
+    processor = _processor(tmp_path, server, domain, FALLBACK_RULES)
+    ask, give_up, greet = _say(processor, ["/nlu_fallback", "/nlu_fallback", "/greet"])
+    assert _texts(ask) == ["Could you rephrase?"]
+    # the bot's own fallback runs inside the loop, then the rule written for the loop's end fires
+    assert _texts(give_up) == ["Our own fallback", "Let me find a person."]
+    assert server.called == ["action_default_fallback"]
+    assert _texts(greet) == ["Hello"]  # the loop is over: rules answer again
+
+
+def test_the_built_in_fallback_forgets_the_message_and_listens_after_giving_up(tmp_path):
+    processor = _processor(tmp_path, FakeActionServer({}), FALLBACK_DOMAIN, FALLBACK_RULES)
+    _, give_up, greet = _say(processor, ["/nlu_fallback", "/nlu_fallback", "/greet"])
+    assert _texts(give_up) == ["Sorry, I give up."]  # reverted, as in Rasa: nothing follows
+    assert _texts(greet) == ["Hello"]
 
 
 def test_a_bot_message_with_null_data_is_delivered(tmp_path):
