@@ -30,3 +30,16 @@ BATCH_SIZE = Histogram(
 RATE_LIMITED = Counter(
     "agent_rate_limited_total", "Messages refused by the per-sender rate limit", ["channel"], registry=REGISTRY
 )
+HANDOFFS = Counter("agent_handoffs_total", "Conversations handed to a person", ["reason"], registry=REGISTRY)
+HANDOFF_OUTCOMES = Counter(
+    "agent_handoff_outcomes_total",
+    "How handoffs ended: accepted, released, closed, abandoned (the customer cancelled or the queue timed out)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+HANDOFF_QUEUE_WAIT = Histogram(
+    "agent_handoff_queue_wait_seconds",
+    "From the handoff request to an agent accepting it",
+    registry=REGISTRY,
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+)

@@ -38,18 +38,21 @@ from agent.stores.base import InMemoryTrackerStore, TrackerStore
 
 def action_registry(domain: Domain, artifact: Artifact, endpoints: Endpoints) -> ActionRegistry:
     """An action server from endpoints.yml wins; else the bot's own actions code, run in process."""
-    window = endpoints.action_events
+    window, handoff = endpoints.action_events, endpoints.handoff
     if endpoints.action_url:
         return ActionRegistry(
-            domain, HttpActionServer(endpoints.action_url, endpoints.action_timeout), events_window=window
+            domain,
+            HttpActionServer(endpoints.action_url, endpoints.action_timeout),
+            events_window=window,
+            handoff=handoff,
         )
     code = find_actions_code(artifact.folder)
     if code is None:
-        return ActionRegistry(domain)
+        return ActionRegistry(domain, handoff=handoff)
     try:
-        return ActionRegistry(domain, InProcessActionServer(code), events_window=window)
+        return ActionRegistry(domain, InProcessActionServer(code), events_window=window, handoff=handoff)
     except ActionServerUnavailable as exc:
-        return ActionRegistry(domain, server_error=str(exc))
+        return ActionRegistry(domain, server_error=str(exc), handoff=handoff)
 
 
 def load_nlu(folder: Path, config: AgentConfig) -> NLUInterpreter:
@@ -123,13 +126,15 @@ class Agent:
         interpreter.faq = parts.get("faq")
         interpreter.sentiment = parts.get("sentiment")
         ensemble = PolicyEnsemble(parts["core"], config.policy)
+        endpoints = endpoints or Endpoints()
         processor = MessageProcessor(
             domain,
             interpreter.parse_async,
             ensemble,
             store or InMemoryTrackerStore(),
             ResponseGenerator(domain, random.Random(seed)),
-            action_registry(domain, artifact, endpoints or Endpoints()),
+            action_registry(domain, artifact, endpoints),
+            endpoints.handoff,
         )
         return cls(artifact, domain, config, interpreter, processor)
 

@@ -15,6 +15,7 @@ from agent.core.events import (
     ActionExecutionRejected,
     ActionReverted,
     ActiveLoop,
+    AgentUttered,
     AllSlotsReset,
     BotUttered,
     ConversationPaused,
@@ -22,6 +23,10 @@ from agent.core.events import (
     EntitiesAdded,
     EventFormatError,
     FollowupAction,
+    HandoffAssigned,
+    HandoffReleased,
+    HandoffRequested,
+    HandoffTimeout,
     LoopInterrupted,
     Restarted,
     SessionStarted,
@@ -65,6 +70,11 @@ ALL_EVENTS = [
     ActionExecutionRejected("booking_form", "RulePolicy", 0.8, timestamp=T + 13),
     LoopInterrupted(True, timestamp=T + 14),
     EntitiesAdded([{"entity": "city", "value": "Rome"}], timestamp=T + 15),
+    HandoffRequested("repeated_fallback", "support", "it arrived broken", timestamp=T + 16),
+    HandoffAssigned("alice", timestamp=T + 17),
+    AgentUttered("Hi, I'm Alice", "alice", {"buttons": []}, timestamp=T + 18),
+    HandoffReleased("alice", "closed", timestamp=T + 19),
+    HandoffTimeout("agent", timestamp=T + 20),
 ]
 
 

@@ -60,6 +60,7 @@ DEFAULT_ACTIONS = (
     "action_back",
     "action_unlikely_intent",
     "action_extract_slots",
+    "action_handoff",  # ours: a person takes the conversation over (agent.core.actions.handoff)
 )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.bot.env_vars import expand_env_vars
+from agent.bot.handoff_settings import HandoffSettings, parse_handoff
 from agent.bot.schema import Reader, key_line
 from agent.bot.yaml_source import read_yaml
 from agent.errors import Errors, Problems
@@ -13,7 +14,7 @@ from agent.errors import Errors, Problems
 # Events sent to an action server by default: what rasa-sdk actions look back over (the current
 # turn, recent slot changes), without a payload that grows with the conversation.
 DEFAULT_EVENTS_WINDOW = 100
-KNOWN = ("action_endpoint", "tracker_store", "lock_store", "event_broker", "models", "nlg")
+KNOWN = ("action_endpoint", "tracker_store", "lock_store", "event_broker", "models", "nlg", "handoff")
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Endpoints:
     file: str = "endpoints.yml"
     lock_store: dict = field(default_factory=dict)  # Rasa's keys: type, url, port, db, ..., lock_lifetime
     lock_source: str = "endpoints.yml"  # file:line of the lock_store key
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
 
 
 def load_endpoints(path: str | Path | None) -> Endpoints:
@@ -64,5 +66,7 @@ def load_endpoints(path: str | Path | None) -> Endpoints:
     if locks is not None:
         out.lock_store = r.mapping(locks, "lock_store", key_line(data, "lock_store")) or {}
         out.lock_source = f"{path}:{key_line(data, 'lock_store') or '?'}"
+    if data.get("handoff") is not None:
+        out.handoff = parse_handoff(data["handoff"], r, key_line(data, "handoff"))
     problems.raise_if_errors()
     return out

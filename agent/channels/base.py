@@ -105,6 +105,11 @@ class Channel(ABC):
     @abstractmethod
     def routes(self, runner: TurnRunner) -> list[web.RouteDef]: ...
 
+    async def push(self, sender_id: str, messages: list[BotMessage]) -> bool:
+        """Send messages the customer did not ask for (a person's replies during a handoff); False
+        where this channel cannot reach the customer outside a turn."""
+        return False
+
     async def close(self) -> None:
         """Finish in-flight turns and replies (graceful shutdown)."""
         await self.background.drain()

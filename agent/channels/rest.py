@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import defaultdict
 
 from aiohttp import web
 
-from agent.channels.base import Channel, RateLimited, TurnRunner
+from agent.channels.base import BotMessage, Channel, RateLimited, TurnRunner
 from agent.core.processor import UserMessage
 from agent.metrics import CHANNEL_ERRORS
 
@@ -39,8 +41,59 @@ async def json_body(request: web.Request) -> dict | web.Response:
     return body
 
 
+STREAM_KEEPALIVE_S = 15.0
+MAX_LISTENERS = 10_000
+
+
 class RestChannel(Channel):
+    """Also streams what a person writes during a handoff: `GET /webhooks/rest/stream?sender=ID` is a
+    server-sent event stream of those messages, for web clients that keep it open."""
+
     name = "rest"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._listeners: dict[str, set[asyncio.Queue]] = defaultdict(set)
+
+    async def push(self, sender_id: str, messages: list[BotMessage]) -> bool:
+        queues = self._listeners.get(sender_id)
+        for queue in queues or ():
+            for message in messages:
+                queue.put_nowait(message)
+        return bool(queues)
+
+    async def close(self) -> None:
+        for queues in self._listeners.values():
+            for queue in queues:
+                queue.put_nowait(None)
+        await super().close()
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        sender = request.query.get("sender", "")
+        if not sender:
+            return bad_request('"sender" is required, e.g. /webhooks/rest/stream?sender=u1')
+        if sum(len(q) for q in self._listeners.values()) >= MAX_LISTENERS:
+            return web.json_response({"error": "too many open streams"}, status=503)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        await response.write(b": connected\n\n")
+        queue: asyncio.Queue = asyncio.Queue()
+        self._listeners[sender].add(queue)
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), STREAM_KEEPALIVE_S)
+                except asyncio.TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if message is None:
+                    break
+                await response.write(f"event: message\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode())
+        finally:
+            self._listeners[sender].discard(queue)
+            if not self._listeners[sender]:
+                del self._listeners[sender]
+        return response
 
     @classmethod
     def from_credentials(cls, settings: dict | None) -> RestChannel:
@@ -76,4 +129,8 @@ class RestChannel(Channel):
                 return too_many(exc)
             return web.json_response(messages)
 
-        return [web.get("/webhooks/rest/", health), web.post("/webhooks/rest/webhook", webhook)]
+        return [
+            web.get("/webhooks/rest/", health),
+            web.post("/webhooks/rest/webhook", webhook),
+            web.get("/webhooks/rest/stream", self._stream),
+        ]

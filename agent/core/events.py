@@ -132,6 +132,45 @@ class EntitiesAdded(Event):
     entities: list = field(default_factory=list)
 
 
+@dataclass
+class HandoffRequested(Event):
+    """The conversation waits for a person: the bot falls silent (see agent.core.handoff)."""
+
+    type_name: ClassVar[str] = "handoff_requested"
+    reason: str = "requested"  # requested | repeated_fallback | negative_sentiment | api | a custom action's own
+    queue: str = "default"
+    summary: str | None = None
+
+
+@dataclass
+class HandoffAssigned(Event):
+    type_name: ClassVar[str] = "handoff_assigned"
+    agent: str = ""
+
+
+@dataclass
+class AgentUttered(Event):
+    """A person's message to the customer: its own speaker, neither user nor bot."""
+
+    type_name: ClassVar[str] = "agent"
+    text: str | None = None
+    agent: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class HandoffReleased(Event):
+    type_name: ClassVar[str] = "handoff_released"
+    by: str = ""  # the agent, "customer", or "system"
+    to: str = "bot"  # bot | closed
+
+
+@dataclass
+class HandoffTimeout(Event):
+    type_name: ClassVar[str] = "handoff_timeout"
+    stage: str = "queue"  # queue: nobody accepted in time; agent: the agent went quiet
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -151,6 +190,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ActionExecutionRejected,
         LoopInterrupted,
         EntitiesAdded,
+        HandoffRequested,
+        HandoffAssigned,
+        AgentUttered,
+        HandoffReleased,
+        HandoffTimeout,
     )
 }
 # Rasa's JSON uses different key names for a few fields than its Python classes do.

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.bot.domain import Domain
-from agent.core.actions.base import ActionContext
+from agent.bot.handoff_settings import HandoffSettings
+from agent.core.actions.base import Action, ActionContext
 from agent.core.actions.builtin import UnavailableAction
 from agent.core.actions.registry import ActionRegistry
 from agent.core.events import (
@@ -17,9 +18,15 @@ from agent.core.events import (
     ActionExecutionRejected,
     BotUttered,
     Event,
+    HandoffReleased,
+    HandoffRequested,
+    HandoffTimeout,
+    Restarted,
+    SessionStarted,
     UserUtteranceReverted,
     UserUttered,
 )
+from agent.core.handoff import HUMAN, QUEUED
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
 from agent.core.slot_filling import extract_slots
@@ -39,6 +46,7 @@ class ConversationStore(Protocol):
 
 
 MAX_ACTIONS_PER_TURN = 10
+NLU_FALLBACK = "nlu_fallback"
 STOP_AFTER = {ACTION_LISTEN, "action_default_fallback", "action_restart", "action_session_start"}
 
 
@@ -62,6 +70,7 @@ class TurnResult:
     events: list[Event]  # everything this turn appended to the tracker
     warnings: list[str] = field(default_factory=list)
     slots: dict = field(default_factory=dict)  # the conversation's slots after the turn
+    handoff: dict = field(default_factory=dict)  # the conversation's handoff state after the turn
 
 
 @dataclass
@@ -72,6 +81,7 @@ class MessageProcessor:
     store: ConversationStore
     nlg: ResponseGenerator
     actions: ActionRegistry
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
 
     async def handle_message(self, message: UserMessage) -> TurnResult:
         tracker = await self.store.get_or_create(message.sender_id, self.domain)
@@ -90,7 +100,25 @@ class MessageProcessor:
                 metadata=message.metadata,
             )
         )
-        tracker.extend(extract_slots(tracker, self.domain))
+        self._check_handoff_timeouts(tracker)
+        if self._stays_silent(tracker):
+            # a person has (or is about to have) the conversation: store the message for them, say nothing
+            tracker.append(ActionExecuted(name=ACTION_LISTEN))
+        else:
+            tracker.extend(extract_slots(tracker, self.domain))
+            await self._act(tracker, message, warnings)
+        new_events = tracker.events[start:]
+        await self.store.save(tracker, new_events)
+        messages = [self._message(e, message.sender_id) for e in new_events if isinstance(e, BotUttered)]
+        return TurnResult(messages, new_events, warnings, dict(tracker.slots), tracker.state.handoff.as_dict())
+
+    async def _act(self, tracker: Tracker, message: UserMessage, warnings: list[str]) -> None:
+        """Predict and run actions until the bot listens (or a handoff trigger hands the turn over)."""
+        trigger = self._handoff_trigger(tracker)
+        if trigger is not None:
+            await self._run_action(self.actions.handoff_action(trigger), tracker, message.input_channel, None, warnings)
+            tracker.append(ActionExecuted(name=ACTION_LISTEN))
+            return
         rejected: set[str] = set()
         for _ in range(MAX_ACTIONS_PER_TURN):
             prediction = self.policies.predict(tracker, self.domain, frozenset(rejected))
@@ -99,7 +127,7 @@ class MessageProcessor:
                 tracker.append(
                     ActionExecuted(name=ACTION_LISTEN, policy=prediction.policy, confidence=prediction.confidence)
                 )
-                break
+                return
             if not await self._run_action(prediction.action, tracker, message.input_channel, prediction, warnings):
                 rejected.add(prediction.action)
                 continue
@@ -107,14 +135,44 @@ class MessageProcessor:
             rewound = any(isinstance(e, UserUtteranceReverted) for e in tracker.events[before:])
             if prediction.action in STOP_AFTER or rewound:
                 tracker.append(ActionExecuted(name=ACTION_LISTEN))
-                break
-        else:
-            warnings.append(f"stopped after {MAX_ACTIONS_PER_TURN} actions in one turn; check your rules for loops")
-            tracker.append(ActionExecuted(name=ACTION_LISTEN))
-        new_events = tracker.events[start:]
-        await self.store.save(tracker, new_events)
-        messages = [self._message(e, message.sender_id) for e in new_events if isinstance(e, BotUttered)]
-        return TurnResult(messages, new_events, warnings, dict(tracker.slots))
+                return
+        warnings.append(f"stopped after {MAX_ACTIONS_PER_TURN} actions in one turn; check your rules for loops")
+        tracker.append(ActionExecuted(name=ACTION_LISTEN))
+
+    def _stays_silent(self, tracker: Tracker) -> bool:
+        """The silence rule: paused (Rasa's pause, except a restart) or handed off to a person. While
+        still queued, a cancel intent from endpoints.yml gives the conversation back to the bot."""
+        state = tracker.state
+        intent = tracker.latest_message.intent_name if tracker.latest_message else None
+        if state.paused:
+            return intent != "restart"
+        if state.handoff.status == QUEUED and intent in self.handoff.cancel_intents:
+            tracker.append(HandoffReleased(by="customer", to="bot"))
+            return False
+        return state.handoff.silent
+
+    def _check_handoff_timeouts(self, tracker: Tracker) -> None:
+        """Timeouts are noticed when the customer writes: nobody accepted in time (back to the bot,
+        which answers this message), or the agent went quiet (back to the queue)."""
+        handoff, now = tracker.state.handoff, time.time()
+        if handoff.status == QUEUED and self.handoff.queue_timeout and handoff.requested_at is not None:
+            if now - handoff.requested_at > self.handoff.queue_timeout:
+                tracker.append(HandoffTimeout(stage="queue"))
+        elif handoff.status == HUMAN and self.handoff.agent_timeout:
+            last = handoff.last_agent_message_at or handoff.assigned_at or now
+            if now - last > self.handoff.agent_timeout:
+                tracker.append(HandoffTimeout(stage="agent"))
+
+    def _handoff_trigger(self, tracker: Tracker) -> str | None:
+        """The reason to hand off now without asking the policies, from the `handoff:` triggers."""
+        recent = _recent_user_messages(tracker, max(self.handoff.after_fallbacks, self.handoff.after_negative))
+        n = self.handoff.after_fallbacks
+        if n and len(recent) >= n and all(u.intent_name == NLU_FALLBACK for u in recent[-n:]):
+            return "repeated_fallback"
+        n = self.handoff.after_negative
+        if n and len(recent) >= n and all(_sentiment(u) == "negative" for u in recent[-n:]):
+            return "negative_sentiment"
+        return None
 
     def _needs_session_start(self, tracker: Tracker) -> bool:
         if not tracker.has_session():
@@ -124,10 +182,12 @@ class MessageProcessor:
         return bool(minutes > 0 and last_user and time.time() - last_user.timestamp > minutes * 60)
 
     async def _run_action(
-        self, name: str, tracker: Tracker, channel: str | None, prediction, warnings: list[str]
+        self, name: str | Action, tracker: Tracker, channel: str | None, prediction, warnings: list[str]
     ) -> bool:
-        """Run an action and record its events; False when it rejected execution."""
-        action = self.actions.get(name)
+        """Run an action (by name, or one already made) and record its events; False when it rejected
+        execution."""
+        action = self.actions.get(name) if isinstance(name, str) else name
+        name = action.name
         ctx = ActionContext(tracker, self.domain, self.nlg, channel, self.actions)
         events = await action.run(ctx)
         warnings += ctx.warnings
@@ -155,3 +215,19 @@ class MessageProcessor:
             out["text"] = event.text
         out.update(event.data)
         return out
+
+
+def _recent_user_messages(tracker: Tracker, n: int) -> list[UserUttered]:
+    """The last n user messages as received (reverted ones too: a fallback reverts its message), back
+    to the start of the session or the latest handoff, oldest first."""
+    found: list[UserUttered] = []
+    for event in reversed(tracker.events):
+        if len(found) >= n or isinstance(event, (HandoffRequested, HandoffReleased, SessionStarted, Restarted)):
+            break
+        if isinstance(event, UserUttered):
+            found.append(event)
+    return found[::-1]
+
+
+def _sentiment(message: UserUttered) -> str | None:
+    return (message.parse_data.get("sentiment") or {}).get("label")

@@ -26,6 +26,7 @@ from agent.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
+from agent.core.handoff import HANDOFF_EVENTS, HandoffState, fold_handoff
 from agent.core.turns import StateView, Turns
 
 ACTION_LISTEN = "action_listen"
@@ -49,6 +50,7 @@ class DialogueState:
     paused: bool = False
     loop_interrupted: bool = False
     loop_rejected: bool = False  # the active form could not use the latest user message
+    handoff: HandoffState = field(default_factory=HandoffState)
     # Events that still count for the conversation (after restarts, sessions and reverts), replayed
     # from `origin`: the state before the first of them (None: the conversation's initial state).
     applied: list[Event] = field(default_factory=list)
@@ -71,7 +73,10 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
         return
     if isinstance(event, SessionStarted):
         # A new session starts from scratch; carried-over slots arrive as SlotSet events after it.
-        state.__dict__.update(DialogueState(slots=initial_slots(domain)).__dict__)
+        # A customer waiting for (or talking to) a person keeps their place across sessions.
+        slots = initial_slots(domain)
+        origin = DialogueState(slots=slots, handoff=state.handoff)  # replays (and snapshots) start here
+        state.__dict__.update(DialogueState(slots=slots, handoff=state.handoff, origin=origin).__dict__)
         state.applied.append(event)
         return
     if isinstance(event, UserUtteranceReverted):
@@ -116,6 +121,8 @@ def apply_event(state: DialogueState, event: Event, domain: Domain) -> None:
         state.paused = True
     elif isinstance(event, ConversationResumed):
         state.paused = False
+    else:
+        state.handoff = fold_handoff(state.handoff, event)
 
 
 def _start(origin: DialogueState | None, domain: Domain) -> DialogueState:
@@ -155,7 +162,7 @@ def _rewind_to_last_user(state: DialogueState, domain: Domain) -> None:
     events = state.applied
     for i in range(len(events) - 1, -1, -1):
         if isinstance(events[i], UserUttered):
-            state.__dict__.update(replay(events[:i], domain, state.origin).__dict__)
+            _replay_kept(state, events[:i], events[i:], domain)
             return
 
 
@@ -163,8 +170,15 @@ def _undo_last_action(state: DialogueState, domain: Domain) -> None:
     events = state.applied
     for i in range(len(events) - 1, -1, -1):
         if isinstance(events[i], ActionExecuted) and events[i].name != ACTION_LISTEN:
-            state.__dict__.update(replay(events[:i], domain, state.origin).__dict__)
+            _replay_kept(state, events[:i], events[i:], domain)
             return
+
+
+def _replay_kept(state: DialogueState, kept: list[Event], undone: list[Event], domain: Domain) -> None:
+    """Forget `undone`, except what passed between a person and the customer (a handoff is not the
+    bot's guess to take back)."""
+    handoff = [e for e in undone if isinstance(e, HANDOFF_EVENTS)]
+    state.__dict__.update(replay([*kept, *handoff], domain, state.origin).__dict__)
 
 
 EarlierEvents = Callable[[int], Awaitable[list[Event]]]
@@ -272,6 +286,7 @@ class Tracker:
             "latest_event_time": self.last_event_time(),
             "followup_action": self.state.followup_action,
             "paused": self.state.paused,
+            "handoff": self.state.handoff.as_dict(),
             "events": [e.as_dict() for e in (self.events if events is None else events)],
             "latest_input_channel": latest.input_channel if latest else None,
             "active_loop": {"name": self.active_loop} if self.active_loop else {},

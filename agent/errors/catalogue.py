@@ -687,6 +687,28 @@ class Errors:
         reference the agent can expand: the closing `}` is missing, the name is not letters, digits and
         `_`, or the default holds another `${...}`. Write `$${` to keep the text as it is.""",
     )
+    HANDOFF_SETTING_NUMBER = Entry(
+        "E522",
+        "handoff: '{key}' must be a whole number of {unit} (0 turns it off), not {value!r}",
+        "e.g. {key}: {example}",
+        explanation="""A `handoff:` setting in endpoints.yml that counts messages (`after_fallbacks`,
+        `after_negative`) or seconds (`queue_timeout`, `agent_timeout`) is not a whole number of zero or
+        more. 0 turns the trigger or the timeout off.""",
+    )
+    HANDOFF_QUEUE_NAME = Entry(
+        "E524",
+        "handoff: queue must be a queue's name, not {value!r}",
+        "e.g. queue: support",
+        explanation="""`handoff: queue` names the queue new handoffs join; agents list and accept
+        conversations by queue.""",
+    )
+    HANDOFF_AGENTS_FORM = Entry(
+        "E523",
+        "handoff: agents must map each agent's name to their token, e.g. alice: ${{ALICE_TOKEN}}",
+        explanation="""`handoff: agents:` lists who may take conversations over through the agent API
+        and the desk page: each agent's name, then the token they send (`Authorization: Bearer ...`).
+        Keep the tokens out of the file with `${VAR}`. Two agents cannot share a token.""",
+    )
 
     # ------------------------------------------------------------------ E6xx: FAQ
     FAQ_ID_TWICE = Entry(

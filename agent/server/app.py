@@ -81,6 +81,7 @@ def build_app(
 ) -> web.Application:
     import agent
     from agent.server.faq_api import faq_routes, follow_edit_log
+    from agent.server.handoff_api import HandoffDesk, handoff_routes
     from agent.server.http_api import api_routes, token_middleware
 
     middlewares = [guard] + ([token_middleware(token)] if enable_api and token else [])
@@ -104,6 +105,10 @@ def build_app(
     )
     for channel in channels:
         app.add_routes(channel.routes(runner))
+    handoff = runner.agent.processor.handoff
+    if enable_api or handoff.agents:  # the agent desk: its routes check agents' tokens themselves
+        desk = HandoffDesk(runner, handoff, token, {c.name: c for c in channels})
+        app.add_routes(handoff_routes(desk, enable_api))
     if enable_api:
         app.add_routes(api_routes(runner, model_file, model_id))
         if runner.live_faq is not None:

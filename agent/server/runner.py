@@ -14,6 +14,7 @@ from agent.core.processor import TurnResult, UserMessage
 from agent.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
 from agent.nlu.interpreter import NLU_FALLBACK
 from agent.server.batching import MicroBatcher
+from agent.server.handoff_hub import HandoffHub
 from agent.stores.locks import ConversationLocks, LockStore
 
 
@@ -54,6 +55,7 @@ class AgentRunner:
         self.live_faq = live_faq  # LiveFAQ: the served FAQ follows the edit log
         self.rate_limit = rate_limit
         self.locks: LockStore = locks if locks is not None else ConversationLocks()
+        self.hub = HandoffHub()  # handoff news for the agent desk and customers' streams
         self.batcher = MicroBatcher(agent.interpreter.parse_batch, max_batch, agent.interpreter.shortcut)
         agent.processor.parse = self.batcher.parse
         self._idle = asyncio.Event()
@@ -86,6 +88,8 @@ class AgentRunner:
             if not self._in_flight:
                 self._idle.set()
         _count(result)
+        silent = result.handoff.get("status") in ("queued", "human")
+        self.hub.publish(message.sender_id, result.events, result.handoff, all_messages=silent)
         return result
 
     async def parse(self, text: str, previous_language: str | None = None) -> dict:
@@ -100,6 +104,7 @@ class AgentRunner:
 
     async def close(self) -> None:
         await self.drain()
+        self.hub.close()
         self.batcher.close()
         await self.locks.close()
         await self.agent.processor.store.close()

@@ -90,3 +90,6 @@ class InMemoryTrackerStore(TrackerStore):
 
     async def save(self, tracker: Tracker, new_events: list[Event]) -> None:
         self._trackers[tracker.sender_id] = tracker
+
+    async def sender_ids(self) -> list[str]:
+        return sorted(self._trackers)

@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.bot.domain import Domain
 from agent.core.events import Event, UserUttered, event_from_dict
+from agent.core.handoff import HandoffState
 from agent.core.tracker import KEEP_EVENTS, DialogueState, Tracker, replay
 from agent.core.turns import StateView, Turns
 
@@ -79,6 +80,7 @@ def _state_dict(state: DialogueState) -> dict[str, Any]:
         "paused": state.paused,
         "loop_interrupted": state.loop_interrupted,
         "loop_rejected": state.loop_rejected,
+        "handoff": state.handoff.as_dict(),
         "turns": {
             "dropped": turns.dropped,
             "items": [list(item) for item in turns.items],
@@ -105,6 +107,7 @@ def _state_from(data: dict, domain: Domain) -> DialogueState:
         paused=data["paused"],
         loop_interrupted=data["loop_interrupted"],
         loop_rejected=data["loop_rejected"],
+        handoff=HandoffState.from_dict(data.get("handoff")),
         turns=Turns(
             [tuple(item) for item in t["items"]],
             [StateView(tables[i], loop) for i, loop in t["states"]],
