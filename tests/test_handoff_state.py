@@ -318,3 +318,70 @@ def test_bad_handoff_settings_are_errors_at_their_line(tmp_path, body, code, lin
         load_endpoints(path)
     problem = caught.value.problems.items[0]
     assert (problem.code, problem.line) == (code, line)
+
+
+def test_test_conversations_expect_silence_after_a_handoff(tmp_path):
+    from types import SimpleNamespace
+
+    from agent.bot.project import load_test_stories
+    from agent.evaluation.stories import evaluate_stories
+
+    processor = _processor(tmp_path)
+    agent = SimpleNamespace(domain=processor.domain, processor=processor)
+    text = """
+version: "3.1"
+stories:
+- story: silent while a person has it
+  steps:
+  - intent: talk_to_human
+  - action: action_handoff
+  - intent: greet
+- story: wrongly expects the bot to answer
+  steps:
+  - intent: talk_to_human
+  - action: action_handoff
+  - intent: greet
+  - action: utter_greet
+"""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_stories.yml").write_text(text)
+    stories = load_test_stories(tmp_path / "tests")
+    silent, answering = asyncio.run(evaluate_stories(agent, stories, e2e=False))
+    assert silent.passed and not answering.passed
+
+
+def test_the_shell_says_the_bot_is_silent_and_handback_returns_it(tmp_path):
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from agent.cli.shell import Shell
+
+    processor = _processor(tmp_path)
+
+    async def handle_text(text, sender_id="default", channel=None):
+        return await processor.handle_message(UserMessage(text, sender_id, channel))
+
+    agent = SimpleNamespace(processor=processor, domain=processor.domain, handle_text=handle_text)
+    console = Console(record=True, width=200)
+    shell = Shell(agent, console, debug=False, sender="me")
+
+    async def go():
+        await shell.send("/talk_to_human")
+        await shell.send("/greet")
+        released = await shell.hand_back()
+        await shell.send("/greet")
+        return released, await shell.hand_back()
+
+    released, again = asyncio.run(go())
+    out = console.export_text()
+    assert "A person will join shortly." in out and "handed to a person" in out
+    assert released and not again and out.count("bot: Hello!") == 1  # silent once, answered after /handback
+
+
+def test_a_restart_while_queued_leaves_the_queue(tmp_path):
+    processor = _processor(tmp_path)
+    _say(processor, "/talk_to_human")
+    (restart,) = _say(processor, "/restart")
+    kinds = [e.type_name for e in restart.events]
+    assert "handoff_released" in kinds and "restart" in kinds and restart.handoff["status"] == BOT

@@ -11,11 +11,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.bot.endpoints import load_endpoints
-from agent.core.events import ActionExecuted, Restarted, SlotSet, UserUttered
+from agent.core.events import ActionExecuted, HandoffReleased, Restarted, SlotSet, UserUttered
 from agent.core.processor import TurnResult
 from agent.model.artifact import latest_model
 
-HELP = "type a message; a number presses a button; /restart starts over; /debug toggles details; /exit quits"
+HELP = (
+    "type a message; a number presses a button; /restart starts over; /debug toggles details; "
+    "/handback gives a handed-off conversation back to the bot; /exit quits"
+)
+HANDED_OFF = (
+    "(handed to a person: the bot stays silent until an agent answers and releases it; under `agent run` "
+    "they do that from the agent desk at /desk. Here, /handback plays the agent releasing it.)"
+)
 
 
 class Shell:
@@ -26,6 +33,17 @@ class Shell:
         self.debug = debug
         self.sender = sender
         self.buttons: list[dict] = []
+
+    async def hand_back(self) -> bool:
+        """Play the agent who releases the conversation (there is no desk in the shell)."""
+        store, domain = self.agent.processor.store, self.agent.domain
+        tracker = await store.get_or_create(self.sender, domain)
+        if not tracker.state.handoff.silent:
+            return False
+        released = HandoffReleased(by="shell", to="bot")
+        tracker.append(released)
+        await store.save(tracker, [released])
+        return True
 
     async def send(self, text: str) -> TurnResult:
         if text.isdigit() and self.buttons and 1 <= int(text) <= len(self.buttons):
@@ -51,6 +69,8 @@ class Shell:
                 )
         if any(isinstance(e, Restarted) for e in result.events):
             self.console.print("[dim]conversation restarted[/dim]")
+        if result.handoff.get("status") in ("queued", "human"):
+            self.console.print(f"[dim]{escape(HANDED_OFF)}[/dim]", soft_wrap=True)
         for w in result.warnings:
             self.console.print(f"[yellow]note:[/yellow] {w}")
         if self.debug:
@@ -160,5 +180,9 @@ async def _loop(shell: Shell, interactive: bool) -> int:
             continue
         if text == "/help":
             shell.console.print(f"[dim]{HELP}[/dim]")
+            continue
+        if text == "/handback":
+            released = await shell.hand_back()
+            shell.console.print(f"[dim]{'back with the bot' if released else 'the bot has this conversation'}[/dim]")
             continue
         await shell.send(text)

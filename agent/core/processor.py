@@ -141,12 +141,13 @@ class MessageProcessor:
 
     def _stays_silent(self, tracker: Tracker) -> bool:
         """The silence rule: paused (Rasa's pause, except a restart) or handed off to a person. While
-        still queued, a cancel intent from endpoints.yml gives the conversation back to the bot."""
+        still queued, a cancel intent from endpoints.yml (or a restart) gives the conversation back to
+        the bot; once a person has it, only they give it back."""
         state = tracker.state
         intent = tracker.latest_message.intent_name if tracker.latest_message else None
         if state.paused:
             return intent != "restart"
-        if state.handoff.status == QUEUED and intent in self.handoff.cancel_intents:
+        if state.handoff.status == QUEUED and (intent in self.handoff.cancel_intents or intent == "restart"):
             tracker.append(HandoffReleased(by="customer", to="bot"))
             return False
         return state.handoff.silent

@@ -66,6 +66,11 @@ async def evaluate_story(agent, story: StoryPath, e2e: bool) -> StoryResult:
     tracker.extend(await ActionSessionStart().run(ctx))
 
     async def expect_action(expected: str, line: int | None) -> None:
+        if tracker.state.handoff.silent or tracker.state.paused:
+            # the processor's silence rule: a person has the conversation, no policy runs
+            result.steps.append(StepResult("action", expected, ACTION_LISTEN, line))
+            tracker.append(ActionExecuted(name=ACTION_LISTEN))
+            return
         predicted = agent.processor.policies.predict(tracker, domain).action
         if predicted == tracker.active_loop and expected != predicted:
             # as `rasa test` does: the form would have rejected this turn, so predict again
