@@ -180,13 +180,14 @@ def openapi_document(version: str, served: set[str] | None = None) -> dict:
     """Only the paths in `served` (the routes actually registered) are described."""
     from agent.server.app import body_limit
 
-    rest, parse_limit, conversations, faq = (
-        body_limit(p) for p in ("/webhooks/rest/webhook", "/model/parse", "/conversations/", "/faq/")
+    rest, parse_limit, conversations, faq, desk = (
+        body_limit(p) for p in ("/webhooks/rest/webhook", "/model/parse", "/conversations/", "/faq/", "/handoffs/")
     )
     paths = {
         **_message_paths(rest, parse_limit),
         **_conversation_paths(conversations),
         **_faq_paths(faq),
+        **_handoff_paths(desk, conversations),
         **_service_paths(),
         **_channel_paths(),
     }
@@ -355,6 +356,187 @@ def _faq_paths(limit: int) -> dict:
                     "404": _NO_ENTRY_RESPONSE,
                 },
             },
+        },
+    }
+
+
+_HANDOFF = {
+    "type": "object",
+    "description": "the conversation's handoff: bot, queued, human or closed",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["bot", "queued", "human", "closed"]},
+        "queue": {"type": "string", "nullable": True},
+        "reason": {"type": "string", "nullable": True},
+        "agent": {"type": "string", "nullable": True},
+        "requested_at": {"type": "number", "nullable": True},
+        "assigned_at": {"type": "number", "nullable": True},
+        "last_agent_message_at": {"type": "number", "nullable": True},
+        "summary": {"type": "string", "nullable": True},
+    },
+}
+_HANDOFF_ROW = {
+    "type": "object",
+    "required": ["conversation_id", "status"],
+    "properties": {
+        "conversation_id": {"type": "string"},
+        **_HANDOFF["properties"],
+        "waiting_s": {"type": "number", "nullable": True},
+        "channel": {"type": "string", "nullable": True},
+        "last_message": {"type": "string", "nullable": True},
+    },
+}
+_HANDOFF_SUMMARY = {
+    **_HANDOFF_ROW,
+    "required": ["conversation_id", "status", "slots", "transcript"],
+    "properties": {
+        **_HANDOFF_ROW["properties"],
+        "slots": {"type": "object"},
+        "transcript": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["speaker"],
+                "properties": {
+                    "speaker": {"type": "string", "enum": ["user", "bot", "agent"]},
+                    "text": {"type": "string", "nullable": True},
+                    "intent": {"type": "string", "nullable": True},
+                    "confidence": {"type": "number", "nullable": True},
+                    "sentiment": {"type": "string", "nullable": True},
+                    "agent": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_HANDOFF_CHANGED = _json(
+    {
+        "type": "object",
+        "required": ["conversation_id", "handoff"],
+        "properties": {
+            "conversation_id": {"type": "string"},
+            "handoff": _HANDOFF,
+            "delivered": {
+                "type": "boolean",
+                "nullable": True,
+                "description": "an agent message reached the customer's channel (null: nothing to deliver)",
+            },
+        },
+    }
+)
+_CONFLICT = {**_ERROR, "description": "not possible in the conversation's handoff state (the body says which)"}
+_FORBIDDEN = {**_ERROR, "description": "another agent has the conversation"}
+_NO_CONVERSATION = {
+    "description": "no such conversation (or no route matches the path)",
+    "content": {**_ERROR["content"], **_NO_ROUTE},
+}
+_EVENT_STREAM = {
+    "description": "server-sent events until the client disconnects",
+    "content": {"text/event-stream": {"schema": _TEXT}},
+}
+_AGENT_AUTH = [{"token": []}, {"bearer": []}]
+
+
+def _handoff_paths(limit: int, conversations: int) -> dict:
+    """The agent API: people take conversations over (agents' tokens from endpoints.yml's handoff:)."""
+    changed = {"200": _HANDOFF_CHANGED, "401": _ERROR, "404": _NO_CONVERSATION, "409": _CONFLICT}
+    return {
+        "/handoffs": {
+            "get": {
+                "summary": "Conversations handed to people (default: queued and human)",
+                "security": _AGENT_AUTH,
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    {"name": "queue", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["handoffs"],
+                            "properties": {"handoffs": {"type": "array", "items": _HANDOFF_ROW}},
+                        }
+                    ),
+                    "401": _ERROR,
+                },
+            }
+        },
+        "/handoffs/stream": {
+            "get": {
+                "summary": "Live handoff.* and message events for agent tools (server-sent events)",
+                "security": _AGENT_AUTH,
+                "responses": {"200": _EVENT_STREAM, "401": _ERROR},
+            }
+        },
+        "/handoffs/{conversation_id}": {
+            "get": {
+                "summary": "What the agent needs: the handoff, slots, and the transcript with intents and sentiment",
+                "security": _AGENT_AUTH,
+                "parameters": _CONVERSATION_PARAM,
+                "responses": {"200": _json(_HANDOFF_SUMMARY), "401": _ERROR, "404": _NO_CONVERSATION},
+            }
+        },
+        "/handoffs/{conversation_id}/accept": {
+            "post": {
+                "summary": "Take a queued conversation; of agents accepting at once, exactly one wins",
+                "security": _AGENT_AUTH,
+                "parameters": _CONVERSATION_PARAM,
+                "responses": changed,
+            }
+        },
+        "/handoffs/{conversation_id}/messages": {
+            "post": {
+                "summary": "Write to the customer, through the channel they last wrote on",
+                "security": _AGENT_AUTH,
+                "parameters": _CONVERSATION_PARAM,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {"text": {**_NON_BLANK, "maxLength": 4000}},
+                    },
+                    limit,
+                ),
+                "responses": {**changed, "400": _ERROR, "403": _FORBIDDEN, "413": _too_large(limit)},
+            }
+        },
+        "/handoffs/{conversation_id}/release": {
+            "post": {
+                "summary": "Give the conversation back to the bot, or close it",
+                "security": _AGENT_AUTH,
+                "parameters": _CONVERSATION_PARAM,
+                "requestBody": _body(
+                    {"type": "object", "properties": {"to": {"type": "string", "enum": ["bot", "closed"]}}}, limit
+                ),
+                "responses": {**changed, "400": _ERROR, "403": _FORBIDDEN, "413": _too_large(limit)},
+            }
+        },
+        "/conversations/{conversation_id}/handoff": {
+            "post": {
+                "summary": "Hand a conversation to a person (joins the queue; the bot falls silent)",
+                "security": _AUTH,
+                "parameters": _CONVERSATION_PARAM,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "reason": {"type": "string"},
+                            "queue": {"type": "string", "minLength": 1},
+                        },
+                    },
+                    conversations,
+                ),
+                "responses": {**changed, "400": _ERROR, "413": _too_large(conversations)},
+            }
+        },
+        "/webhooks/rest/stream": {
+            "get": {
+                "summary": "A REST customer's live stream of what a person writes to them (server-sent events)",
+                "parameters": [
+                    {"name": "sender", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}}
+                ],
+                "responses": {"200": _EVENT_STREAM, "400": _ERROR, "503": _ERROR},
+            }
         },
     }
 
