@@ -594,3 +594,13 @@ def test_images_custom_and_plain_text_map_to_slack_bodies():
     assert [len(b["elements"]) for b in actions] == [25, 5] and len({b["block_id"] for b in actions}) == 2
     assert len(actions[0]["elements"][0]["text"]["text"]) == 75
     assert sanitize("<@U0BOT> hi &amp; <mailto:a@b.c|a@b.c> <@U0OTHER>", {"U0BOT"}) == "hi & a@b.c <@U0OTHER>"
+
+
+def test_a_persons_message_during_a_handoff_is_posted_where_the_customer_writes():
+    async def scenario():
+        async with harness() as h:
+            sent = await h.channel.push("C123:U456", [{"recipient_id": "C123:U456", "text": "Hi, Alice here"}])
+            assert sent and h.api.bodies == [{"channel": "C123", "text": "Hi, Alice here"}]
+            assert not await h.channel.push("no-channel", [{"text": "lost"}])  # not a Slack conversation id
+
+    asyncio.run(scenario())

@@ -1008,3 +1008,23 @@ def test_secrets_never_logged(caplog):
     assert "turn failed" in caplog.text
     for secret in (APP_SECRET, TOKEN, AES_KEY, "ACCESS-TOKEN-1"):
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["wechat", "wecom"])
+def test_a_persons_message_during_a_handoff_goes_through_the_customer_service_api(kind):
+    async def scenario():
+        async with harness(kind) as h:
+            sent = await h.channel.push(OPENID, [{"recipient_id": OPENID, "text": "Hi, Alice here"}])
+            assert sent and len(h.api.sends) == 1
+            assert json.loads(h.api.sends[0]["body"])["touser"] == OPENID
+            assert "Hi, Alice here" in h.api.sends[0]["body"].decode()
+
+    asyncio.run(scenario())
+
+
+def test_a_persons_message_outside_the_48_hour_window_is_reported_undelivered():
+    async def scenario():
+        async with harness(api=FakeApi(send_errcodes=[45015])) as h:
+            assert not await h.channel.push(OPENID, [{"recipient_id": OPENID, "text": "too late"}])
+
+    asyncio.run(scenario())

@@ -310,6 +310,18 @@ class SlackChannel(Channel):
                 for body in bodies:
                     await self.post_message(body)
 
+    async def push(self, sender_id: str, messages: list[BotMessage]) -> bool:
+        """A person's replies during a handoff, posted where the customer writes (`channel:user`)."""
+        channel, _, user = sender_id.partition(":")
+        if not channel or not user:
+            return False
+        sent = True
+        async with self._channel_lock(channel):
+            for message in messages:
+                for body in to_slack(message, channel, None):
+                    sent = await self.post_message(body) and sent
+        return sent
+
     @contextlib.asynccontextmanager
     async def _channel_lock(self, channel: str) -> AsyncIterator[None]:
         """Serialises sends per channel (FIFO), so consecutive turns' replies keep their order."""

@@ -42,7 +42,7 @@ import aiohttp
 from aiohttp import web
 from multidict import MultiMapping
 
-from agent.channels.base import Channel, Deduplicator, ExpiringMap, TurnRunner
+from agent.channels.base import BotMessage, Channel, Deduplicator, ExpiringMap, TurnRunner
 from agent.channels.wechat_api import WECHAT_API, WECOM_API, WeChatApiClient, WeChatApiError, json_body
 from agent.channels.wechat_crypto import WeChatCryptoError, aes_key, check_signature, decrypt_message
 from agent.channels.wechat_protocol import (
@@ -348,12 +348,19 @@ class _WeChatFamilyChannel(Channel):
 
     # --- outbound API ----------------------------------------------------------------------------------
 
-    async def _send_late(self, user: str, text: str) -> None:
-        """Deliver a reply that missed the passive deadline; failures are counted and logged, not raised."""
+    async def push(self, sender_id: str, messages: list[BotMessage]) -> bool:
+        """A person's replies during a handoff, through the customer-service API (48 h window)."""
+        text, _ = render_replies(messages)
+        return bool(text) and await self._send_late(sender_id, text)
+
+    async def _send_late(self, user: str, text: str) -> bool:
+        """Deliver a reply outside the passive reply (missed deadline, a person's message); failures
+        are counted and logged, not raised."""
         path, payload = self._send_request(user, text)
         body = json_body(payload)
         try:
             await self._api.send(path, body)
+            return True
         except WeChatApiError as error:
             CHANNEL_ERRORS.labels(channel=self.name, kind=error.kind).inc()
             log.warning(
@@ -366,6 +373,7 @@ class _WeChatFamilyChannel(Channel):
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             CHANNEL_ERRORS.labels(channel=self.name, kind="api_network").inc()
             log.warning("%s: reply not sent (%s)", self.name, type(error).__name__)
+        return False
 
     async def close(self) -> None:
         """Finish in-flight turns and late replies, then release the HTTP client."""
