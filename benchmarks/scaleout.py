@@ -67,8 +67,11 @@ def free_port() -> int:
 class Workers:
     """`agent run` processes on loopback ports sharing one endpoints.yml."""
 
-    def __init__(self, model: str | Path, endpoints: Path, count: int, cwd: Path, threads: int = 1):
+    def __init__(
+        self, model: str | Path, endpoints: Path, count: int, cwd: Path, threads: int = 1, extra: tuple[str, ...] = ()
+    ):
         self.model, self.endpoints, self.cwd, self.threads = str(model), endpoints, cwd, threads
+        self.extra = extra  # more `agent run` options, e.g. --enable-api
         self.ports = [free_port() for _ in range(count)]
         self.procs: list[subprocess.Popen | None] = [None] * count
         self.logs = [cwd / f"worker-{k}.log" for k in range(count)]
@@ -99,6 +102,7 @@ class Workers:
                     str(self.cwd / "none.yml"),
                     "--threads",
                     str(self.threads),
+                    *self.extra,
                 ],
                 cwd=self.cwd,
                 stdout=log,
