@@ -21,9 +21,9 @@ from tests.test_handoff_state import _processor
 AGENTS = {"alice-token": "alice", "bob-token": "bob"}
 
 
-def _agent(tmp_path, settings: HandoffSettings):
+def _agent(tmp_path, settings: HandoffSettings, store=None):
     """What the runner needs of an Agent, over the rule-only processor of test_handoff_state."""
-    processor = _processor(tmp_path, settings)
+    processor = _processor(tmp_path, settings, store)
 
     def parse_batch(texts, previous):
         return [parse_payload(t) or {"text": t, "intent": {"name": "nlu_fallback", "confidence": 0.0}} for t in texts]

@@ -75,7 +75,7 @@ def _parse(text: str) -> dict:
     return data
 
 
-def _processor(tmp_path, settings: HandoffSettings | None = None) -> MessageProcessor:
+def _processor(tmp_path, settings: HandoffSettings | None = None, store=None) -> MessageProcessor:
     bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=None, rules=RULES))
     rule = RulePolicy()
     rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
@@ -84,7 +84,7 @@ def _processor(tmp_path, settings: HandoffSettings | None = None) -> MessageProc
         bot.domain,
         as_parser(_parse),
         PolicyEnsemble([rule], bot.config.policy),
-        InMemoryTrackerStore(),
+        store or InMemoryTrackerStore(),
         ResponseGenerator(bot.domain, random.Random(0)),
         ActionRegistry(bot.domain, handoff=settings),
         settings,

@@ -12,7 +12,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
-from agent.core.processor import UserMessage
+from agent.core.processor import TurnResult, UserMessage
 
 V = TypeVar("V")
 BotMessage = dict[str, Any]  # {"recipient_id", "text", "buttons": [{"title", "payload"}], "image", "custom"}
@@ -29,6 +29,12 @@ class RateLimited(Exception):
 class TurnRunner(Protocol):
     async def submit(self, message: UserMessage) -> list[BotMessage]:
         """Run one turn; messages of one sender run one at a time, in arrival order."""
+
+    async def turn(self, message: UserMessage) -> TurnResult:
+        """Like submit, with the whole result (events, slots, the handoff state after the turn)."""
+
+    async def mirror_handoff(self, sender_id: str, with_person: bool, agent: str | None = None, by: str = "") -> dict:
+        """Make the conversation's handoff state match what a platform's own desk says; the state after."""
 
 
 class ExpiringMap(Generic[V]):

@@ -75,3 +75,17 @@ def fold_handoff(state: HandoffState, event: Event) -> HandoffState:
         if event.stage == "agent" and state.status == HUMAN:
             return replace(state, status=QUEUED, agent=None, assigned_at=None)  # back in the queue
     return state
+
+
+def mirror_events(
+    state: HandoffState, with_person: bool, agent: str | None, by: str, queue: str, reason: str
+) -> list[Event]:
+    """The events that make our state match an outside desk's (Chatwoot's `open`/`pending`, WeChat's
+    kf sessions, WeCom's service_state): none when it already does."""
+    if with_person and not state.silent:
+        return [HandoffRequested(reason=reason, queue=queue), HandoffAssigned(agent=agent or by)]
+    if with_person and state.status == QUEUED and agent:
+        return [HandoffAssigned(agent=agent)]
+    if not with_person and state.silent:
+        return [HandoffReleased(by=by, to=BOT)]
+    return []

@@ -81,7 +81,7 @@ def build_app(
 ) -> web.Application:
     import agent
     from agent.server.faq_api import faq_routes, follow_edit_log
-    from agent.server.handoff_api import HandoffDesk, handoff_routes
+    from agent.server.handoff_api import HandoffDesk, handoff_routes, relay_to_rest_streams
     from agent.server.http_api import api_routes, token_middleware
 
     middlewares = [guard] + ([token_middleware(token)] if enable_api and token else [])
@@ -121,6 +121,17 @@ def build_app(
             task.cancel()
 
         app.cleanup_ctx.append(follow_faq)
+
+    async def handoff_news(app: web.Application):
+        tasks = [asyncio.ensure_future(runner.hub.listen())]
+        rest = next((c for c in channels if c.name == "rest"), None)
+        if rest is not None:
+            tasks.append(asyncio.ensure_future(relay_to_rest_streams(runner.hub, rest)))
+        yield
+        for task in tasks:
+            task.cancel()
+
+    app.cleanup_ctx.append(handoff_news)
 
     async def finish_replies(app: web.Application) -> None:
         for channel in channels:

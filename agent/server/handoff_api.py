@@ -182,29 +182,44 @@ class HandoffDesk:
                 return events
             tracker.extend(events)
             await self.store.save(tracker, events)
-        handoff = tracker.state.handoff.as_dict()
-        self.hub.publish(sender, events, handoff, all_messages=True)
+            handoff = tracker.state.handoff.as_dict()
+            await self.hub.publish(sender, events, handoff, all_messages=True)
         delivered = await self._deliver(tracker, events)
         return web.json_response({"conversation_id": sender, "handoff": handoff, "delivered": delivered})
 
     async def _deliver(self, tracker: Tracker, events: list[Event]) -> bool | None:
-        """Agent messages go to the customer through the channel they last wrote on (None: none sent)."""
-        messages = [
-            {"recipient_id": tracker.sender_id, "text": e.text, "agent": e.agent, **e.data}
-            for e in events
-            if isinstance(e, AgentUttered)
-        ]
+        """Agent messages go to the customer through the channel they last wrote on (None: nothing to
+        send). A REST customer's stream gets them from the hub, on whichever worker it is open."""
+        messages = [agent_message(tracker.sender_id, e.as_dict()) for e in events if isinstance(e, AgentUttered)]
         if not messages:
             return None
         latest = tracker.latest_message
-        channel = self.channels.get(latest.input_channel if latest and latest.input_channel else "rest")
-        if channel is None:
-            channel = self.channels.get("rest")
-        return bool(channel is not None and await channel.push(tracker.sender_id, messages))
+        channel = self.channels.get(latest.input_channel) if latest and latest.input_channel else None
+        if channel is None or channel.name == "rest":
+            return True  # published to the REST customer's stream(s)
+        return await channel.push(tracker.sender_id, messages)
 
     async def _senders(self) -> list[str]:
         listing = getattr(self.store, "sender_ids", None)
         return list(await listing()) if listing is not None else []
+
+
+def agent_message(recipient: str, event: dict) -> dict:
+    """A person's message as channels send bot messages, marked as the person's."""
+    return {
+        "recipient_id": recipient,
+        "text": event.get("text"),
+        "agent": event.get("agent"),
+        **(event.get("data") or {}),
+    }
+
+
+async def relay_to_rest_streams(hub: HandoffHub, rest) -> None:
+    """Every agent message the hub carries (from any worker) goes to the REST customer's open streams."""
+    async with hub.subscribe() as queue:
+        while (item := await queue.get()) is not None:
+            if item.kind == "message.agent":
+                await rest.push(item.conversation_id, [agent_message(item.conversation_id, item.event)])
 
 
 def _conflict(state, message: str) -> web.Response:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from agent.channels.base import BotMessage, RateLimited
 from agent.core.events import ActionExecuted, UserUttered
+from agent.core.handoff import mirror_events
 from agent.core.processor import TurnResult, UserMessage
 from agent.metrics import FALLBACKS, FAQ_HITS, INTENTS, LATENCY, MESSAGES, RATE_LIMITED
 from agent.nlu.interpreter import NLU_FALLBACK
@@ -55,7 +56,7 @@ class AgentRunner:
         self.live_faq = live_faq  # LiveFAQ: the served FAQ follows the edit log
         self.rate_limit = rate_limit
         self.locks: LockStore = locks if locks is not None else ConversationLocks()
-        self.hub = HandoffHub()  # handoff news for the agent desk and customers' streams
+        self.hub = HandoffHub(agent.processor.store.bus())  # handoff news for desks and customers' streams
         self.batcher = MicroBatcher(agent.interpreter.parse_batch, max_batch, agent.interpreter.shortcut)
         agent.processor.parse = self.batcher.parse
         self._idle = asyncio.Event()
@@ -83,14 +84,28 @@ class AgentRunner:
                     message = replace(message, message_id=str(message.metadata["message_id"]))
                 result = await self.agent.processor.handle_message(message)
                 LATENCY.labels(stage="turn").observe(time.perf_counter() - started)
+                silent = result.handoff.get("status") in ("queued", "human")
+                await self.hub.publish(message.sender_id, result.events, result.handoff, all_messages=silent)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
         _count(result)
-        silent = result.handoff.get("status") in ("queued", "human")
-        self.hub.publish(message.sender_id, result.events, result.handoff, all_messages=silent)
         return result
+
+    async def mirror_handoff(self, sender_id: str, with_person: bool, agent: str | None = None, by: str = "") -> dict:
+        """A platform's desk (Chatwoot, WeChat customer service, WeCom) says who has the conversation:
+        record what changed, under the conversation's lock, and tell the hub."""
+        processor = self.agent.processor
+        async with self.locks.hold(sender_id):
+            tracker = await processor.store.get_or_create(sender_id, processor.domain)
+            settings = processor.handoff
+            events = mirror_events(tracker.state.handoff, with_person, agent, by, settings.queue, by or "platform")
+            if events:
+                tracker.extend(events)
+                await processor.store.save(tracker, events)
+                await self.hub.publish(sender_id, events, tracker.state.handoff.as_dict(), all_messages=True)
+            return tracker.state.handoff.as_dict()
 
     async def parse(self, text: str, previous_language: str | None = None) -> dict:
         return await self.batcher.parse(text, previous_language)
@@ -104,7 +119,7 @@ class AgentRunner:
 
     async def close(self) -> None:
         await self.drain()
-        self.hub.close()
+        await self.hub.close()
         self.batcher.close()
         await self.locks.close()
         await self.agent.processor.store.close()

@@ -8,6 +8,7 @@ from agent.bot.domain import Domain
 from agent.core.events import Event
 from agent.core.tracker import Tracker
 from agent.stores import snapshot
+from agent.stores.bus import LocalBus
 
 
 class TrackerConflict(Exception):
@@ -75,6 +76,10 @@ class TrackerStore(ABC):
 
     async def get_or_create(self, sender_id: str, domain: Domain) -> Tracker:
         return await self.retrieve(sender_id, domain) or Tracker(sender_id, domain)
+
+    def bus(self):
+        """How workers sharing this store tell each other handoff news (agent.stores.bus)."""
+        return LocalBus()
 
 
 class InMemoryTrackerStore(TrackerStore):

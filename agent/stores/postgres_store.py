@@ -18,6 +18,7 @@ from agent.core.events import Event, events_from_dicts
 from agent.core.tracker import Tracker
 from agent.stores import snapshot
 from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
+from agent.stores.bus import PostgresBus
 from agent.stores.cache import TrackerCache
 
 # `data` is TEXT, not JSONB: JSONB refuses the \u0000 escape a user's message may carry, and the
@@ -70,6 +71,9 @@ class PostgresTrackerStore(TrackerStore):
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self._cache = TrackerCache(cached_conversations)
+
+    def bus(self):
+        return PostgresBus(self._options, f"{self.table}_handoff_news")
 
     @property
     def address(self) -> str:

@@ -21,6 +21,7 @@ from agent.core.events import Event, events_from_dicts
 from agent.core.tracker import Tracker
 from agent.stores import snapshot
 from agent.stores.base import StoreUnavailable, TrackerConflict, TrackerStore, first_seq, snapshot_for
+from agent.stores.bus import RedisBus
 from agent.stores.cache import TrackerCache
 
 DEFAULT_PREFIX = "agent:tracker:"
@@ -130,6 +131,9 @@ class RedisTrackerStore(TrackerStore):
         self._append = self._redis.register_script(APPEND)
         self._load = self._redis.register_script(LOAD)
         self._cache = TrackerCache(cached_conversations)
+
+    def bus(self):
+        return RedisBus(self._options, f"{self.key_prefix}handoff-news")
 
     @property
     def address(self) -> str:
