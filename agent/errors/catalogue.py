@@ -687,6 +687,15 @@ class Errors:
         reference the agent can expand: the closing `}` is missing, the name is not letters, digits and
         `_`, or the default holds another `${...}`. Write `$${` to keep the text as it is.""",
     )
+    CHATWOOT_CREDENTIAL_MISSING = Entry(
+        "E525",
+        "credentials.yml: the `chatwoot` channel needs `{key}` (a non-empty string)",
+        "url: your Chatwoot's address; bot_token: the agent bot's access token (Settings > Bots)",
+        explanation="""The Chatwoot connector puts the bot in front of a Chatwoot inbox as an Agent Bot: it
+        needs Chatwoot's address (`url`) to post replies and hand conversations over, and the agent bot's
+        `bot_token` (sent as `api_access_token`). `webhook_secret`, optional, verifies Chatwoot's signed
+        deliveries.""",
+    )
     HANDOFF_SETTING_NUMBER = Entry(
         "E522",
         "handoff: '{key}' must be a whole number of {unit} (0 turns it off), not {value!r}",

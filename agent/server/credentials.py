@@ -19,6 +19,7 @@ CHANNELS = {
     "slack": "agent.channels.slack:SlackChannel",
     "wechat": "agent.channels.wechat:WeChatChannel",
     "wecom": "agent.channels.wechat:WeComChannel",
+    "chatwoot": "agent.channels.chatwoot:ChatwootChannel",
 }
 RASA_ALIASES = {"rasa": "rest"}  # Rasa's `rasa:` entry is its own REST-like input
 
