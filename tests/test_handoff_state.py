@@ -385,3 +385,58 @@ def test_a_restart_while_queued_leaves_the_queue(tmp_path):
     (restart,) = _say(processor, "/restart")
     kinds = [e.type_name for e in restart.events]
     assert "handoff_released" in kinds and "restart" in kinds and restart.handoff["status"] == BOT
+
+
+def test_business_hours_decide_whether_a_handoff_queues(tmp_path):
+    import datetime as dt
+
+    from agent.bot.business_hours import BusinessHours
+
+    weekdays = BusinessHours("Asia/Shanghai", ("mon", "tue", "wed", "thu", "fri"), dt.time(8), dt.time(20))
+    utc = dt.timezone.utc
+    assert weekdays.staffed(dt.datetime(2026, 12, 2, 1, 0, tzinfo=utc))  # Wednesday 09:00 in Shanghai
+    assert not weekdays.staffed(dt.datetime(2026, 12, 2, 13, 0, tzinfo=utc))  # Wednesday 21:00
+    assert not weekdays.staffed(dt.datetime(2026, 12, 5, 3, 0, tzinfo=utc))  # Saturday 11:00
+    nights = BusinessHours("UTC", ("fri",), dt.time(22), dt.time(6))
+    assert nights.staffed(dt.datetime(2026, 12, 4, 23, 0, tzinfo=utc))  # Friday 23:00
+    assert nights.staffed(dt.datetime(2026, 12, 5, 5, 0, tzinfo=utc))  # Saturday 05:00: Friday's night
+    assert not nights.staffed(dt.datetime(2026, 12, 6, 5, 0, tzinfo=utc))  # Sunday 05:00
+
+    never = BusinessHours("UTC", (), dt.time(8), dt.time(9))
+    processor = _processor(tmp_path, HandoffSettings(hours=never))
+    (turn,) = _say(processor, "/talk_to_human")
+    assert _texts(turn) == ["Our team is not available right now. Please try again during opening hours."]
+    assert turn.handoff["status"] == BOT  # not queued: nobody would answer
+
+
+def test_hours_are_read_from_endpoints_yml(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "endpoints.yml"
+    path.write_text(
+        'handoff:\n  hours:\n    timezone: Europe/Berlin\n    days: [Mon, tue]\n    open: "08:30"\n    close: 17:00\n'
+    )
+    hours = load_endpoints(path).handoff.hours
+    assert (hours.timezone, hours.days, hours.open, hours.close) == (
+        "Europe/Berlin",
+        ("mon", "tue"),
+        dt.time(8, 30),
+        dt.time(17),
+    )
+
+
+@pytest.mark.parametrize(
+    "hours, line",
+    [
+        ("    timezone: Mars/Olympus\n", 3),
+        ("    days: [mon, funday]\n", 3),
+        ('    open: "25:00"\n', 3),
+    ],
+)
+def test_bad_hours_are_errors_at_their_line(tmp_path, hours, line):
+    path = tmp_path / "endpoints.yml"
+    path.write_text("handoff:\n  hours:\n" + hours)
+    with pytest.raises(AgentError) as caught:
+        load_endpoints(path)
+    problem = caught.value.problems.items[0]
+    assert (problem.code, problem.line) == ("E526", line)

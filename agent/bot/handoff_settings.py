@@ -10,6 +10,10 @@ may take it.
       agent_timeout: 900        # seconds an agent stayed quiet: back to the queue
       agents:                   # who may use the agent API and desk page, by token
         alice: ${ALICE_TOKEN}
+      hours:                    # when people staff the desk (agent.bot.business_hours)
+        timezone: Asia/Shanghai
+        open: "08:00"
+        close: "20:00"
 """
 
 from __future__ import annotations
@@ -17,10 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.bot.business_hours import BusinessHours, parse_hours
 from agent.bot.schema import Reader, key_line
 from agent.errors import Errors
 
-KEYS = ("queue", "after_fallbacks", "after_negative", "cancel_intents", "queue_timeout", "agent_timeout", "agents")
+KEYS = (
+    "queue",
+    "after_fallbacks",
+    "after_negative",
+    "cancel_intents",
+    "queue_timeout",
+    "agent_timeout",
+    "agents",
+    "hours",
+)
 _COUNTS = {"after_fallbacks": ("messages", 2), "after_negative": ("messages", 2)}
 _SECONDS = {"queue_timeout": ("seconds", 600), "agent_timeout": ("seconds", 900)}
 
@@ -34,6 +48,7 @@ class HandoffSettings:
     queue_timeout: int = 0
     agent_timeout: int = 0
     agents: dict[str, str] = field(default_factory=dict)  # token -> agent name
+    hours: BusinessHours | None = None  # None: always staffed
 
     def agent_for(self, token: str) -> str | None:
         return self.agents.get(token)
@@ -67,6 +82,8 @@ def parse_handoff(raw: Any, r: Reader, line: int | None) -> HandoffSettings:
         )
     if "agents" in data:
         values["agents"] = _agents(data["agents"], r, key_line(data, "agents"))
+    if "hours" in data:
+        values["hours"] = parse_hours(data["hours"], r, key_line(data, "hours"))
     return HandoffSettings(**values)
 
 

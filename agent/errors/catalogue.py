@@ -711,6 +711,15 @@ class Errors:
         explanation="""`handoff: queue` names the queue new handoffs join; agents list and accept
         conversations by queue.""",
     )
+    HANDOFF_HOURS = Entry(
+        "E526",
+        "handoff: hours: '{key}' cannot be {value!r}",
+        "e.g. {key}: {example}",
+        explanation="""`handoff: hours:` says when people staff the desk: `timezone` (an IANA zone such as
+        Europe/Berlin), `days` (mon ... sun), `open` and `close` ("HH:MM"; a close before the open runs
+        past midnight). Outside those hours `action_handoff` answers `utter_handoff_closed` instead of
+        queueing.""",
+    )
     HANDOFF_AGENTS_FORM = Entry(
         "E523",
         "handoff: agents must map each agent's name to their token, e.g. alice: ${{ALICE_TOKEN}}",

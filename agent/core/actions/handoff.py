@@ -1,9 +1,12 @@
-"""`action_handoff`: tell the customer a person is coming and join the handoff queue.
+"""`action_handoff`: tell the customer a person is coming and join the handoff queue (outside the
+desk's hours from endpoints.yml, say when to come back instead).
 
 A default action (usable from rules and stories like Rasa's defaults); the processor also runs it
 when a trigger in endpoints.yml's `handoff:` fires (repeated fallback, negative sentiment)."""
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 from agent.bot.handoff_settings import HandoffSettings
 from agent.core.actions.base import Action, ActionContext, bot_message, utter
@@ -11,6 +14,7 @@ from agent.core.events import Event, HandoffRequested
 
 NAME = "action_handoff"
 HANDOFF_TEXT = "I'm passing you to one of our team. A person will reply here shortly."
+CLOSED_TEXT = "Our team is not available right now. Please try again during opening hours."
 SUMMARY_CHARS = 280  # the customer's last words, for the queue's one-line view
 
 
@@ -24,6 +28,12 @@ class ActionHandoff(Action):
     async def run(self, ctx: ActionContext) -> list[Event]:
         if ctx.tracker.state.handoff.silent:
             return []  # already waiting for, or talking to, a person
+        hours = self.settings.hours
+        if hours is not None and not hours.staffed(datetime.now(timezone.utc)):
+            # nobody would answer: say so rather than queue the customer
+            return utter(ctx, "utter_handoff_closed") or [
+                bot_message({"text": CLOSED_TEXT, "response": "utter_handoff_closed"})
+            ]
         said = utter(ctx, "utter_handoff") or [bot_message({"text": HANDOFF_TEXT, "response": "utter_handoff"})]
         latest = ctx.tracker.latest_message
         summary = (latest.text or "")[:SUMMARY_CHARS] if latest is not None else None
