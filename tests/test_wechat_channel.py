@@ -1028,3 +1028,64 @@ def test_a_persons_message_outside_the_48_hour_window_is_reported_undelivered():
             assert not await h.channel.push(OPENID, [{"recipient_id": OPENID, "text": "too late"}])
 
     asyncio.run(scenario())
+
+
+def kf_event_xml(event: str, agent_field: str, agent: str, create_time: int) -> str:
+    return event_xml(event, create_time=create_time).replace(
+        "</xml>", f"<{agent_field}><![CDATA[{agent}]]></{agent_field}></xml>"
+    )
+
+
+def test_a_handoff_goes_to_wechat_customer_service_and_its_sessions_are_mirrored(tmp_path):
+    """kf_transfer: the passive reply hands the message to 多客服 (the bot's words go by API), later
+    messages while queued are transferred again, kf session events say who has the chat, and after
+    kf_close_session the bot answers again (HANDOFF_AND_EVENTS.md section 1)."""
+    from agent.bot.handoff_settings import HandoffSettings
+    from agent.server.runner import AgentRunner
+    from tests.test_handoff_api import _agent
+
+    runner = AgentRunner(_agent(tmp_path, HandoffSettings()))
+
+    async def state():
+        tracker = await runner.agent.processor.store.retrieve(OPENID, runner.agent.domain)
+        return tracker.state.handoff
+
+    async def scenario():
+        async with harness(runner=runner, kf_transfer=True) as h:
+            asked = await h.post(plain_query(), text_xml("/talk_to_human", msg_id="1"))
+            await h.channel.background.drain()
+            spoken = [json.loads(s["body"])["text"]["content"] for s in h.api.sends]
+            again = await h.post(plain_query(), text_xml("还有人吗", msg_id="2"))
+            await h.post(plain_query(), kf_event_xml("kf_create_session", "KfAccount", "agent01@gh", 1700000010))
+            await h.channel.background.drain()
+            accepted = await state()
+            await h.post(plain_query(), kf_event_xml("kf_switch_session", "ToKfAccount", "agent02@gh", 1700000020))
+            await h.channel.background.drain()
+            switched = await state()
+            await h.post(plain_query(), kf_event_xml("kf_close_session", "KfAccount", "agent02@gh", 1700000030))
+            await h.channel.background.drain()
+            back = await h.post(plain_query(), text_xml("/greet", msg_id="3"))
+            return asked, spoken, again, accepted, switched, back, len(h.api.sends)
+
+    asked, spoken, again, accepted, switched, back, sends = asyncio.run(scenario())
+    assert asked[0] == 200 and "transfer_customer_service" in asked[1] and f"<![CDATA[{OPENID}]]>" in asked[1]
+    assert spoken == ["A person will join shortly."]  # the bot's words went by the customer-service API
+    assert "transfer_customer_service" in again[1]  # still queued: into the same queue
+    assert (accepted.status, accepted.agent) == ("human", "agent01@gh")
+    assert (switched.status, switched.agent) == ("human", "agent02@gh")
+    assert "transfer_customer_service" not in back[1] and "Hello!" in back[1] and sends == 1
+
+
+def test_without_kf_transfer_a_handoff_is_an_ordinary_reply(tmp_path):
+    from agent.bot.handoff_settings import HandoffSettings
+    from agent.server.runner import AgentRunner
+    from tests.test_handoff_api import _agent
+
+    runner = AgentRunner(_agent(tmp_path, HandoffSettings()))
+
+    async def scenario():
+        async with harness(runner=runner) as h:
+            return await h.post(plain_query(), text_xml("/talk_to_human", msg_id="1"))
+
+    status, body, _ = asyncio.run(scenario())
+    assert "transfer_customer_service" not in body and "A person will join shortly." in body

@@ -60,8 +60,15 @@ from agent.channels.wechat_protocol import (
     render_passive_reply,
     render_replies,
     required_credentials,
+    seal,
 )
-from agent.channels.wechat_xml import WeChatMessage, WeChatXmlError, parse_fields, parse_message
+from agent.channels.wechat_xml import (
+    WeChatMessage,
+    WeChatXmlError,
+    parse_fields,
+    parse_message,
+    render_transfer_reply,
+)
 from agent.core.processor import UserMessage
 from agent.errors import Errors
 from agent.metrics import CHANNEL_ERRORS, DUPLICATES
@@ -69,6 +76,7 @@ from agent.metrics import CHANNEL_ERRORS, DUPLICATES
 log = logging.getLogger(__name__)
 
 PASSIVE_REPLY_LIMIT_S = 5.0  # WeChat drops a passive reply after this long
+KF_SESSION_EVENTS = ("kf_create_session", "kf_switch_session", "kf_close_session")
 DEFAULT_REPLY_DEADLINE_S = 4.0
 DEFAULT_GREETING = "/greet"
 DEFAULT_MAX_CLOCK_SKEW_S = 300.0
@@ -89,6 +97,8 @@ class _Delivery:
     account: str  # our account (inbound ToUserName), the passive reply's FromUserName
     task: asyncio.Task[str] | None = None  # resolves to the reply text ("" for none)
     passive: bool | None = None  # None until the first request's wait decides
+    transfer: bool = False  # a person has (or is about to have) the chat: hand the message to 多客服
+    spoken: bool = False  # the reply text went by the customer-service API beside a transfer
 
 
 def _result(task: asyncio.Task[str]) -> str:
@@ -108,6 +118,7 @@ class _WeChatFamilyChannel(Channel):
     """The callback protocol shared by WeChat and WeCom; subclasses authenticate and pick the send API."""
 
     path: str
+    kf_transfer = False  # WeChat's 多客服 handoff (WeChatChannel only)
 
     def __init__(
         self,
@@ -281,6 +292,10 @@ class _WeChatFamilyChannel(Channel):
         return None
 
     async def _dispatch(self, message: WeChatMessage, runner: TurnRunner, request: SignedRequest) -> web.Response:
+        if self.kf_transfer and message.msg_type == "event" and message.event in KF_SESSION_EVENTS:
+            if message.from_user and self.dedupe.first_time(dedupe_key(message)):
+                self.background.spawn(self._mirror_kf_session(runner, message))
+            return _text_response(SUCCESS)
         text = self._inbound_text(message)
         if text is None or not message.from_user:
             return _text_response(SUCCESS)
@@ -302,7 +317,12 @@ class _WeChatFamilyChannel(Channel):
     async def _run_turn(self, runner: TurnRunner, inbound: UserMessage, delivery: _Delivery) -> str:
         """Run the turn; if the request stopped waiting meanwhile, send the reply through the API."""
         try:
-            replies = await runner.submit(inbound)
+            if self.kf_transfer:
+                result = await runner.turn(inbound)
+                replies = result.messages
+                delivery.transfer = result.handoff.get("status") in ("queued", "human")
+            else:
+                replies = await runner.submit(inbound)
         except Exception:
             CHANNEL_ERRORS.labels(channel=self.name, kind="turn").inc()
             log.exception("%s: turn failed", self.name)
@@ -312,6 +332,10 @@ class _WeChatFamilyChannel(Channel):
             self._choices.put(inbound.sender_id, payloads)
         else:
             self._choices.pop(inbound.sender_id)
+        if delivery.passive is False and delivery.transfer:
+            # the transfer exists only as a passive reply: this message stays with us (1.2 of the notes)
+            CHANNEL_ERRORS.labels(channel=self.name, kind="transfer_missed").inc()
+            log.warning("%s: a handoff missed the passive reply window; the message was not transferred", self.name)
         if delivery.passive is False and text:
             await self._send_late(delivery.user, text)
         return text
@@ -328,6 +352,14 @@ class _WeChatFamilyChannel(Channel):
                 raise
             self._decide(delivery, passive=delivery.task.done())
         text = _result(delivery.task) if delivery.passive else ""
+        if delivery.passive and delivery.transfer:
+            if text and not delivery.spoken:  # the passive reply is the transfer: the words go by API
+                delivery.spoken = True
+                self.background.spawn(self._send_late(delivery.user, text))
+            xml = seal(
+                render_transfer_reply(delivery.user, delivery.account, int(self.clock())), request, self._envelope()
+            )
+            return web.Response(text=xml, content_type="application/xml")
         if not text:
             return _text_response(SUCCESS)
         xml = render_passive_reply(text, delivery.user, delivery.account, int(self.clock()), request, self._envelope())
@@ -345,6 +377,20 @@ class _WeChatFamilyChannel(Channel):
         delivery.passive = passive
         if not passive and delivery.task is not None and _result(delivery.task):
             self.background.spawn(self._send_late(delivery.user, _result(delivery.task)))
+
+    async def _mirror_kf_session(self, runner: TurnRunner, message: WeChatMessage) -> None:
+        """WeChat's customer service says who has the chat: an agent accepted (create), passed it on
+        (switch) or closed it (the bot's again)."""
+        fields = message.fields
+        try:
+            if message.event == "kf_close_session":
+                await runner.mirror_handoff(message.from_user, False, by="wechat_kf")
+            else:
+                agent = fields.get("ToKfAccount") or fields.get("KfAccount") or "kf"
+                await runner.mirror_handoff(message.from_user, True, agent.strip(), by="wechat_kf")
+        except Exception:
+            CHANNEL_ERRORS.labels(channel=self.name, kind="turn").inc()
+            log.exception("%s: could not record a customer-service session event", self.name)
 
     # --- outbound API ----------------------------------------------------------------------------------
 
@@ -382,7 +428,9 @@ class _WeChatFamilyChannel(Channel):
 
 
 class WeChatChannel(_WeChatFamilyChannel):
-    """WeChat Official Account (公众号) server push: plaintext, compatible or safe mode."""
+    """WeChat Official Account (公众号) server push: plaintext, compatible or safe mode. With
+    `kf_transfer: true` a handoff goes to WeChat's own customer service (多客服): the passive reply
+    becomes `transfer_customer_service`, and its kf session events say who has the chat."""
 
     name = "wechat"
     path = "/webhooks/wechat"
@@ -395,6 +443,7 @@ class WeChatChannel(_WeChatFamilyChannel):
         encoding_aes_key: str | None = None,
         *,
         api_url: str = WECHAT_API,
+        kf_transfer: bool = False,
         **options: Any,
     ):
         super().__init__(
@@ -406,6 +455,7 @@ class WeChatChannel(_WeChatFamilyChannel):
             **options,
         )
         self.app_id = app_id
+        self.kf_transfer = kf_transfer
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> WeChatChannel:
@@ -417,6 +467,7 @@ class WeChatChannel(_WeChatFamilyChannel):
             keys["app_secret"],
             keys["token"],
             str(credentials.get("encoding_aes_key") or "") or None,
+            kf_transfer=credentials.get("kf_transfer") is True,
             **channel_options(credentials, cls.name),
         )
 

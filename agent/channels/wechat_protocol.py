@@ -128,7 +128,11 @@ def render_passive_reply(
     text: str, to_user: str, from_user: str, create_time: int, request: SignedRequest, envelope: Envelope | None
 ) -> str:
     """The passive reply XML, in a safe-mode envelope when the request came encrypted and a key is set."""
-    xml = render_text_reply(to_user, from_user, create_time, text)
+    return seal(render_text_reply(to_user, from_user, create_time, text), request, envelope)
+
+
+def seal(xml: str, request: SignedRequest, envelope: Envelope | None) -> str:
+    """A passive reply as it leaves: in a safe-mode envelope when the request came encrypted."""
     if not request.encrypted or envelope is None:
         return xml
     encrypted = encrypt(xml, envelope.key, envelope.receive_id, envelope.random16())

@@ -115,6 +115,17 @@ def render_text_reply(to_user: str, from_user: str, create_time: int, content: s
     )
 
 
+def render_transfer_reply(to_user: str, from_user: str, create_time: int, kf_account: str | None = None) -> str:
+    """Passive reply handing the user's message to WeChat's customer service (多客服) queue; with
+    `kf_account`, to that agent."""
+    target = f"<TransInfo><KfAccount>{cdata(kf_account)}</KfAccount></TransInfo>" if kf_account else ""
+    return (
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{int(create_time)}</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType>"
+        f"{target}</xml>"
+    )
+
+
 def render_encrypted_reply(encrypt: str, msg_signature: str, timestamp: str, nonce: str) -> str:
     """Safe-mode envelope around an encrypted reply (field order as Tencent's samples)."""
     return (

@@ -84,8 +84,8 @@ def mirror_events(
     kf sessions, WeCom's service_state): none when it already does."""
     if with_person and not state.silent:
         return [HandoffRequested(reason=reason, queue=queue), HandoffAssigned(agent=agent or by)]
-    if with_person and state.status == QUEUED and agent:
-        return [HandoffAssigned(agent=agent)]
+    if with_person and agent and agent != state.agent:
+        return [HandoffAssigned(agent=agent)]  # accepted, or passed to another agent
     if not with_person and state.silent:
         return [HandoffReleased(by=by, to=BOT)]
     return []
