@@ -24,6 +24,7 @@ from agent.core.events import (
     EventFormatError,
     FollowupAction,
     HandoffAssigned,
+    HandoffLinked,
     HandoffReleased,
     HandoffRequested,
     HandoffTimeout,
@@ -75,6 +76,7 @@ ALL_EVENTS = [
     AgentUttered("Hi, I'm Alice", "alice", {"buttons": []}, timestamp=T + 18),
     HandoffReleased("alice", "closed", timestamp=T + 19),
     HandoffTimeout("agent", timestamp=T + 20),
+    HandoffLinked("slack", "C_AGENTS/1700000000.000100", timestamp=T + 21),
 ]
 
 

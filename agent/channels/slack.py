@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -123,8 +123,12 @@ class SlackChannel(Channel):
         dedup: Deduplicator | None = None,
         max_attempts: int = 3,
         max_pending: int = 1000,
+        agents_channel: str | None = None,
     ) -> None:
         super().__init__()
+        # Slack as an agent desk (agent.server.slack_desk): replies in this channel's threads are people's
+        self.agents_channel = agents_channel
+        self.on_thread_reply: Callable[[str, str, str, str], Awaitable[None]] | None = None
         self._token, self._secret = token, signing_secret
         self.slack_channel, self.use_threads = slack_channel, use_threads
         self.api_url = api_url.rstrip("/")
@@ -145,7 +149,7 @@ class SlackChannel(Channel):
             value = credentials.get(key)
             if not isinstance(value, str) or not value.strip():
                 raise Errors.SLACK_CREDENTIAL_MISSING.error(key=key)
-        extra = {k: credentials[k] for k in ("slack_channel", "api_url") if credentials.get(k)}
+        extra = {k: credentials[k] for k in ("slack_channel", "api_url", "agents_channel") if credentials.get(k)}
         return cls(
             credentials["slack_token"],
             credentials["slack_signing_secret"],
@@ -220,6 +224,8 @@ class SlackChannel(Channel):
         bot_users = {a["user_id"] for a in envelope.get("authorizations") or [] if a.get("is_bot")}
         text = sanitize(str(event.get("text") or ""), bot_users)
         channel, user, ts = event.get("channel"), event.get("user"), event.get("ts")
+        if self.agents_channel is not None and channel == self.agents_channel:
+            return self._on_agents_channel(envelope, event, text, bot_users)
         supported = (
             event.get("channel_type") == "im"
             or event.get("type") == "app_mention"
@@ -253,6 +259,27 @@ class SlackChannel(Channel):
         self._start_turn(
             runner, UserMessage(text, f"{channel}:{user}", "slack", metadata=metadata, via="slack"), channel, thread_ts
         )
+        return web.Response()
+
+    def _on_agents_channel(
+        self, envelope: dict[str, Any], event: dict[str, Any], text: str, bot_users: set[str]
+    ) -> web.Response:
+        """A person's reply in a handoff thread (HANDOFF_AND_EVENTS.md 4.3): not our own relays, not
+        edits or joins, not top-level chatter."""
+        user, ts, thread_ts = event.get("user"), event.get("ts"), event.get("thread_ts")
+        if (
+            event.get("type") != "message"
+            or event.get("subtype") not in (None, "thread_broadcast")
+            or "bot_id" in event
+            or user in bot_users
+            or not (text and _ident(user) and thread_ts and thread_ts != ts)
+            or self.on_thread_reply is None
+        ):
+            return web.Response()
+        if not self.dedup.first_time(f"event:{envelope.get('event_id')}" if envelope.get("event_id") else None):
+            DUPLICATES.labels(channel="slack").inc()
+            return web.Response()
+        self.background.spawn(self.on_thread_reply(str(event["channel"]), str(thread_ts), str(user), text))
         return web.Response()
 
     def _on_click(self, payload: dict[str, Any], runner: TurnRunner) -> None:
@@ -338,7 +365,11 @@ class SlackChannel(Channel):
                 self._locks[channel] = (lock, users - 1)
 
     async def post_message(self, body: dict[str, Any]) -> bool:
-        """chat.postMessage with the bot token; honours 429 Retry-After a bounded number of times."""
+        return await self.post(body) is not None
+
+    async def post(self, body: dict[str, Any]) -> str | None:
+        """chat.postMessage with the bot token; honours 429 Retry-After a bounded number of times. The
+        posted message's ts (a thread's root for replies under it), or None when it was not posted."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json; charset=utf-8"}
@@ -356,9 +387,9 @@ class SlackChannel(Channel):
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
                 log.warning("slack: chat.postMessage failed (%s)", type(exc).__name__)
                 CHANNEL_ERRORS.labels(channel="slack", kind="post_failed").inc()
-                return False
+                return None
             if isinstance(answer, dict) and answer.get("ok") is True:
-                return True
+                return str(answer.get("ts") or "")
             error = answer.get("error") if isinstance(answer, dict) else None
             log.warning(
                 "slack: chat.postMessage to %s refused: HTTP %d, error=%s",
@@ -367,12 +398,12 @@ class SlackChannel(Channel):
                 str(error)[:64],
             )
             CHANNEL_ERRORS.labels(channel="slack", kind="post_failed").inc()
-            return False
+            return None
         log.warning(
             "slack: chat.postMessage to %s still rate limited after %d attempts", body.get("channel"), self.max_attempts
         )
         CHANNEL_ERRORS.labels(channel="slack", kind="rate_limited").inc()
-        return False
+        return None
 
 
 def _retry_after(header: str | None) -> float:

@@ -171,6 +171,15 @@ class HandoffTimeout(Event):
     stage: str = "queue"  # queue: nobody accepted in time; agent: the agent went quiet
 
 
+@dataclass
+class HandoffLinked(Event):
+    """Where a desk outside this server follows the handoff (a Slack thread: desk slack, ref C…/ts)."""
+
+    type_name: ClassVar[str] = "handoff_linked"
+    desk: str = ""
+    ref: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -195,6 +204,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgentUttered,
         HandoffReleased,
         HandoffTimeout,
+        HandoffLinked,
     )
 }
 # Rasa's JSON uses different key names for a few fields than its Python classes do.

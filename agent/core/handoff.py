@@ -12,6 +12,7 @@ from agent.core.events import (
     AgentUttered,
     Event,
     HandoffAssigned,
+    HandoffLinked,
     HandoffReleased,
     HandoffRequested,
     HandoffTimeout,
@@ -19,7 +20,7 @@ from agent.core.events import (
 
 BOT, QUEUED, HUMAN, CLOSED = "bot", "queued", "human", "closed"
 # What happened between a person and the customer stays when a revert forgets the bot's side
-HANDOFF_EVENTS = (HandoffRequested, HandoffAssigned, AgentUttered, HandoffReleased, HandoffTimeout)
+HANDOFF_EVENTS = (HandoffRequested, HandoffAssigned, AgentUttered, HandoffReleased, HandoffTimeout, HandoffLinked)
 RELEASE_TARGETS = (BOT, CLOSED)
 TIMEOUT_STAGES = ("queue", "agent")
 
@@ -34,6 +35,7 @@ class HandoffState:
     assigned_at: float | None = None
     last_agent_message_at: float | None = None
     summary: str | None = None  # what the handoff request said (the customer's last words by default)
+    desk_ref: str | None = None  # "desk:ref" where an outside desk follows it (a Slack thread)
 
     @property
     def silent(self) -> bool:
@@ -50,6 +52,7 @@ class HandoffState:
             "assigned_at": self.assigned_at,
             "last_agent_message_at": self.last_agent_message_at,
             "summary": self.summary,
+            "desk_ref": self.desk_ref,
         }
 
     @classmethod
@@ -69,6 +72,8 @@ def fold_handoff(state: HandoffState, event: Event) -> HandoffState:
         return replace(state, last_agent_message_at=event.timestamp)
     if isinstance(event, HandoffReleased) and state.silent:
         return replace(state, status=CLOSED if event.to == CLOSED else BOT)
+    if isinstance(event, HandoffLinked) and state.silent:
+        return replace(state, desk_ref=f"{event.desk}:{event.ref}")
     if isinstance(event, HandoffTimeout):
         if event.stage == "queue" and state.status == QUEUED:
             return replace(state, status=BOT)

@@ -82,7 +82,9 @@ def build_app(
     import agent
     from agent.server.faq_api import faq_routes, follow_edit_log
     from agent.server.handoff_api import HandoffDesk, handoff_routes, relay_to_rest_streams
+    from agent.server.handoff_service import Handoffs
     from agent.server.http_api import api_routes, token_middleware
+    from agent.server.slack_desk import SlackDesk
 
     middlewares = [guard] + ([token_middleware(token)] if enable_api and token else [])
     app = web.Application(middlewares=middlewares, client_max_size=max(limit for _, limit in BODY_LIMITS))
@@ -106,8 +108,10 @@ def build_app(
     for channel in channels:
         app.add_routes(channel.routes(runner))
     handoff = runner.agent.processor.handoff
+    handoffs = Handoffs(runner, {c.name: c for c in channels})
+    slack_desks = [SlackDesk(c, handoffs, runner.hub) for c in channels if getattr(c, "agents_channel", None)]
     if enable_api or handoff.agents:  # the agent desk: its routes check agents' tokens themselves
-        desk = HandoffDesk(runner, handoff, token, {c.name: c for c in channels})
+        desk = HandoffDesk(handoffs, handoff, token)
         app.add_routes(handoff_routes(desk, enable_api))
     if enable_api:
         app.add_routes(api_routes(runner, model_file, model_id))
@@ -124,6 +128,7 @@ def build_app(
 
     async def handoff_news(app: web.Application):
         tasks = [asyncio.ensure_future(runner.hub.listen())]
+        tasks += [asyncio.ensure_future(desk.follow()) for desk in slack_desks]
         rest = next((c for c in channels if c.name == "rest"), None)
         if rest is not None:
             tasks.append(asyncio.ensure_future(relay_to_rest_streams(runner.hub, rest)))

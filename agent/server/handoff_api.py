@@ -24,10 +24,11 @@ from aiohttp import web
 
 from agent.bot.handoff_settings import HandoffSettings
 from agent.channels.rest import json_body
-from agent.core.events import AgentUttered, BotUttered, Event, HandoffAssigned, HandoffReleased, HandoffRequested
-from agent.core.handoff import CLOSED, HUMAN, QUEUED, RELEASE_TARGETS
+from agent.core.events import AgentUttered, BotUttered, Event
+from agent.core.handoff import HUMAN, QUEUED, RELEASE_TARGETS
 from agent.core.tracker import Tracker
 from agent.server.handoff_hub import HandoffHub
+from agent.server.handoff_service import Handoffs, Outcome, agent_message
 from agent.server.http_api import given_token
 
 DEFAULT_AGENT = "agent"
@@ -44,14 +45,13 @@ def _error(code: int, message: str, **extra) -> web.Response:
 class HandoffDesk:
     """The agent API's handlers over the runner's store, locks and hub."""
 
-    def __init__(self, runner, settings: HandoffSettings, api_token: str | None, channels: dict):
-        self.runner = runner
+    def __init__(self, handoffs: Handoffs, settings: HandoffSettings, api_token: str | None):
+        self.handoffs = handoffs
         self.settings = settings
         self.api_token = api_token
-        self.channels = channels  # name -> Channel, for delivering agent messages
-        self.hub: HandoffHub = runner.hub
-        self.domain = runner.agent.domain
-        self.store = runner.agent.processor.store
+        self.hub: HandoffHub = handoffs.runner.hub
+        self.domain = handoffs.domain
+        self.store = handoffs.store
 
     # ------------------------------------------------------------------ who is calling
 
@@ -77,14 +77,8 @@ class HandoffDesk:
         wanted = request.query.get("status")
         statuses = LISTED if wanted in (None, "", "open") else (wanted,)
         queue = request.query.get("queue")
-        rows = []
-        for sender in await self._senders():
-            tracker = await self.store.peek(sender, self.domain)
-            if tracker is None:
-                continue
-            state = tracker.state.handoff
-            if state.status in statuses and (not queue or state.queue == queue):
-                rows.append(_row(tracker))
+        found = await self.handoffs.find(lambda state: state.status in statuses and (not queue or state.queue == queue))
+        rows = [_row(tracker) for tracker in found]
         rows.sort(key=lambda r: r["requested_at"] or 0.0)
         return web.json_response({"handoffs": rows})
 
@@ -112,20 +106,13 @@ class HandoffDesk:
         reason, queue = body.get("reason", "api"), body.get("queue", self.settings.queue)
         if not isinstance(reason, str) or not isinstance(queue, str) or not queue:
             return _error(400, '"reason" and "queue" must be strings, e.g. {"reason": "vip", "queue": "support"}')
-        event = HandoffRequested(reason=reason[:64], queue=queue[:64])
-        return await self._change(request.match_info["conversation_id"], lambda t, _: [event], None, create=True)
+        return _answer(await self.handoffs.request(request.match_info["conversation_id"], reason[:64], queue[:64]))
 
     async def accept(self, request: web.Request) -> web.Response:
         agent = self.agent_of(request)
         if isinstance(agent, web.Response):
             return agent
-
-        def assign(tracker: Tracker, state) -> list[Event] | web.Response:
-            if state.status != QUEUED:
-                return _conflict(state, "only a queued conversation can be accepted")
-            return [HandoffAssigned(agent=agent)]
-
-        return await self._change(request.match_info["conversation_id"], assign, agent)
+        return _answer(await self.handoffs.accept(request.match_info["conversation_id"], agent))
 
     async def message(self, request: web.Request) -> web.Response:
         agent = self.agent_of(request)
@@ -137,16 +124,7 @@ class HandoffDesk:
         text = body.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             return _error(400, f'"text" must be a non-empty string of at most {MAX_TEXT} characters')
-
-        def say(tracker: Tracker, state) -> list[Event] | web.Response:
-            if state.status != HUMAN:
-                return _conflict(state, "accept the conversation before writing to the customer")
-            if state.agent != agent:
-                return _error(403, f"the conversation belongs to {state.agent}", status=state.status)
-            return [AgentUttered(text=text, agent=agent)]
-
-        response = await self._change(request.match_info["conversation_id"], say, agent)
-        return response
+        return _answer(await self.handoffs.say(request.match_info["conversation_id"], agent, text))
 
     async def release(self, request: web.Request) -> web.Response:
         agent = self.agent_of(request)
@@ -158,60 +136,11 @@ class HandoffDesk:
         target = body.get("to", "bot")
         if target not in RELEASE_TARGETS:
             return _error(400, '"to" must be "bot" or "closed"')
-
-        def give_back(tracker: Tracker, state) -> list[Event] | web.Response:
-            if not state.silent:
-                return _conflict(state, "the conversation is not with a person")
-            if state.status == HUMAN and state.agent != agent:
-                return _error(403, f"the conversation belongs to {state.agent}", status=state.status)
-            return [HandoffReleased(by=agent, to=CLOSED if target == CLOSED else "bot")]
-
-        return await self._change(request.match_info["conversation_id"], give_back, agent)
-
-    async def _change(self, sender: str, decide, agent: str | None, create: bool = False) -> web.Response:
-        """Decide and append under the conversation's lock, so two agents never both win."""
-        async with self.runner.locks.hold(sender):
-            tracker = await (self.store.get_or_create if create else self.store.retrieve)(sender, self.domain)
-            if tracker is None:
-                return _error(404, "no such conversation")
-            state = tracker.state.handoff
-            if create and state.silent:
-                return _conflict(state, "the conversation is already with a person or waiting for one")
-            events = decide(tracker, state)
-            if isinstance(events, web.Response):
-                return events
-            tracker.extend(events)
-            await self.store.save(tracker, events)
-            handoff = tracker.state.handoff.as_dict()
-            await self.hub.publish(sender, events, handoff, all_messages=True)
-        delivered = await self._deliver(tracker, events)
-        return web.json_response({"conversation_id": sender, "handoff": handoff, "delivered": delivered})
-
-    async def _deliver(self, tracker: Tracker, events: list[Event]) -> bool | None:
-        """Agent messages go to the customer through the channel they last wrote on (None: nothing to
-        send). A REST customer's stream gets them from the hub, on whichever worker it is open."""
-        messages = [agent_message(tracker.sender_id, e.as_dict()) for e in events if isinstance(e, AgentUttered)]
-        if not messages:
-            return None
-        latest = tracker.latest_message
-        channel = self.channels.get(latest.input_channel) if latest and latest.input_channel else None
-        if channel is None or channel.name == "rest":
-            return True  # published to the REST customer's stream(s)
-        return await channel.push(tracker.sender_id, messages)
-
-    async def _senders(self) -> list[str]:
-        listing = getattr(self.store, "sender_ids", None)
-        return list(await listing()) if listing is not None else []
+        return _answer(await self.handoffs.release(request.match_info["conversation_id"], agent, target))
 
 
-def agent_message(recipient: str, event: dict) -> dict:
-    """A person's message as channels send bot messages, marked as the person's."""
-    return {
-        "recipient_id": recipient,
-        "text": event.get("text"),
-        "agent": event.get("agent"),
-        **(event.get("data") or {}),
-    }
+def _answer(outcome: Outcome) -> web.Response:
+    return web.json_response(outcome.body, status=outcome.code)
 
 
 async def relay_to_rest_streams(hub: HandoffHub, rest) -> None:
@@ -220,10 +149,6 @@ async def relay_to_rest_streams(hub: HandoffHub, rest) -> None:
         while (item := await queue.get()) is not None:
             if item.kind == "message.agent":
                 await rest.push(item.conversation_id, [agent_message(item.conversation_id, item.event)])
-
-
-def _conflict(state, message: str) -> web.Response:
-    return _error(409, f"{message}; it is {state.status}", status=state.status, agent=state.agent)
 
 
 def _row(tracker: Tracker) -> dict:

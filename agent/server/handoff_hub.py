@@ -49,6 +49,7 @@ class HubEvent:
     conversation_id: str
     event: dict
     handoff: dict
+    origin: str = ""  # the worker that published it
 
     def as_dict(self) -> dict:
         return {
@@ -78,7 +79,7 @@ class HandoffHub:
             if kind is None or (kind.startswith("message.") and not involved):
                 continue
             _count(event, handoff)
-            items.append(HubEvent(kind, conversation_id, event.as_dict(), handoff))
+            items.append(HubEvent(kind, conversation_id, event.as_dict(), handoff, self.origin))
         if not items:
             return
         self._fan_out(items)
@@ -98,7 +99,8 @@ class HandoffHub:
             data = json.loads(payload)
             if data.get("origin") == self.origin:
                 return
-            items = [HubEvent(i["type"], i["conversation_id"], i["event"], i["handoff"]) for i in data["items"]]
+            origin = str(data["origin"])
+            items = [HubEvent(i["type"], i["conversation_id"], i["event"], i["handoff"], origin) for i in data["items"]]
         except (ValueError, KeyError, TypeError):
             log.warning("handoff news: an unreadable item from another worker was dropped")
             return

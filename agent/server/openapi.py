@@ -373,6 +373,7 @@ _HANDOFF = {
         "assigned_at": {"type": "number", "nullable": True},
         "last_agent_message_at": {"type": "number", "nullable": True},
         "summary": {"type": "string", "nullable": True},
+        "desk_ref": {"type": "string", "nullable": True},
     },
 }
 _HANDOFF_ROW = {
