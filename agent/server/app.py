@@ -80,6 +80,7 @@ def build_app(
     model_id: str = "",
 ) -> web.Application:
     import agent
+    from agent.server.desk_page import desk_routes
     from agent.server.faq_api import faq_routes, follow_edit_log
     from agent.server.handoff_api import HandoffDesk, handoff_routes, relay_to_rest_streams
     from agent.server.handoff_service import Handoffs
@@ -113,6 +114,7 @@ def build_app(
     if enable_api or handoff.agents:  # the agent desk: its routes check agents' tokens themselves
         desk = HandoffDesk(handoffs, handoff, token)
         app.add_routes(handoff_routes(desk, enable_api))
+        app.add_routes(desk_routes())  # the page for people: GET /desk
     if enable_api:
         app.add_routes(api_routes(runner, model_file, model_id))
         if runner.live_faq is not None:

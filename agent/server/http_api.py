@@ -13,7 +13,8 @@ from agent.core.tracker import Tracker
 from agent.server.openapi import openapi_document
 
 PUBLIC = ("/", "/health", "/version", "/metrics", "/openapi.json")
-OWN_AUTH = ("/webhooks/", "/handoffs")  # channels check signatures; the agent desk checks agents' tokens
+# channels check signatures; the agent API checks agents' tokens; the desk page holds no data
+OWN_AUTH = ("/webhooks/", "/handoffs", "/desk")
 
 
 def token_middleware(token: str):
