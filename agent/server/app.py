@@ -80,12 +80,9 @@ def build_app(
     model_id: str = "",
 ) -> web.Application:
     import agent
-    from agent.server.desk_page import desk_routes
     from agent.server.faq_api import faq_routes, follow_edit_log
-    from agent.server.handoff_api import HandoffDesk, handoff_routes, relay_to_rest_streams
-    from agent.server.handoff_service import Handoffs
+    from agent.server.handoff_wiring import mount_handoffs
     from agent.server.http_api import api_routes, token_middleware
-    from agent.server.slack_desk import SlackDesk
 
     middlewares = [guard] + ([token_middleware(token)] if enable_api and token else [])
     app = web.Application(middlewares=middlewares, client_max_size=max(limit for _, limit in BODY_LIMITS))
@@ -108,13 +105,7 @@ def build_app(
     )
     for channel in channels:
         app.add_routes(channel.routes(runner))
-    handoff = runner.agent.processor.handoff
-    handoffs = Handoffs(runner, {c.name: c for c in channels})
-    slack_desks = [SlackDesk(c, handoffs, runner.hub) for c in channels if getattr(c, "agents_channel", None)]
-    if enable_api or handoff.agents:  # the agent desk: its routes check agents' tokens themselves
-        desk = HandoffDesk(handoffs, handoff, token)
-        app.add_routes(handoff_routes(desk, enable_api))
-        app.add_routes(desk_routes())  # the page for people: GET /desk
+    mount_handoffs(app, runner, channels, enable_api=enable_api, token=token)
     if enable_api:
         app.add_routes(api_routes(runner, model_file, model_id))
         if runner.live_faq is not None:
@@ -127,18 +118,6 @@ def build_app(
             task.cancel()
 
         app.cleanup_ctx.append(follow_faq)
-
-    async def handoff_news(app: web.Application):
-        tasks = [asyncio.ensure_future(runner.hub.listen())]
-        tasks += [asyncio.ensure_future(desk.follow()) for desk in slack_desks]
-        rest = next((c for c in channels if c.name == "rest"), None)
-        if rest is not None:
-            tasks.append(asyncio.ensure_future(relay_to_rest_streams(runner.hub, rest)))
-        yield
-        for task in tasks:
-            task.cancel()
-
-    app.cleanup_ctx.append(handoff_news)
 
     async def finish_replies(app: web.Application) -> None:
         for channel in channels:

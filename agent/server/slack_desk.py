@@ -28,7 +28,9 @@ class SlackDesk:
         self.slack, self.handoffs, self.hub = slack, handoffs, hub
         self.channel: str = slack.agents_channel
         self._threads: ExpiringMap[str] = ExpiringMap(THREADS_TTL_S)  # thread ts -> conversation
-        self._roots: ExpiringMap[str] = ExpiringMap(THREADS_TTL_S)  # conversation -> thread ts (before the link is stored)
+        self._roots: ExpiringMap[str] = ExpiringMap(
+            THREADS_TTL_S
+        )  # conversation -> thread ts (before the link is stored)
         slack.on_thread_reply = self.agent_replied
 
     async def follow(self) -> None:
