@@ -58,16 +58,21 @@ class WeChatApiClient:
 
     async def send(self, path: str, body: bytes) -> None:
         """POST a JSON body with the access token, refreshing it once when the platform says it expired."""
+        await self.post(path, body)
+
+    async def post(self, path: str, body: bytes) -> dict[str, Any]:
+        """`send`, returning the platform's answer (sync_msg pages, msg_code...)."""
         for attempt in range(SEND_ATTEMPTS):
             token = await self._token()
             data = await self._call("POST", path, params={"access_token": token}, data=body, headers=_JSON_HEADERS)
             errcode = data.get("errcode", _OK)
             if errcode == _OK:
-                return
+                return data
             if errcode in TOKEN_EXPIRED_CODES and attempt == 0:
                 self._access_token = None
                 continue
             raise WeChatApiError("api", errcode, data.get("errmsg"))
+        raise WeChatApiError("api")
 
     def redact(self, text: Any) -> str:
         """Platform error text, shortened, with our secrets blanked in case an error echoes them."""

@@ -87,8 +87,9 @@ def mirror_events(
 ) -> list[Event]:
     """The events that make our state match an outside desk's (Chatwoot's `open`/`pending`, WeChat's
     kf sessions, WeCom's service_state): none when it already does."""
-    if with_person and not state.silent:
-        return [HandoffRequested(reason=reason, queue=queue), HandoffAssigned(agent=agent or by)]
+    if with_person and not state.silent:  # queued, or with the named agent already
+        requested = HandoffRequested(reason=reason, queue=queue)
+        return [requested, HandoffAssigned(agent=agent)] if agent else [requested]
     if with_person and agent and agent != state.agent:
         return [HandoffAssigned(agent=agent)]  # accepted, or passed to another agent
     if not with_person and state.silent:

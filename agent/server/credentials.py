@@ -20,6 +20,7 @@ CHANNELS = {
     "wechat": "agent.channels.wechat:WeChatChannel",
     "wecom": "agent.channels.wechat:WeComChannel",
     "chatwoot": "agent.channels.chatwoot:ChatwootChannel",
+    "wecom_kf": "agent.channels.wecom_kf:WeComKfChannel",
 }
 RASA_ALIASES = {"rasa": "rest"}  # Rasa's `rasa:` entry is its own REST-like input
 
