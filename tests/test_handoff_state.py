@@ -202,8 +202,9 @@ def test_a_queue_nobody_accepts_in_time_returns_to_the_bot(tmp_path):
     _say(processor, "/greet")
     _append(processor, HandoffRequested("requested", "default", timestamp=time.time() - 61))
     (turn,) = _say(processor, "/greet")
-    assert _texts(turn) == ["Hello!"] and [e.type_name for e in turn.events][1] == "handoff_timeout"
-    assert turn.handoff["status"] == BOT
+    assert [e.type_name for e in turn.events][1] == "handoff_timeout"
+    assert _texts(turn)[0].startswith("Sorry, nobody from our team could take your chat in time.")
+    assert _texts(turn)[1:] == ["Hello!"] and turn.handoff["status"] == BOT  # and the bot answers the message
 
 
 def test_a_queue_within_its_timeout_stays_silent(tmp_path):

@@ -12,6 +12,7 @@ from agent.bot.domain import Domain
 from agent.bot.handoff_settings import HandoffSettings
 from agent.core.actions.base import Action, ActionContext
 from agent.core.actions.builtin import UnavailableAction
+from agent.core.actions.handoff import queue_timed_out
 from agent.core.actions.registry import ActionRegistry
 from agent.core.events import (
     ActionExecuted,
@@ -100,7 +101,7 @@ class MessageProcessor:
                 metadata=message.metadata,
             )
         )
-        self._check_handoff_timeouts(tracker)
+        self._check_handoff_timeouts(tracker, message.input_channel)
         if self._stays_silent(tracker):
             # a person has (or is about to have) the conversation: store the message for them, say nothing
             tracker.append(ActionExecuted(name=ACTION_LISTEN))
@@ -152,13 +153,14 @@ class MessageProcessor:
             return False
         return state.handoff.silent
 
-    def _check_handoff_timeouts(self, tracker: Tracker) -> None:
+    def _check_handoff_timeouts(self, tracker: Tracker, channel: str | None) -> None:
         """Timeouts are noticed when the customer writes: nobody accepted in time (back to the bot,
-        which answers this message), or the agent went quiet (back to the queue)."""
+        which says so and answers this message), or the agent went quiet (back to the queue)."""
         handoff, now = tracker.state.handoff, time.time()
         if handoff.status == QUEUED and self.handoff.queue_timeout and handoff.requested_at is not None:
             if now - handoff.requested_at > self.handoff.queue_timeout:
                 tracker.append(HandoffTimeout(stage="queue"))
+                tracker.extend(queue_timed_out(ActionContext(tracker, self.domain, self.nlg, channel, self.actions)))
         elif handoff.status == HUMAN and self.handoff.agent_timeout:
             last = handoff.last_agent_message_at or handoff.assigned_at or now
             if now - last > self.handoff.agent_timeout:

@@ -15,6 +15,10 @@ from agent.core.events import Event, HandoffRequested
 NAME = "action_handoff"
 HANDOFF_TEXT = "I'm passing you to one of our team. A person will reply here shortly."
 CLOSED_TEXT = "Our team is not available right now. Please try again during opening hours."
+QUEUE_TIMEOUT_TEXT = (
+    "Sorry, nobody from our team could take your chat in time. You can leave a message here or email us; "
+    "meanwhile I'll help as well as I can."
+)
 SUMMARY_CHARS = 280  # the customer's last words, for the queue's one-line view
 
 
@@ -38,3 +42,10 @@ class ActionHandoff(Action):
         latest = ctx.tracker.latest_message
         summary = (latest.text or "")[:SUMMARY_CHARS] if latest is not None else None
         return [*said, HandoffRequested(reason=self.reason, queue=self.settings.queue, summary=summary)]
+
+
+def queue_timed_out(ctx: ActionContext) -> list[Event]:
+    """What the customer hears when nobody accepted in time (`utter_handoff_timeout`, or a built-in line)."""
+    return utter(ctx, "utter_handoff_timeout") or [
+        bot_message({"text": QUEUE_TIMEOUT_TEXT, "response": "utter_handoff_timeout"})
+    ]
