@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 
 import pytest
 
 from agent.bot.endpoints import load_endpoints
 from agent.bot.handoff_settings import HandoffSettings
-from agent.bot.project import load_bot
-from agent.core.actions.registry import ActionRegistry
 from agent.core.events import (
     AgentUttered,
     ConversationPaused,
@@ -23,18 +20,12 @@ from agent.core.events import (
     SessionStarted,
 )
 from agent.core.handoff import BOT, CLOSED, HUMAN, QUEUED, HandoffState, fold_handoff
-from agent.core.nlg import ResponseGenerator
-from agent.core.policies.ensemble import PolicyEnsemble
-from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
 from agent.core.tracker import Tracker
-from agent.core.training_data import TrainingData
 from agent.errors import AgentError
 from agent.nlu.payload import parse_payload
 from agent.stores import snapshot
-from agent.stores.base import InMemoryTrackerStore
-from tests.helpers.bot_factory import write_bot
-from tests.helpers.fakes import as_parser
+from tests.helpers.rule_bot import rule_processor
 
 DOMAIN = """
 version: "3.1"
@@ -75,20 +66,8 @@ def _parse(text: str) -> dict:
     return data
 
 
-def _processor(tmp_path, settings: HandoffSettings | None = None, store=None) -> MessageProcessor:
-    bot = load_bot(write_bot(tmp_path / "bot", domain=DOMAIN, nlu=None, rules=RULES))
-    rule = RulePolicy()
-    rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
-    settings = settings or HandoffSettings()
-    return MessageProcessor(
-        bot.domain,
-        as_parser(_parse),
-        PolicyEnsemble([rule], bot.config.policy),
-        store or InMemoryTrackerStore(),
-        ResponseGenerator(bot.domain, random.Random(0)),
-        ActionRegistry(bot.domain, handoff=settings),
-        settings,
-    )
+def _processor(tmp_path, settings: HandoffSettings | None = None, store=None, server=None) -> MessageProcessor:
+    return rule_processor(tmp_path / "bot", DOMAIN, RULES, parse=_parse, server=server, handoff=settings, store=store)
 
 
 def _say(processor, *texts, sender="c1"):
@@ -256,26 +235,15 @@ def test_a_customer_negative_message_after_message_is_handed_to_a_person(tmp_pat
 def test_a_custom_action_can_return_the_handoff_event(tmp_path):
     from tests.test_rasa_behaviour import FakeActionServer
 
-    bot = load_bot(
-        write_bot(
-            tmp_path / "bot",
-            domain=DOMAIN + "actions: [action_escalate]\n",
-            nlu=None,
-            rules=RULES.replace("action: action_handoff", "action: action_escalate"),
-        )
-    )
-    rule = RulePolicy()
-    rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
     server = FakeActionServer(
         {"action_escalate": {"events": [{"event": "handoff_requested", "reason": "vip", "queue": "gold"}]}}
     )
-    processor = MessageProcessor(
-        bot.domain,
-        as_parser(_parse),
-        PolicyEnsemble([rule], bot.config.policy),
-        InMemoryTrackerStore(),
-        ResponseGenerator(bot.domain, random.Random(0)),
-        ActionRegistry(bot.domain, server),
+    processor = rule_processor(
+        tmp_path / "bot",
+        DOMAIN + "actions: [action_escalate]\n",
+        RULES.replace("action: action_handoff", "action: action_escalate"),
+        parse=_parse,
+        server=server,
     )
     asked, waiting = _say(processor, "/talk_to_human", "/greet")
     assert (asked.handoff["reason"], asked.handoff["queue"]) == ("vip", "gold") and waiting.messages == []

@@ -4,25 +4,15 @@ custom actions, a bot's own default actions, action-server answers with nulls an
 from __future__ import annotations
 
 import asyncio
-import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.bot.project import load_bot
 from agent.core.actions.custom import ServerReply
-from agent.core.actions.registry import ActionRegistry
 from agent.core.events import ActionExecuted, BotUttered
-from agent.core.nlg import ResponseGenerator
-from agent.core.policies.ensemble import PolicyEnsemble
-from agent.core.policies.rule import RulePolicy
 from agent.core.processor import MessageProcessor, UserMessage
-from agent.core.training_data import TrainingData
-from agent.nlu.payload import parse_payload
-from agent.stores.base import InMemoryTrackerStore
-from tests.helpers.bot_factory import write_bot
-from tests.helpers.fakes import as_parser
+from tests.helpers.rule_bot import rule_processor
 
 DOMAIN = """
 version: "3.1"
@@ -95,17 +85,7 @@ class FakeActionServer:
 
 
 def _processor(tmp_path, server, domain: str = DOMAIN, rules: str = RULES) -> MessageProcessor:
-    bot = load_bot(write_bot(tmp_path / "bot", domain=domain, nlu=None, rules=rules))
-    rule = RulePolicy()
-    rule.train(TrainingData.compile(bot.stories, bot.rules, bot.domain))
-    return MessageProcessor(
-        bot.domain,
-        as_parser(lambda text: parse_payload(text) or {}),
-        PolicyEnsemble([rule], bot.config.policy),
-        InMemoryTrackerStore(),
-        ResponseGenerator(bot.domain, random.Random(0)),
-        ActionRegistry(bot.domain, server),
-    )
+    return rule_processor(tmp_path / "bot", domain, rules, server=server)
 
 
 def _say(processor, texts, sender="u"):

@@ -100,7 +100,6 @@ def run(scenario, tmp_path):
             app = web.Application()
             app.add_routes(channel.routes(runner))
             async with TestClient(TestServer(app)) as client:
-
                 rings = iter(range(1, 100))
 
                 async def ring(*pages: dict) -> None:

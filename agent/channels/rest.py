@@ -9,6 +9,7 @@ from collections import defaultdict
 from aiohttp import web
 
 from agent.channels.base import BotMessage, Channel, RateLimited, TurnRunner
+from agent.channels.sse import stream_events
 from agent.core.processor import UserMessage
 from agent.metrics import CHANNEL_ERRORS
 
@@ -41,7 +42,6 @@ async def json_body(request: web.Request) -> dict | web.Response:
     return body
 
 
-STREAM_KEEPALIVE_S = 15.0
 MAX_LISTENERS = 10_000
 
 
@@ -74,26 +74,14 @@ class RestChannel(Channel):
             return bad_request('"sender" is required, e.g. /webhooks/rest/stream?sender=u1')
         if sum(len(q) for q in self._listeners.values()) >= MAX_LISTENERS:
             return web.json_response({"error": "too many open streams"}, status=503)
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        await response.prepare(request)
-        await response.write(b": connected\n\n")
         queue: asyncio.Queue = asyncio.Queue()
         self._listeners[sender].add(queue)
         try:
-            while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), STREAM_KEEPALIVE_S)
-                except asyncio.TimeoutError:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                if message is None:
-                    break
-                await response.write(f"event: message\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode())
+            return await stream_events(request, queue, lambda message: ("message", message))
         finally:
             self._listeners[sender].discard(queue)
             if not self._listeners[sender]:
                 del self._listeners[sender]
-        return response
 
     @classmethod
     def from_credentials(cls, settings: dict | None) -> RestChannel:

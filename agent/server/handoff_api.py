@@ -15,15 +15,14 @@ the agent named by the `X-Agent` header. Without agents, the API's own token rul
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import json
 import time
 
 from aiohttp import web
 
 from agent.bot.handoff_settings import HandoffSettings
 from agent.channels.rest import json_body
+from agent.channels.sse import stream_events
 from agent.core.events import AgentUttered, BotUttered, Event
 from agent.core.handoff import HUMAN, QUEUED, RELEASE_TARGETS
 from agent.core.tracker import Tracker
@@ -34,7 +33,6 @@ from agent.server.http_api import given_token
 DEFAULT_AGENT = "agent"
 TRANSCRIPT_MESSAGES = 50  # the agent sees this many latest messages; the tracker API has them all
 MAX_TEXT = 4000  # characters in one agent message
-KEEPALIVE_S = 15.0  # a comment line on idle streams, so proxies keep them open
 LISTED = (QUEUED, HUMAN)
 
 
@@ -114,25 +112,29 @@ class HandoffDesk:
             return agent
         return _answer(await self.handoffs.accept(request.match_info["conversation_id"], agent))
 
-    async def message(self, request: web.Request) -> web.Response:
+    async def _agent_and_body(self, request: web.Request) -> tuple[str, dict] | web.Response:
+        """Who is calling, and the JSON object they sent (or the 401/400 saying what is wrong)."""
         agent = self.agent_of(request)
         if isinstance(agent, web.Response):
             return agent
         body = await json_body(request)
-        if isinstance(body, web.Response):
-            return body
+        return body if isinstance(body, web.Response) else (agent, body)
+
+    async def message(self, request: web.Request) -> web.Response:
+        called = await self._agent_and_body(request)
+        if isinstance(called, web.Response):
+            return called
+        agent, body = called
         text = body.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             return _error(400, f'"text" must be a non-empty string of at most {MAX_TEXT} characters')
         return _answer(await self.handoffs.say(request.match_info["conversation_id"], agent, text))
 
     async def release(self, request: web.Request) -> web.Response:
-        agent = self.agent_of(request)
-        if isinstance(agent, web.Response):
-            return agent
-        body = await json_body(request)
-        if isinstance(body, web.Response):
-            return body
+        called = await self._agent_and_body(request)
+        if isinstance(called, web.Response):
+            return called
+        agent, body = called
         target = body.get("to", "bot")
         if target not in RELEASE_TARGETS:
             return _error(400, '"to" must be "bot" or "closed"')
@@ -195,25 +197,10 @@ def _line(event: Event) -> dict:
     }
 
 
-async def sse(request: web.Request, hub: HandoffHub, conversation_id: str | None = None) -> web.StreamResponse:
-    """Server-sent events from the hub (one conversation's, or all) until the client goes away."""
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    await response.prepare(request)
-    await response.write(b": connected\n\n")
+async def sse(request: web.Request, hub: HandoffHub) -> web.StreamResponse:
+    """The hub's news as server-sent events until the client goes away."""
     async with hub.subscribe() as queue:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-            except asyncio.TimeoutError:
-                await response.write(b": keep-alive\n\n")
-                continue
-            if item is None:
-                break
-            if conversation_id is not None and item.conversation_id != conversation_id:
-                continue
-            data = json.dumps(item.as_dict(), ensure_ascii=False)
-            await response.write(f"event: {item.kind}\ndata: {data}\n\n".encode())
-    return response
+        return await stream_events(request, queue, lambda item: (item.kind, item.as_dict()))
 
 
 def handoff_routes(desk: HandoffDesk, with_api: bool) -> list[web.RouteDef]:
