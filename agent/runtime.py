@@ -135,6 +135,7 @@ class Agent:
             ResponseGenerator(domain, random.Random(seed)),
             action_registry(domain, artifact, endpoints),
             endpoints.handoff,
+            config.sentiment,
         )
         return cls(artifact, domain, config, interpreter, processor)
 

@@ -351,22 +351,21 @@ REGISTRY.register(
 @dataclass
 class SentimentSettings:
     threshold: float | None = None  # "negative" from this negative score on; default: the highest score wins
+    frustration_threshold: float | None = None  # from this frustration score on, run frustration_action
+    frustration_action: str = "action_handoff"
 
 
 @REGISTRY.register("SentimentAnalyzer", PIPELINE, SentimentSettings)
 def _sentiment(s: SentimentSettings, config: AgentConfig, ctx: Context) -> None:
-    if s.threshold is not None and not 0.0 <= s.threshold <= 1.0:
-        ctx.reader.error(
-            ctx.line_of("threshold"),
-            Errors.SETTING_OUT_OF_RANGE,
-            component=ctx.name,
-            key="threshold",
-            low=0,
-            high=1,
-            value=s.threshold,
-        )
-    else:
-        config.sentiment.threshold = s.threshold
+    for key in ("threshold", "frustration_threshold"):
+        value = getattr(s, key)
+        if value is not None and not 0.0 <= value <= 1.0:
+            ctx.reader.error(
+                ctx.line_of(key), Errors.SETTING_OUT_OF_RANGE, component=ctx.name, key=key, low=0, high=1, value=value
+            )
+        else:
+            setattr(config.sentiment, key, value)
+    config.sentiment.frustration_action = s.frustration_action
     config.sentiment.enabled = True
     config.notes.append(
         f"{ctx.name}: every message gets a sentiment (negative, neutral or positive) from a head on the base encoder"

@@ -72,6 +72,8 @@ class FAQConfig:
 class SentimentConfig:
     enabled: bool = False  # SentimentAnalyzer in the pipeline: every parse carries "sentiment"
     threshold: float | None = None  # negative from this negative score on; None: the highest score wins
+    frustration_threshold: float | None = None  # frustration from this score on runs frustration_action
+    frustration_action: str = "action_handoff"
 
 
 @dataclass

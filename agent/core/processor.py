@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from agent.bot.config import SentimentConfig
 from agent.bot.domain import Domain
 from agent.bot.handoff_settings import HandoffSettings
 from agent.core.actions.base import Action, ActionContext
 from agent.core.actions.builtin import UnavailableAction
-from agent.core.actions.handoff import queue_timed_out
+from agent.core.actions.handoff import ActionHandoff, queue_timed_out
 from agent.core.actions.registry import ActionRegistry
 from agent.core.events import (
     ActionExecuted,
@@ -24,9 +25,12 @@ from agent.core.events import (
     HandoffTimeout,
     Restarted,
     SessionStarted,
+    SlotSet,
     UserUtteranceReverted,
     UserUttered,
 )
+from agent.core.frustration import WINDOW as FRUSTRATION_WINDOW
+from agent.core.frustration import frustration
 from agent.core.handoff import HUMAN, QUEUED
 from agent.core.nlg import ResponseGenerator
 from agent.core.policies.ensemble import PolicyEnsemble
@@ -83,6 +87,7 @@ class MessageProcessor:
     nlg: ResponseGenerator
     actions: ActionRegistry
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)  # the frustration threshold and action
 
     async def handle_message(self, message: UserMessage) -> TurnResult:
         tracker = await self.store.get_or_create(message.sender_id, self.domain)
@@ -107,6 +112,7 @@ class MessageProcessor:
             tracker.append(ActionExecuted(name=ACTION_LISTEN))
         else:
             tracker.extend(extract_slots(tracker, self.domain))
+            tracker.extend(self._mood_slots(tracker))
             await self._act(tracker, message, warnings)
         new_events = tracker.events[start:]
         await self.store.save(tracker, new_events)
@@ -115,9 +121,9 @@ class MessageProcessor:
 
     async def _act(self, tracker: Tracker, message: UserMessage, warnings: list[str]) -> None:
         """Predict and run actions until the bot listens (or a handoff trigger hands the turn over)."""
-        trigger = self._handoff_trigger(tracker)
+        trigger = self._trigger(tracker)
         if trigger is not None:
-            await self._run_action(self.actions.handoff_action(trigger), tracker, message.input_channel, None, warnings)
+            await self._run_action(trigger, tracker, message.input_channel, None, warnings)
             tracker.append(ActionExecuted(name=ACTION_LISTEN))
             return
         rejected: set[str] = set()
@@ -165,6 +171,36 @@ class MessageProcessor:
             last = handoff.last_agent_message_at or handoff.assigned_at or now
             if now - last > self.handoff.agent_timeout:
                 tracker.append(HandoffTimeout(stage="agent"))
+
+    def _mood_slots(self, tracker: Tracker) -> list[Event]:
+        """The `sentiment` and `frustration` slots, where the domain declares them (the frustration's
+        evidence rides in the event's metadata: why the score is what it is)."""
+        latest = tracker.latest_message
+        mood = (latest.parse_data.get("sentiment") or {}) if latest else {}
+        if not mood:
+            return []
+        events: list[Event] = []
+        if "sentiment" in self.domain.slots:
+            events.append(SlotSet(name="sentiment", value=mood.get("label")))
+        if "frustration" in self.domain.slots:
+            found = frustration(_recent_user_messages(tracker, FRUSTRATION_WINDOW))
+            events.append(SlotSet(name="frustration", value=found.score, metadata={"evidence": found.evidence}))
+        return events
+
+    def _trigger(self, tracker: Tracker) -> Action | None:
+        """What to run now without asking the policies: a handoff trigger from endpoints.yml, or the
+        frustration action when the score has just crossed its threshold."""
+        reason = self._handoff_trigger(tracker)
+        if reason is not None:
+            return self.actions.handoff_action(reason)
+        threshold = self.sentiment.frustration_threshold
+        if threshold is None:
+            return None
+        recent = _recent_user_messages(tracker, FRUSTRATION_WINDOW + 1)
+        if frustration(recent).score >= threshold > frustration(recent[:-1]).score:
+            name = self.sentiment.frustration_action
+            return self.actions.handoff_action("frustration") if name == ActionHandoff.name else self.actions.get(name)
+        return None
 
     def _handoff_trigger(self, tracker: Tracker) -> str | None:
         """The reason to hand off now without asking the policies, from the `handoff:` triggers."""

@@ -1,5 +1,5 @@
-"""`SentimentAnalyzer`: every parsed message gets `"sentiment": {"label", "scores"}` (Amazon Lex's
-shape, lower-case labels). The bot's sentiment folder in the model holds the head (copied from the
+"""`SentimentAnalyzer`: every parsed message gets `"sentiment": {"label", "scores", "signals"}` (Amazon
+Lex's shape, lower-case labels, plus profanity / shouting / asking for a person). The bot's sentiment folder in the model holds the head (copied from the
 package at training) and, unless the FAQ's encoder is the same model, the exported base encoder."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 
 from agent.nlu.language import detect
 from agent.nlu.sentiment.head import E5, MINILM, SentimentHead
+from agent.nlu.sentiment.signals import signals
 
 SETTINGS_FILE = "sentiment.json"
 HEAD_FILE = "head.npz"
@@ -38,9 +39,12 @@ class SentimentAnalyzer:
         trained on English reads Chinese through its language shift)."""
         labels = list(self.head.labels)
         out = []
-        for row in self.head.probabilities(np.atleast_2d(vectors), self.languages(texts)):
+        for i, row in enumerate(self.head.probabilities(np.atleast_2d(vectors), self.languages(texts))):
             scores = {label: round(float(p), 4) for label, p in zip(labels, row)}
-            out.append({"label": self.label(scores), "scores": scores})
+            found = {"label": self.label(scores), "scores": scores}
+            if texts is not None:
+                found["signals"] = signals(texts[i])  # profanity, shouting, asking for a person
+            out.append(found)
         return out
 
     def analyse(self, texts: list[str]) -> list[dict]:
