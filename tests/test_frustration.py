@@ -153,3 +153,23 @@ def test_a_frustration_threshold_outside_0_1_is_an_error_at_its_line(tmp_path):
     problems = Problems()
     parse_config(parse_yaml(text, "config.yml"), Reader("config.yml", problems))
     assert [(p.code, p.line) for p in problems.errors] == [("E405", 3)]
+
+
+def test_the_shell_debug_view_shows_sentiment_signals_and_frustration(tmp_path):
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from agent.cli.shell import Shell
+
+    processor = _processor(tmp_path, threshold=None)
+
+    async def handle_text(text, sender_id="default", channel=None):
+        return await processor.handle_message(UserMessage(text, sender_id, channel))
+
+    console = Console(record=True, width=300)
+    shell = Shell(SimpleNamespace(handle_text=handle_text), console, debug=True, sender="me")
+    asyncio.run(shell.send("/complain [furious]"))
+    out = console.export_text()
+    assert "sentiment: negative (negative 0.95" in out and "signals: profanity" in out
+    assert "frustration 0.8" in out and "(negative 0.93, profanity 1.00)" in out

@@ -91,6 +91,7 @@ class Shell:
                     markup=False,
                 )
             self.show_faq(user.parse_data.get("faq"))
+            self.show_mood(user.parse_data.get("sentiment"), result.events)
             if user.entities:
                 self.console.print(
                     "entities: "
@@ -110,6 +111,21 @@ class Shell:
         slots = {e.name: e.value for e in result.events if isinstance(e, SlotSet)}
         tracker_slots = {k: v for k, v in result.slots.items() if v is not None}
         self.console.print(f"slots: {tracker_slots or '{}'}" + (f" (set now: {slots})" if slots else ""), markup=False)
+
+    def show_mood(self, sentiment: dict | None, events: list) -> None:
+        """The message's sentiment and signals, and the conversation's frustration with its evidence."""
+        if not sentiment:
+            return
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in (sentiment.get("scores") or {}).items())
+        signals = [name for name, on in (sentiment.get("signals") or {}).items() if on]
+        line = f"sentiment: {sentiment.get('label')} ({scores})" + (
+            f"; signals: {', '.join(signals)}" if signals else ""
+        )
+        mood = next((e for e in events if isinstance(e, SlotSet) and e.name == "frustration"), None)
+        if mood is not None:
+            evidence = ", ".join(f"{k} {v:.2f}" for k, v in (mood.metadata.get("evidence") or {}).items())
+            line += f"; frustration {mood.value:.2f}" + (f" ({evidence})" if evidence else "")
+        self.console.print(line, markup=False)
 
     def show_faq(self, faq: dict | None) -> None:
         if not faq:
