@@ -4,7 +4,7 @@
     python benchmarks/frustration_benchmark.py domains/ecommerce_zh --model models/ecommerce_zh.tar.gz
 
 The trained bot (its NLU, SentimentAnalyzer and frustration threshold from config.yml) chats through
-`stories/<bot>/angry_conversations.yml` (20 written angry customers, the first angry message marked),
+`benchmarks/data/frustration/<bot>/angry_conversations.yml` (20 written angry customers, the first angry message marked),
 `calm_conversations.yml` (20 calm ones) and the bot's happy-path `test_conversations.yml`. Escalated in
 time: a handoff at the marked message or within the 2 customer messages after it. False escalation: any
 frustration handoff in a calm or happy-path conversation. Prints one JSON line; with --detail, each
@@ -61,7 +61,7 @@ async def run(bot_dir: Path, model: str, detail: bool) -> dict:
     from agent.stores.base import InMemoryTrackerStore
 
     agent = Agent.load(model, store=InMemoryTrackerStore(), seed=0)
-    stories = REPO / "stories" / bot_dir.name
+    stories = REPO / "benchmarks" / "data" / "frustration" / bot_dir.name
     angry = load_conversations(stories / "angry_conversations.yml")
     in_time, late, never, rows = 0, [], [], []
     for conv in angry:
@@ -74,13 +74,14 @@ async def run(bot_dir: Path, model: str, detail: bool) -> dict:
             never.append(conv["name"])
         else:
             late.append(conv["name"])
-    false = []
+    false, calm_peaks = [], []
     for kind, convs in (
         ("calm", load_conversations(stories / "calm_conversations.yml")),
         ("happy", happy_paths(bot_dir.name)),
     ):
         for conv in convs:
-            at, _, reason = await chat(agent, f"{kind}: {conv['name']}", conv["turns"])
+            at, scores, reason = await chat(agent, f"{kind}: {conv['name']}", conv["turns"])
+            calm_peaks.append(max(scores, default=0.0))
             if at is not None and reason == "frustration":
                 false.append(f"{kind}: {conv['name']}")
     out = {
@@ -92,8 +93,10 @@ async def run(bot_dir: Path, model: str, detail: bool) -> dict:
         "calm_and_happy_conversations": len(load_conversations(stories / "calm_conversations.yml"))
         + len(happy_paths(bot_dir.name)),
     }
+    out["highest_frustration_in_a_calm_or_happy_conversation"] = max(calm_peaks, default=0.0)
     if detail:
         out["angry"] = rows
+        out["calm_and_happy_peaks"] = sorted(calm_peaks, reverse=True)
     return out
 
 

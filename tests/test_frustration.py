@@ -49,6 +49,7 @@ def said(text: str, negative: float = 0.1, intent: str = "complain", **signals) 
         ("我靠，又没到", True),
         ("垃圾客服", True),
         ("hello there", False),
+        ("I'm an idiot, I ordered the wrong size", False),
         ("这个垃圾桶有盖子吗", False),  # a bin the shop sells
         ("这款质量靠谱吗", False),
     ],
@@ -96,8 +97,9 @@ def test_old_anger_fades_and_repeating_a_request_counts():
         said("ok", negative=0.05, intent="affirm")
     ] * 3
     assert frustration(angry_then_calm).score < 0.3  # out of the window
-    again = frustration([said("where is my order", intent="order_status")] * 2)
-    assert again.evidence == {"repeated": 0.5}
+    again = frustration([said("where is my order", intent="order_status")] * 3)
+    assert again.evidence == {"repeated": 0.6}  # asked three times in a row: two repeats
+    assert frustration([said("is this in stock", intent="faq")] * 3).evidence == {}  # different FAQ questions
 
 
 def _processor(tmp_path, threshold=0.7, action="action_handoff"):
@@ -139,8 +141,13 @@ def test_crossing_the_threshold_hands_over_once(tmp_path):
 
 
 def test_the_frustration_action_can_be_any_action(tmp_path):
-    (turn,) = _say(_processor(tmp_path, action="utter_sorry"), "/complain [furious]")
+    _, turn = _say(_processor(tmp_path, action="utter_sorry"), "/greet [calm]", "/complain [furious]")
     assert [m["text"] for m in turn.messages] == ["Sorry about that."] and turn.handoff["status"] == "bot"
+
+
+def test_an_opening_complaint_is_answered_not_handed_over(tmp_path):
+    (turn,) = _say(_processor(tmp_path), "/complain [furious]")
+    assert turn.handoff["status"] == "bot" and turn.slots["frustration"] >= 0.7  # the score is there all the same
 
 
 def test_a_frustration_threshold_outside_0_1_is_an_error_at_its_line(tmp_path):
@@ -173,3 +180,18 @@ def test_the_shell_debug_view_shows_sentiment_signals_and_frustration(tmp_path):
     out = console.export_text()
     assert "sentiment: negative (negative 0.95" in out and "signals: profanity" in out
     assert "frustration 0.8" in out and "(negative 0.93, profanity 1.00)" in out
+
+
+@pytest.mark.parametrize(
+    "text, angry",
+    [
+        ("this is absolutely ridiculous", True),
+        ("受够了，到底能不能解决", True),
+        ("the parcel is late", False),
+        ("快递有点慢", False),
+    ],
+)
+def test_anger_words_beyond_plain_negative_ones(text, angry):
+    from agent.nlu.sentiment.signals import anger
+
+    assert anger(text) is angry

@@ -2,10 +2,10 @@
 the evidence behind it, so a bot can apologise, and hand over before the customer gives up.
 
 Evidence per message (the newest counts fully, each older one DECAY times less): its negative sentiment
-above a floor, profanity, shouting, asking for a person (agent.nlu.sentiment.signals), falling back,
-and the same request again. score = 1 - exp(-evidence): one furious message with a swear word crosses
-0.7; a calm complaint does not. The weights were set before measuring (docs/benchmarks.md says how they
-did on written angry and calm conversations)."""
+above a floor, anger words, profanity, shouting, asking for a person (agent.nlu.sentiment.signals),
+falling back; and each request repeated in a row. score = 1 - exp(-evidence): one furious message with
+an angry word or a swear word crosses 0.7; negative sentiment alone does not, nor a calm complaint.
+docs/benchmarks.md says how the weights were chosen and how they do on written conversations."""
 
 from __future__ import annotations
 
@@ -19,15 +19,21 @@ WINDOW = 3  # user messages looked at
 DECAY = 0.6
 NEGATIVE_FLOOR = 0.3  # a negative score below this says nothing
 WEIGHTS = {
-    "negative": 1.0,  # at a negative score of 1.0
+    "negative": 1.0,  # at a negative score of 1.0: alone it cannot pass 0.63
+    "anger": 0.8,
     "profanity": 1.0,
     "shouting": 0.6,
     "asks_for_human": 0.8,
-    "fallback": 0.4,
-    "repeated": 0.5,
+    "fallback": 0.3,
+    "repeated": 0.3,  # per request repeated in a row
 }
+NOT_UNDERSTOOD = frozenset({"nlu_fallback", "out_of_scope"})  # the bot could not follow (or mashed keys)
 # asking these again is conversation, not frustration
-UNREMARKABLE = frozenset({"greet", "goodbye", "affirm", "deny", "thank_you", "inform", "out_of_scope", "nlu_fallback"})
+NOT_UNDERSTOOD = frozenset({"nlu_fallback", "out_of_scope"})  # the bot could not follow (or mashed keys)
+# asking these again is conversation, not frustration (faq covers many different questions)
+UNREMARKABLE = frozenset(
+    {"greet", "goodbye", "affirm", "deny", "thank_you", "inform", "out_of_scope", "nlu_fallback", "faq", "chitchat"}
+)
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,11 @@ def frustration(messages: list[UserUttered]) -> Frustration:
         for signal, present in (sentiment.get("signals") or {}).items():
             if present and signal in WEIGHTS:
                 evidence[signal] += weight * WEIGHTS[signal]
-        if message.intent_name == "nlu_fallback":
+        if message.intent_name in NOT_UNDERSTOOD:
             evidence["fallback"] += weight * WEIGHTS["fallback"]
-    intents = [m.intent_name for m in recent]
-    if len(intents) >= 2 and intents[-1] == intents[-2] and intents[-1] not in UNREMARKABLE and intents[-1]:
-        evidence["repeated"] += WEIGHTS["repeated"]
+    intents = [(m.intent_name or "").split("/")[0] for m in recent]
+    for before, after in zip(intents, intents[1:]):
+        if after and after == before and after not in UNREMARKABLE:
+            evidence["repeated"] += WEIGHTS["repeated"]
     total = sum(evidence.values())
     return Frustration(round(1.0 - math.exp(-total), 4), {k: round(v, 3) for k, v in evidence.items() if v})

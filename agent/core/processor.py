@@ -51,6 +51,7 @@ class ConversationStore(Protocol):
 
 
 MAX_ACTIONS_PER_TURN = 10
+FRUSTRATED_AFTER = 2  # customer messages before frustration may act
 NLU_FALLBACK = "nlu_fallback"
 STOP_AFTER = {ACTION_LISTEN, "action_default_fallback", "action_restart", "action_session_start"}
 
@@ -197,6 +198,8 @@ class MessageProcessor:
         if threshold is None:
             return None
         recent = _recent_user_messages(tracker, FRUSTRATION_WINDOW + 1)
+        if len(recent) < FRUSTRATED_AFTER:
+            return None  # one message is a complaint to answer; frustration takes a conversation
         if frustration(recent).score >= threshold > frustration(recent[:-1]).score:
             name = self.sentiment.frustration_action
             return self.actions.handoff_action("frustration") if name == ActionHandoff.name else self.actions.get(name)
