@@ -195,3 +195,56 @@ def test_anger_words_beyond_plain_negative_ones(text, angry):
     from agent.nlu.sentiment.signals import anger
 
     assert anger(text) is angry
+
+
+def test_an_e2e_test_story_asserts_how_the_customer_sounded(tmp_path):
+    from types import SimpleNamespace
+
+    from agent.bot.project import load_test_stories
+    from agent.evaluation.reports import story_report
+    from agent.evaluation.stories import evaluate_stories
+
+    processor = _processor(tmp_path, threshold=None)
+
+    def parse(text):
+        negative = 0.95 if "useless" in text else 0.05
+        return {**said(text, negative=negative).parse_data, "text": text}
+
+    agent = SimpleNamespace(domain=processor.domain, processor=processor, interpreter=SimpleNamespace(parse=parse))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_stories.yml").write_text(
+        """
+version: "3.1"
+stories:
+- story: an angry customer is heard as one
+  steps:
+  - user: this is useless
+    intent: complain
+  - slot_was_set:
+    - sentiment: negative
+  - action: utter_sorry
+- story: a calm one is not
+  steps:
+  - user: thanks, all good
+    intent: complain
+  - slot_was_set:
+    - sentiment: negative
+  - action: utter_sorry
+"""
+    )
+    heard, misheard = asyncio.run(evaluate_stories(agent, load_test_stories(tmp_path / "tests"), e2e=True))
+    assert heard.passed and not misheard.passed, [heard.steps, misheard.steps]
+    assert story_report([heard, misheard])["sentiment_accuracy"] == {"accuracy": 0.5, "total": 2}
+
+
+def test_a_misheard_sentiment_is_marked_in_the_failed_stories(tmp_path):
+    from agent.bot.stories import SlotStep, UserStep
+    from agent.core.training_data import StoryPath
+    from agent.evaluation.reports import annotated_stories
+    from agent.evaluation.stories import StepResult, StoryResult
+
+    story = StoryPath(
+        "story", "s", (UserStep("complain", text="this is fine", line=3), SlotStep({"sentiment": "negative"}, 5))
+    )
+    result = StoryResult(story, [StepResult("slot", "sentiment: negative", "sentiment: neutral", 5)])
+    assert '- {"sentiment": "negative"}  # predicted: sentiment: neutral' in annotated_stories([result])

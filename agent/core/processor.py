@@ -113,7 +113,7 @@ class MessageProcessor:
             tracker.append(ActionExecuted(name=ACTION_LISTEN))
         else:
             tracker.extend(extract_slots(tracker, self.domain))
-            tracker.extend(self._mood_slots(tracker))
+            tracker.extend(self.mood_slots(tracker))
             await self._act(tracker, message, warnings)
         new_events = tracker.events[start:]
         await self.store.save(tracker, new_events)
@@ -173,7 +173,7 @@ class MessageProcessor:
             if now - last > self.handoff.agent_timeout:
                 tracker.append(HandoffTimeout(stage="agent"))
 
-    def _mood_slots(self, tracker: Tracker) -> list[Event]:
+    def mood_slots(self, tracker: Tracker) -> list[Event]:
         """The `sentiment` and `frustration` slots, where the domain declares them (the frustration's
         evidence rides in the event's metadata: why the score is what it is)."""
         latest = tracker.latest_message

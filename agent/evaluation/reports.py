@@ -31,6 +31,9 @@ def story_report(results: list[StoryResult]) -> dict:
     intents = [s for r in results for s in r.steps if s.kind == "intent"]
     if intents:
         report["intent_accuracy"] = {"accuracy": sum(s.correct for s in intents) / len(intents), "total": len(intents)}
+    moods = [s for r in results for s in r.steps if s.kind == "slot"]
+    if moods:
+        report["sentiment_accuracy"] = {"accuracy": sum(s.correct for s in moods) / len(moods), "total": len(moods)}
     return report
 
 
@@ -66,7 +69,11 @@ def _annotated_steps(r: StoryResult) -> list[str]:
             lines.append(f"  - active_loop: {step.name or 'null'}")
         elif isinstance(step, SlotStep):
             lines.append("  - slot_was_set:")
-            lines += [f"    - {json.dumps({k: v}, ensure_ascii=False)}" for k, v in step.slots.items()]
+            for k, v in step.slots.items():
+                heard = wrong.get((step.line, f"{k}: {v}"))  # the sentiment the story expected
+                lines.append(
+                    f"    - {json.dumps({k: v}, ensure_ascii=False)}" + (f"  # predicted: {heard}" if heard else "")
+                )
     end = wrong.get((None, ACTION_LISTEN))
     if end:
         lines.append(f"  # predicted: {end} instead of action_listen at the end")

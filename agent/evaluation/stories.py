@@ -21,10 +21,12 @@ from agent.core.slot_filling import extract_slots
 from agent.core.tracker import ACTION_LISTEN, Tracker
 from agent.core.training_data import StoryPath, expand_block, story_paths
 
+SENTIMENT_SLOT = "sentiment"
+
 
 @dataclass
 class StepResult:
-    kind: str  # "action" | "intent"
+    kind: str  # "action" | "intent" | "slot" (the sentiment a story expects, in e2e)
     expected: str
     predicted: str
     line: int | None = None
@@ -91,6 +93,7 @@ async def evaluate_story(agent, story: StoryPath, e2e: bool) -> StoryResult:
                 await expect_action(ACTION_LISTEN, step.line)
             tracker.append(_user_event(agent, step, e2e, result))
             tracker.extend(extract_slots(tracker, domain))
+            tracker.extend(agent.processor.mood_slots(tracker))  # e2e: the message's sentiment
         elif isinstance(step, ActionStep) and step.action:
             await expect_action(step.action, step.line)
         elif isinstance(step, ActiveLoopStep):
@@ -100,7 +103,11 @@ async def evaluate_story(agent, story: StoryPath, e2e: bool) -> StoryResult:
                     tracker.append(SlotSet(name="requested_slot", value=None))
         elif isinstance(step, SlotStep):
             for name, value in step.slots.items():
-                if value != ANY_VALUE and tracker.slots.get(name) != value:
+                if e2e and name == SENTIMENT_SLOT and name in domain.slots:
+                    # heard, not set: the story asserts how the customer's message sounded
+                    actual = tracker.slots.get(name)
+                    result.steps.append(StepResult("slot", f"{name}: {value}", f"{name}: {actual}", step.line))
+                elif value != ANY_VALUE and tracker.slots.get(name) != value:
                     tracker.append(SlotSet(name=name, value=value))
     if result.steps and tracker.state.latest_action != ACTION_LISTEN:
         await expect_action(ACTION_LISTEN, None)
@@ -120,7 +127,7 @@ def _user_event(agent, step: UserStep, e2e: bool, result: StoryResult) -> UserUt
             result.steps.append(StepResult("intent", step.intent.split("/")[0], predicted, step.line))
         intent = step.intent or predicted
         entities = parsed.get("entities", []) + [e for e in gold_entities if e not in parsed.get("entities", [])]
-        extra = {k: v for k, v in parsed.items() if k == "response_selector"}
+        extra = {k: v for k, v in parsed.items() if k in ("response_selector", "sentiment")}
     else:
         intent, entities, extra = step.intent, gold_entities, {}
     parse_data = {
