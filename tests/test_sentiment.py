@@ -181,7 +181,8 @@ def test_every_typed_message_gets_a_sentiment_in_lexs_shape():
     parsed = _interpreter(SentimentAnalyzer(head, encoder)).parse_batch(["awful", "lovely", "hours?"])
     assert [p["sentiment"]["label"] for p in parsed] == ["negative", "positive", "neutral"]
     for p in parsed:
-        assert set(p["sentiment"]) == {"label", "scores"}
+        assert set(p["sentiment"]) == {"label", "scores", "signals"}  # Lex's shape, plus the temper signals
+        assert set(p["sentiment"]["signals"]) == {"anger", "profanity", "shouting", "asks_for_human"}
         assert list(p["sentiment"]["scores"]) == list(LABELS)
         assert sum(p["sentiment"]["scores"].values()) == pytest.approx(1.0, abs=1e-3)
         assert p["intent"]["name"] == "greet"
