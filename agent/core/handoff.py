@@ -78,7 +78,8 @@ def fold_handoff(state: HandoffState, event: Event) -> HandoffState:
         if event.stage == "queue" and state.status == QUEUED:
             return replace(state, status=BOT)
         if event.stage == "agent" and state.status == HUMAN:
-            return replace(state, status=QUEUED, agent=None, assigned_at=None)  # back in the queue
+            # back in the queue, waiting from now on
+            return replace(state, status=QUEUED, agent=None, assigned_at=None, requested_at=event.timestamp)
     return state
 
 

@@ -27,7 +27,7 @@ from agent.core.events import AgentUttered, BotUttered, Event
 from agent.core.handoff import HUMAN, QUEUED, RELEASE_TARGETS
 from agent.core.tracker import Tracker
 from agent.server.handoff_hub import HandoffHub
-from agent.server.handoff_service import Handoffs, Outcome, agent_message
+from agent.server.handoff_service import PUSHED, Handoffs, Outcome, agent_message
 from agent.server.http_api import given_token
 
 DEFAULT_AGENT = "agent"
@@ -146,10 +146,12 @@ def _answer(outcome: Outcome) -> web.Response:
 
 
 async def relay_to_rest_streams(hub: HandoffHub, rest) -> None:
-    """Every agent message the hub carries (from any worker) goes to the REST customer's open streams."""
+    """Every agent message the hub carries (from any worker), and what the bot said outside a turn, goes
+    to the REST customer's open streams."""
     async with hub.subscribe() as queue:
         while (item := await queue.get()) is not None:
-            if item.kind == "message.agent":
+            pushed = item.kind == "message.bot" and (item.event.get("metadata") or {}).get(PUSHED)
+            if item.kind == "message.agent" or pushed:
                 await rest.push(item.conversation_id, [agent_message(item.conversation_id, item.event)])
 
 

@@ -6,15 +6,20 @@ and an agent's message is delivered through the customer's own channel."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from agent.bot.handoff_settings import HandoffSettings
+from agent.core.actions.base import ActionContext
+from agent.core.actions.handoff import queue_timed_out
 from agent.core.events import (
     AgentUttered,
+    BotUttered,
     Event,
     HandoffAssigned,
     HandoffLinked,
     HandoffReleased,
     HandoffRequested,
+    HandoffTimeout,
 )
 from agent.core.handoff import CLOSED, HUMAN, QUEUED, HandoffState
 from agent.core.tracker import Tracker
@@ -42,6 +47,13 @@ def refused(code: int, message: str, state: HandoffState | None = None) -> Outco
 
 def conflict(state: HandoffState, message: str) -> Outcome:
     return refused(409, f"{message}; it is {state.status}", state)
+
+
+PUSHED = "pushed"  # a bot message's metadata: said outside a turn, so it goes out like an agent's
+
+
+def _pushed(event: Event) -> bool:
+    return isinstance(event, AgentUttered) or (isinstance(event, BotUttered) and bool(event.metadata.get(PUSHED)))
 
 
 def agent_message(recipient: str, event: dict) -> dict:
@@ -121,10 +133,32 @@ class Handoffs:
         delivered = await self.deliver(tracker, events)
         return Outcome(200, {"conversation_id": sender, "handoff": handoff, "delivered": delivered})
 
+    async def expire(self, sender: str, settings: HandoffSettings, now: float) -> Outcome:
+        """A timeout nobody's message revealed: nobody accepted in time (back to the bot, which tells the
+        customer), or the agent went quiet (back to the queue). 409 when none is due."""
+        processor = self.runner.agent.processor
+
+        def due(tracker: Tracker, state: HandoffState) -> list[Event] | Outcome:
+            if state.status == QUEUED and settings.queue_timeout and state.requested_at is not None:
+                if now - state.requested_at > settings.queue_timeout:
+                    latest = tracker.latest_message
+                    channel = latest.input_channel if latest else None
+                    ctx = ActionContext(tracker, self.domain, processor.nlg, channel, processor.actions)
+                    told = [replace(e, metadata={**e.metadata, PUSHED: True}) for e in queue_timed_out(ctx)]
+                    return [HandoffTimeout(stage="queue", timestamp=now), *told]
+            if state.status == HUMAN and settings.agent_timeout:
+                last = state.last_agent_message_at or state.assigned_at or now
+                if now - last > settings.agent_timeout:
+                    return [HandoffTimeout(stage="agent", timestamp=now)]
+            return conflict(state, "no timeout is due")
+
+        return await self.change(sender, due)
+
     async def deliver(self, tracker: Tracker, events: list[Event]) -> bool | None:
-        """Agent messages go to the customer through the channel they last wrote on (None: nothing to
-        send). A REST customer's stream gets them from the hub, on whichever worker it is open."""
-        messages = [agent_message(tracker.sender_id, e.as_dict()) for e in events if isinstance(e, AgentUttered)]
+        """Agent messages (and what the bot says outside a turn) go to the customer through the channel
+        they last wrote on (None: nothing to send). A REST customer's stream gets them from the hub, on
+        whichever worker it is open."""
+        messages = [agent_message(tracker.sender_id, e.as_dict()) for e in events if _pushed(e)]
         if not messages:
             return None
         latest = tracker.latest_message
