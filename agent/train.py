@@ -129,8 +129,8 @@ def add_faq_dialogue(bot: BotProject, rules: RulePolicy, data: TrainingData) -> 
 
 
 def build_sentiment(bot: BotProject, folder: Path, faq_encoder: Path | None, languages: list[str]) -> str | None:
-    """The shipped sentiment head for the bot's language(s) and the base encoder it reads, exported for
-    serving, unless the FAQ's encoder is that same model (its vectors then serve both); returns why
+    """The shipped sentiment head for the bot's language(s), or one fitted on the bot's own examples, and
+    the base encoder it reads, exported for serving, unless the FAQ's encoder is that same model (its vectors then serve both); returns why
     the ONNX export failed, if it did (serving then embeds with torch)."""
     from agent.faq.embedder import TorchSentenceEmbedder
     from agent.nlu.sentiment import FAQ, OWN, SentimentAnalyzer, base_model_of, encoder_for, packaged_head
@@ -138,8 +138,14 @@ def build_sentiment(bot: BotProject, folder: Path, faq_encoder: Path | None, lan
     head = packaged_head(encoder_for(languages))
     encoder = resolve_base_model(base_model_of(head.encoder))
     shared = faq_encoder is not None and Path(faq_encoder).resolve() == encoder.resolve()
+    embedder = TorchSentenceEmbedder(encoder, languages)
+    if bot.sentiment:  # the bot's own examples: a head of its own on the same embeddings
+        from agent.nlu.sentiment.training import fit_head
+
+        labels = [e.label for e in bot.sentiment]
+        head = fit_head(embedder.embed([e.text for e in bot.sentiment]), labels, head.encoder)
     SentimentAnalyzer.write_settings(folder, head, bot.config.sentiment.threshold, FAQ if shared else OWN)
-    return None if shared else TorchSentenceEmbedder(encoder, languages).export(folder)
+    return None if shared else embedder.export(folder)
 
 
 def entity_settings(bot: BotProject) -> dict:

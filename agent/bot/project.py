@@ -12,12 +12,13 @@ from agent.bot.domain import Domain, merge_domains, parse_domain, parse_response
 from agent.bot.faq_file import find_faq_file, parse_faq, retrieval_entries
 from agent.bot.nlu_data import NLUData, parse_nlu
 from agent.bot.schema import Reader, key_line
+from agent.bot.sentiment_data import parse_sentiment
 from agent.bot.stories import StoryBlock, parse_blocks
 from agent.bot.yaml_source import read_yaml
 from agent.errors import BotFileError, Errors, Problems, Warnings
 
 YAML_SUFFIXES = (".yml", ".yaml")
-DATA_KEYS = ("version", "nlu", "stories", "rules", "responses")
+DATA_KEYS = ("version", "nlu", "stories", "rules", "responses", "sentiment")
 
 
 @dataclass
@@ -34,6 +35,7 @@ class BotProject:
     raw_stories: list = field(default_factory=list)
     raw_rules: list = field(default_factory=list)
     faq: list = field(default_factory=list)  # FAQEntry: faq.yml, then Rasa retrieval intents
+    sentiment: list = field(default_factory=list)  # SentimentExample: the bot's own, for its sentiment head
 
     def data_hash(self) -> str:
         digest = hashlib.sha256()
@@ -75,7 +77,7 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
             domains.append(parse_domain(raw, r.file, r))
     domain = merge_domains(domains)
 
-    nlu, stories, rules, raw_stories, raw_rules = NLUData(), [], [], [], []
+    nlu, stories, rules, raw_stories, raw_rules, sentiment = NLUData(), [], [], [], [], []
     data_dir = root / "data"
     data_files = _yaml_files(data_dir) if data_dir.is_dir() else []
     if not data_files:
@@ -100,6 +102,8 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
             raw_rules.append(data["rules"])
         if "responses" in data:
             domain.responses.update(parse_responses(data["responses"], r, key_line(data, "responses")))
+        if "sentiment" in data:
+            sentiment += parse_sentiment(data["sentiment"], r, key_line(data, "sentiment"))
 
     config = AgentConfig()
     config_path = next((root / n for n in ("config.yml", "config.yaml") if (root / n).exists()), None)
@@ -112,7 +116,19 @@ def load_bot(path: str | Path, problems: Problems | None = None, strict: bool = 
     _declare_faq_intents(domain, faq)
 
     bot = BotProject(
-        root.resolve().name, root, domain, nlu, stories, rules, config, files, problems, raw_stories, raw_rules, faq
+        root.resolve().name,
+        root,
+        domain,
+        nlu,
+        stories,
+        rules,
+        config,
+        files,
+        problems,
+        raw_stories,
+        raw_rules,
+        faq,
+        sentiment,
     )
     from agent.bot.validate import validate_bot  # late import: validation depends on the whole project
 

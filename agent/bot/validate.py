@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from agent.bot.domain import DEFAULT_INTENTS, Domain
 from agent.bot.project import _display
 from agent.bot.schema import suggest_name
+from agent.bot.sentiment_data import MIN_PER_LABEL, too_few
 from agent.bot.stories import ActionStep, ActiveLoopStep, CheckpointStep, OrStep, SlotStep, StoryBlock, UserStep
 from agent.errors import Errors, Problems, Warnings
 
@@ -30,6 +31,8 @@ def validate_bot(bot: BotProject, problems: Problems) -> None:
     _check_slots(bot.domain, problems)
     _check_forms(bot.domain, problems)
     _check_responses(bot.domain, problems)
+    if bot.sentiment and (found := too_few([e.label for e in bot.sentiment])) is not None:
+        problems.error("data", None, Errors.SENTIMENT_TOO_FEW, minimum=MIN_PER_LABEL, found=found)
     defined_checkpoints = {s.name for b in bot.stories for s in b.steps[1:] if isinstance(s, CheckpointStep)}
     for block in [*bot.stories, *bot.rules]:
         check_block(block, bot, problems, defined_checkpoints)

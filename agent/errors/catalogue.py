@@ -394,6 +394,22 @@ class Errors:
         "E218", "no examples", explanation="""The NLU test file holds no examples to evaluate."""
     )
 
+    SENTIMENT_LABEL = Entry(
+        "E219",
+        "a sentiment example's label must be one of {labels}, not {label!r}",
+        explanation="""A `sentiment:` section in the training data gives the bot's own sentiment examples,
+        grouped under `label: negative`, `neutral` or `positive`; `agent train` fits the SentimentAnalyzer's
+        head on them.""",
+    )
+    SENTIMENT_TOO_FEW = Entry(
+        "E220",
+        "the bot's own sentiment examples need at least {minimum} for each of two labels, one of them "
+        "negative (found: {found})",
+        "add examples, or remove the sentiment: section to use the shipped head",
+        explanation="""With a `sentiment:` section `agent train` replaces the shipped sentiment head with one
+        fitted on the bot's examples; too few examples would make a worse head than the shipped one.""",
+    )
+
     # ------------------------------------------------------------------ E3xx: stories and rules
     BLOCK_WITHOUT_NAME = Entry(
         "E301",
