@@ -49,3 +49,29 @@ def test_the_fitted_head_reads_the_embeddings_it_was_fitted_on(labels):
     assert head.labels == labels and head.weight.shape == (len(labels), 16)
     predicted = [labels[i] for i in head.probabilities(x).argmax(axis=1)]
     assert predicted == y
+
+
+def test_agent_test_nlu_reads_a_sentiment_section_and_reports_how_it_reads(tmp_path):
+    from types import SimpleNamespace
+
+    from agent.cli.test import _nlu_examples
+    from agent.evaluation.nlu import sentiment_report
+
+    data = tmp_path / "test_nlu.yml"
+    data.write_text(
+        "nlu:\n- intent: greet\n  examples: |\n    - hello there\n"
+        "sentiment:\n- label: negative\n  examples: |\n    - awful service\n    - I hate this\n"
+        "- label: positive\n  examples: |\n    - lovely, thanks\n"
+    )
+    examples, moods = _nlu_examples(data)
+    assert [e.text for e in examples] == ["hello there"] and [m.label for m in moods] == ["negative"] * 2 + ["positive"]
+
+    def parse_batch(texts):  # reads "hate" as neutral: one miss
+        return [
+            {"sentiment": {"label": "negative" if "awful" in t else "positive" if "lovely" in t else "neutral"}}
+            for t in texts
+        ]
+
+    report = sentiment_report(SimpleNamespace(parse_batch=parse_batch), moods)
+    assert report["accuracy"] == pytest.approx(2 / 3)
+    assert (report["negative"]["precision"], report["negative"]["recall"]) == (1.0, 0.5)

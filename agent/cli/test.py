@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from rich.table import Table
@@ -78,6 +79,9 @@ def run_test(args) -> int:
     if "intent_accuracy" in report:
         ia = report["intent_accuracy"]
         table.add_row("intent accuracy (user text)", f"{ia['accuracy']:.1%} of {ia['total']}")
+    if "sentiment_accuracy" in report:  # e2e stories that say how the customer sounded
+        sa = report["sentiment_accuracy"]
+        table.add_row("sentiment heard as the stories say", f"{sa['accuracy']:.1%} of {sa['total']}")
     table.add_row("reports", str(out))
     console.print(table)
     for r in results:
@@ -93,25 +97,28 @@ def run_test(args) -> int:
 
 def _nlu_examples(path: Path):
     from agent.bot.nlu_data import parse_nlu
-    from agent.bot.schema import Reader
+    from agent.bot.schema import Reader, key_line
+    from agent.bot.sentiment_data import parse_sentiment
     from agent.bot.yaml_source import read_yaml
     from agent.errors import Problems
     from agent.evaluation.nlu import load_jsonl
 
     if path.suffix == ".jsonl":
-        return load_jsonl(path)
+        return load_jsonl(path), []
     problems = Problems()
     raw = read_yaml(path) or {}
-    examples = parse_nlu(raw.get("nlu"), Reader(str(path), problems), None).examples
+    reader = Reader(str(path), problems)
+    examples = parse_nlu(raw.get("nlu"), reader, None).examples
+    sentiment = parse_sentiment(raw["sentiment"], reader, key_line(raw, "sentiment")) if "sentiment" in raw else []
     problems.raise_if_errors()
-    return examples
+    return examples, sentiment
 
 
 def run_test_nlu(args) -> int:
-    from agent.evaluation.nlu import calibration_error, predict_all, write_nlu_reports
+    from agent.evaluation.nlu import calibration_error, predict_all, sentiment_report, write_nlu_reports
 
     out = Path(args.out)
-    threshold = None
+    threshold, sentiment, moods = None, None, []
     if args.cross_validation:
         if not args.bot:
             raise Errors.CROSS_VALIDATION_NEEDS_BOT.error()
@@ -121,7 +128,7 @@ def run_test_nlu(args) -> int:
         from agent.runtime import Agent
 
         if args.data:
-            examples, source = _nlu_examples(Path(args.data)), args.data
+            (examples, moods), source = _nlu_examples(Path(args.data)), args.data
         elif args.bot:
             from agent.bot.project import load_bot
 
@@ -138,7 +145,11 @@ def run_test_nlu(args) -> int:
         interpreter = Agent.load(model).interpreter
         threshold = interpreter.fallback.threshold
         predictions = predict_all(interpreter, examples)
+        if moods and interpreter.sentiment is not None:
+            sentiment = sentiment_report(interpreter, moods)
     report = write_nlu_reports(predictions, out, threshold)
+    if sentiment is not None:
+        (out / "sentiment_report.json").write_text(json.dumps(sentiment, indent=2), encoding="utf-8")
     table = Table(title=f"NLU test on {source}", show_header=False)
     table.add_row("intent accuracy", f"{report['accuracy']:.3f} of {len(predictions)}")
     table.add_row(
@@ -156,6 +167,32 @@ def run_test_nlu(args) -> int:
             "out-of-scope recall",
             f"{sum(p.predicted == OUT_OF_SCOPE for p in oos) / len(oos):.3f} of {len(oos)} (oos_threshold_curve.png)",
         )
+    if sentiment is not None:
+        negative = sentiment.get("negative", {})
+        table.add_row(
+            "sentiment accuracy / macro F1",
+            f"{sentiment['accuracy']:.3f} / {sentiment['macro avg']['f1-score']:.3f} of {len(moods)} "
+            "(sentiment_report.json)",
+        )
+        table.add_row(
+            "negative precision / recall",
+            f"{negative.get('precision', 0.0):.3f} / {negative.get('recall', 0.0):.3f}",
+        )
+    elif moods:
+        table.add_row("sentiment", f"{len(moods)} labelled messages, but the model has no SentimentAnalyzer")
+    if sentiment is not None:
+        negative = sentiment.get("negative", {})
+        table.add_row(
+            "sentiment accuracy / macro F1",
+            f"{sentiment['accuracy']:.3f} / {sentiment['macro avg']['f1-score']:.3f} of {len(moods)} "
+            "(sentiment_report.json)",
+        )
+        table.add_row(
+            "negative precision / recall",
+            f"{negative.get('precision', 0.0):.3f} / {negative.get('recall', 0.0):.3f}",
+        )
+    elif moods:
+        table.add_row("sentiment", f"{len(moods)} labelled messages, but the model has no SentimentAnalyzer")
     table.add_row("reports", str(out))
     console.print(table)
     return 0

@@ -205,3 +205,15 @@ def histogram_png(predictions: list[NLUPrediction], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def sentiment_report(interpreter, examples: list) -> dict:
+    """How the bot's sentiment reads labelled messages (a `sentiment:` section in the test data):
+    scikit-learn's per-label report plus accuracy, as `sentiment_report.json` holds it."""
+    from sklearn.metrics import classification_report as sk_report
+
+    parsed = interpreter.parse_batch([e.text for e in examples])
+    predicted = [(p.get("sentiment") or {}).get("label", "none") for p in parsed]
+    gold = [e.label for e in examples]
+    labels = sorted(set(gold) | set(predicted))
+    return sk_report(gold, predicted, labels=labels, output_dict=True, zero_division=0)
