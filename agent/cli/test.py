@@ -180,19 +180,6 @@ def run_test_nlu(args) -> int:
         )
     elif moods:
         table.add_row("sentiment", f"{len(moods)} labelled messages, but the model has no SentimentAnalyzer")
-    if sentiment is not None:
-        negative = sentiment.get("negative", {})
-        table.add_row(
-            "sentiment accuracy / macro F1",
-            f"{sentiment['accuracy']:.3f} / {sentiment['macro avg']['f1-score']:.3f} of {len(moods)} "
-            "(sentiment_report.json)",
-        )
-        table.add_row(
-            "negative precision / recall",
-            f"{negative.get('precision', 0.0):.3f} / {negative.get('recall', 0.0):.3f}",
-        )
-    elif moods:
-        table.add_row("sentiment", f"{len(moods)} labelled messages, but the model has no SentimentAnalyzer")
     table.add_row("reports", str(out))
     console.print(table)
     return 0

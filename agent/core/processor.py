@@ -108,6 +108,7 @@ class MessageProcessor:
             )
         )
         self._check_handoff_timeouts(tracker, message.input_channel)
+        self._cancel_queued_handoff(tracker)
         if self._stays_silent(tracker):
             # a person has (or is about to have) the conversation: store the message for them, say nothing
             tracker.append(ActionExecuted(name=ACTION_LISTEN))
@@ -147,18 +148,18 @@ class MessageProcessor:
         warnings.append(f"stopped after {MAX_ACTIONS_PER_TURN} actions in one turn; check your rules for loops")
         tracker.append(ActionExecuted(name=ACTION_LISTEN))
 
-    def _stays_silent(self, tracker: Tracker) -> bool:
-        """The silence rule: paused (Rasa's pause, except a restart) or handed off to a person. While
-        still queued, a cancel intent from endpoints.yml (or a restart) gives the conversation back to
-        the bot; once a person has it, only they give it back."""
-        state = tracker.state
+    def _cancel_queued_handoff(self, tracker: Tracker) -> None:
+        """While still queued, a cancel intent from endpoints.yml (or a restart) gives the conversation
+        back to the bot; once a person has it, only they give it back."""
         intent = tracker.latest_message.intent_name if tracker.latest_message else None
-        if state.paused:
-            return intent != "restart"
-        if state.handoff.status == QUEUED and (intent in self.handoff.cancel_intents or intent == "restart"):
+        if tracker.state.handoff.status == QUEUED and (intent in self.handoff.cancel_intents or intent == "restart"):
             tracker.append(HandoffReleased(by="customer", to="bot"))
-            return False
-        return state.handoff.silent
+
+    def _stays_silent(self, tracker: Tracker) -> bool:
+        """The silence rule: paused (Rasa's pause, except a restart) or handed off to a person."""
+        if tracker.state.paused:
+            return tracker.latest_message is None or tracker.latest_message.intent_name != "restart"
+        return tracker.state.handoff.silent
 
     def _check_handoff_timeouts(self, tracker: Tracker, channel: str | None) -> None:
         """Timeouts are noticed when the customer writes: nobody accepted in time (back to the bot,
